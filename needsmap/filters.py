@@ -1,0 +1,160 @@
+"""The Filter value object: what slice of the data a view shows.
+
+One frozen dataclass holds the filters. It turns into SQL with bound parameters
+(``where_sql``), into and out of URL query parameters (``to_query_params`` /
+``from_query_params``), into a sentence for titles (``describe``), and it is hashable, so it is
+the cache key (with the data signature) for cached query results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date
+
+from needsmap import taxonomy
+
+_ADCODE = re.compile(r"^33\d{4}$")
+_LIST_FIELDS = {
+    "categories": {t.code for t in taxonomy.CATEGORIES},
+    "statuses": {t.code for t in taxonomy.STATUSES},
+    "channels": {t.code for t in taxonomy.CHANNELS},
+    "groups": {t.code for t in taxonomy.GROUPS},
+    "urban_rural": {t.code for t in taxonomy.URBAN_RURAL},
+}
+_URL_NAMES = {
+    "date_from": "from", "date_to": "to", "categories": "cat", "subcategories": "sub", "urgency": "urg",
+    "statuses": "status", "channels": "ch", "groups": "grp", "urban_rural": "ur", "city_adcode": "city",
+    "district_adcode": "district",
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    categories: tuple[str, ...] = ()
+    subcategories: tuple[str, ...] = ()
+    urgency: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    urban_rural: tuple[str, ...] = ()
+    city_adcode: str | None = None
+    district_adcode: str | None = None
+
+    def with_changes(self, **changes: object) -> Filter:
+        return replace(self, **changes)
+
+    def where_sql(self, alias: str = "d") -> tuple[str, list[object]]:
+        """``(sql, params)``: a WHERE body over the ``demands`` table (``TRUE`` when no filter)."""
+        bits: list[str] = []
+        params: list[object] = []
+        if self.date_from is not None:
+            bits.append(f"{alias}.created_at >= ?")
+            params.append(self.date_from)
+        if self.date_to is not None:
+            bits.append(f"{alias}.created_at < CAST(? AS DATE) + INTERVAL 1 DAY")
+            params.append(self.date_to)
+        for column, values in (
+            ("category", self.categories), ("subcategory", self.subcategories), ("urgency", self.urgency),
+            ("status", self.statuses), ("channel", self.channels), ("requester_group", self.groups),
+            ("urban_rural", self.urban_rural),
+        ):
+            if values:
+                bits.append(f"{alias}.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.district_adcode:
+            bits.append(f"{alias}.district_adcode = ?")
+            params.append(self.district_adcode)
+        elif self.city_adcode:
+            bits.append(f"starts_with({alias}.district_adcode, ?)")
+            params.append(self.city_adcode[:4])
+        return (" AND ".join(bits) or "TRUE"), params
+
+    def to_query_params(self) -> dict[str, str]:
+        """URL query parameters; empty filters are left out so links stay short."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, ()):
+                continue
+            if isinstance(value, tuple):
+                out[_URL_NAMES[f.name]] = ",".join(str(v) for v in value)
+            else:
+                out[_URL_NAMES[f.name]] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, object]) -> Filter:
+        """Parse URL parameters; values outside the allowed sets are dropped, never passed on."""
+
+        def text(name: str) -> str:
+            raw = params.get(_URL_NAMES[name], "")
+            if isinstance(raw, list):
+                raw = ",".join(str(r) for r in raw)
+            return str(raw)[:2000]
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(text(name)) if text(name) else None
+            except ValueError:
+                return None
+
+        def codes(name: str) -> tuple[str, ...]:
+            allowed = _LIST_FIELDS[name]
+            return tuple(dict.fromkeys(v for v in text(name).split(",") if v in allowed))
+
+        def adcode(name: str) -> str | None:
+            value = text(name)
+            return value if _ADCODE.match(value) else None
+
+        return cls(
+            date_from=day("date_from"),
+            date_to=day("date_to"),
+            categories=codes("categories"),
+            subcategories=tuple(dict.fromkeys(v.strip() for v in text("subcategories").split(",") if v.strip()))[:20],
+            urgency=tuple(dict.fromkeys(int(v) for v in text("urgency").split(",") if v in {"1", "2", "3", "4"})),
+            statuses=codes("statuses"),
+            channels=codes("channels"),
+            groups=codes("groups"),
+            urban_rural=codes("urban_rural"),
+            city_adcode=adcode("city_adcode"),
+            district_adcode=adcode("district_adcode"),
+        )
+
+    def describe(self, lang: str, place_names: Mapping[str, str] | None = None) -> str:
+        """The filters as words, e.g. ``杭州市 · 2025年7月–9月 · 养老服务``."""
+        place_names = place_names or {}
+        parts: list[str] = []
+        place = self.district_adcode or self.city_adcode
+        parts.append(place_names.get(place, place) if place else ("浙江省" if lang == "zh" else "Zhejiang"))
+        if self.date_from or self.date_to:
+            parts.append(_describe_period(self.date_from, self.date_to, lang))
+        if self.categories:
+            parts.append("、".join(taxonomy.label(taxonomy.CATEGORIES, c, lang) for c in self.categories)
+                         if lang == "zh" else ", ".join(taxonomy.label(taxonomy.CATEGORIES, c, lang) for c in self.categories))
+        for terms, values in (
+            (taxonomy.URBAN_RURAL, self.urban_rural), (taxonomy.STATUSES, self.statuses),
+            (taxonomy.CHANNELS, self.channels), (taxonomy.GROUPS, self.groups),
+        ):
+            if values:
+                parts.append("/".join(taxonomy.label(terms, v, lang) for v in values))
+        if self.urgency:
+            parts.append("/".join(taxonomy.label(taxonomy.URGENCY, str(u), lang) for u in self.urgency))
+        if self.subcategories:
+            parts.append("/".join(self.subcategories))
+        return " · ".join(parts)
+
+
+def _describe_period(start: date | None, end: date | None, lang: str) -> str:
+    if lang != "zh":
+        return f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
+    if start and end and start.year == end.year:
+        if start.day == 1 and start.month != end.month:
+            return f"{start.year}年{start.month}–{end.month}月"
+        return f"{start.year}年{start.month}月{start.day}日–{end.month}月{end.day}日"
+    left = f"{start.year}年{start.month}月{start.day}日" if start else "…"
+    right = f"{end.year}年{end.month}月{end.day}日" if end else "…"
+    return f"{left}–{right}"

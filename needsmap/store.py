@@ -1,0 +1,144 @@
+"""Opening the DuckDB file, and the one way to write to it.
+
+DuckDB lets a single process hold a file for writing, and a read-only open from another process
+fails meanwhile (duckdb issue 17158). So writers never touch the live file: ``writing()`` copies
+it, writes the copy inside one transaction, checkpoints, and swaps it in with an atomic
+``os.replace``. Readers (the app's sessions) keep the old file open until they notice the new
+one (``data_signature`` changes) and reopen. A writer killed at any point leaves the live file
+exactly as it was; the previous version is kept as ``<db>.bak``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock
+
+from needsmap import schema, settings
+from needsmap.errors import DatabaseError
+
+
+def _initialize(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schema and load the bundled boundaries and category mapping."""
+    con.execute(schema.DDL)
+    districts = json.loads(settings.DISTRICTS_GEOJSON.read_text(encoding="utf-8"))
+    con.executemany(
+        "INSERT INTO districts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                f["properties"]["adcode"], f["properties"]["name"], f["properties"]["city"],
+                f["properties"]["city_adcode"], f["properties"]["kind"], f["properties"]["urban_rural"],
+                f["properties"]["population_2020"], json.dumps(f["geometry"], separators=(",", ":")),
+            )
+            for f in districts["features"]
+        ],
+    )
+    cities = json.loads(settings.CITIES_GEOJSON.read_text(encoding="utf-8"))
+    con.executemany(
+        "INSERT INTO cities VALUES (?, ?, ?, ?)",
+        [
+            (
+                f["properties"]["city_adcode"], f["properties"]["city"], f["properties"]["population_2020"],
+                json.dumps(f["geometry"], separators=(",", ":")),
+            )
+            for f in cities["features"]
+        ],
+    )
+    con.execute(
+        "INSERT INTO category_mapping SELECT source_text, category FROM read_csv(?, header = true, all_varchar = true)",
+        [str(settings.CATEGORY_MAPPING_CSV)],
+    )
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?), ('data_version', '0')",
+        [str(schema.SCHEMA_VERSION)],
+    )
+
+
+def _bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+
+
+@contextmanager
+def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private copy of ``db`` inside one transaction; swapped in on success.
+
+    A new ``db`` is created with the schema and bundled boundaries. On any exception nothing
+    changes and the copy is removed.
+    """
+    db = Path(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".lock"):
+        work = db.with_name(f".{db.name}.writing-{os.getpid()}")
+        for leftover in (work, Path(str(work) + ".wal")):
+            leftover.unlink(missing_ok=True)
+        is_new = not db.exists()
+        if not is_new:
+            shutil.copyfile(db, work)
+            if Path(str(db) + ".wal").exists():  # a crash left a WAL: carry it so it is replayed
+                shutil.copyfile(str(db) + ".wal", str(work) + ".wal")
+        con = duckdb.connect(str(work))
+        try:
+            if is_new:
+                _initialize(con)
+            con.execute("BEGIN TRANSACTION")
+            yield con
+            _bump_data_version(con)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            con.close()
+            _fsync(work)
+            if not is_new:
+                backup = Path(str(db) + ".bak")
+                backup.unlink(missing_ok=True)
+                os.link(db, backup)
+            os.replace(work, db)
+            Path(str(db) + ".wal").unlink(missing_ok=True)
+            _fsync(db.parent)
+        except BaseException:
+            con.close()
+            work.unlink(missing_ok=True)
+            Path(str(work) + ".wal").unlink(missing_ok=True)
+            raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create(db: Path) -> None:
+    """Create an empty database (schema, boundaries, category mapping) if it does not exist."""
+    if not Path(db).exists():
+        with writing(db):
+            pass
+
+
+def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; a missing, corrupt or foreign file raises ``DatabaseError``."""
+    db = Path(db)
+    if not db.exists():
+        raise DatabaseError(f"找不到数据库文件 {db} (database file not found)")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.Error as exc:
+        raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc
+    if version is None or int(version[0]) != schema.SCHEMA_VERSION:
+        con.close()
+        raise DatabaseError(f"数据库版本不符: {db} (schema version mismatch)")
+    return con
+
+
+def data_signature(db: Path) -> tuple[int, int]:
+    """Changes whenever a write swaps in a new file: part of every cache key."""
+    stat = Path(db).stat()
+    return (stat.st_ino, stat.st_mtime_ns)
