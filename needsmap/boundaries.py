@@ -102,3 +102,16 @@ def district_by_name(path: Path = settings.DISTRICTS_GEOJSON) -> dict[str, str]:
             seen[key] = seen.get(key, 0) + 1
             table[key] = row.adcode
     return {k: v for k, v in table.items() if seen[k] == 1}
+
+
+@lru_cache(maxsize=4)
+def _plain_tree(path: Path) -> tuple[shapely.STRtree, np.ndarray]:
+    districts = load_districts(path)
+    return shapely.STRtree(districts.geometry.to_numpy()), districts["adcode"].to_numpy(dtype=object)
+
+
+def district_at(lon: float, lat: float, path: Path = settings.DISTRICTS_GEOJSON) -> str | None:
+    """The adcode of the district under one point (a map click), or None; no raster to build."""
+    tree, adcodes = _plain_tree(path)
+    hits = tree.query(shapely.points(lon, lat), predicate="intersects")
+    return str(adcodes[min(hits)]) if len(hits) else None

@@ -1,0 +1,80 @@
+"""Home: the needs map — Zhejiang's districts coloured by a chosen measure, KPIs above."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from needsmap import boundaries, maps, queries, settings
+from needsmap.i18n import t, term
+from needsmap.ui import data, page, widgets
+
+ctx = page.setup("home_title")
+lang, f = ctx.lang, ctx.filter
+names = page.place_names()
+
+st.title(t("home_title", lang))
+st.caption(f.describe(lang, names))
+
+as_of = data.run("as_of")
+kpis = data.run("kpis", f, as_of, widgets.overdue_days())
+if not kpis["records"]:
+    st.info(t("no_data", lang))
+widgets.kpi_strip(kpis, lang)
+
+measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
+measure = measure_col.selectbox(t("measure", lang), queries.MAP_MEASURES, format_func=lambda m: t(f"m_{m}", lang),
+                                key="home_measure")
+scheme = scheme_col.radio(t("classes", lang), ("quantiles", "natural_breaks"), format_func=lambda s: t(s, lang),
+                          horizontal=True, key="home_scheme")
+tile_options = ["none", "osm", "amap"]
+configured_tiles = str(settings.get("tiles"))
+if configured_tiles not in tile_options:
+    tile_options.append(configured_tiles)
+tiles = tiles_col.selectbox(t("basemap", lang), tile_options, index=tile_options.index(ctx.tiles) if ctx.tiles in tile_options else 0,
+                            format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang),
+                            key="home_tiles")
+st.session_state["tiles"] = tiles
+
+# The map always shows the whole province; a chosen city or district is outlined, not cut out.
+map_filter = f.with_changes(city_adcode=None, district_adcode=None)
+min_records = int(settings.get("min_records_to_rank"))
+measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records)
+shown = measures.copy()
+if measure in ("per_10k", "smoothed_per_10k"):
+    # Honest rates: a district with too few records is drawn as "too few", not as a colour.
+    shown[measure] = shown[measure].where(shown["rankable"])
+shown["value_text"] = shown[measure].map(lambda v: widgets.fmt_num(v, 2 if measure.endswith("10k") else 0))
+shown["top_text"] = shown["top_categories"].map(lambda codes: "、".join(term("category", c, lang) for c in codes))
+fmap = maps.choropleth(
+    data.run("district_geometries"), shown[["adcode", measure, "value_text", "top_text"]], measure,
+    title=t(f"m_{measure}", lang), field_labels=[t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)],
+    no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
+    large=ctx.public,
+)
+clicked = st_folium(fmap, height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
+st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else "–") + " " + t("too_few_to_rank", lang, n=min_records))
+
+point = (clicked or {}).get("last_object_clicked")
+if point and point != st.session_state.get("handled_click"):
+    st.session_state["handled_click"] = point
+    lon, lat = point["lng"], point["lat"]
+    if tiles == "amap":  # the map is drawn in GCJ-02 for AMap tiles: undo the shift
+        from needsmap import coords
+
+        lon, lat = (float(v[0]) for v in coords.to_wgs84([lon], [lat], "gcj02"))
+    adcode = boundaries.district_at(lon, lat)
+    if adcode:
+        st.session_state[page.FILTER_KEY] = f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode)
+        st.query_params.clear()
+        st.switch_page("pages/1_district.py")
+
+ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
+st.subheader(t("m_smoothed_per_10k", lang))
+st.dataframe(
+    widgets.labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
+    .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
+               t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy()}),
+    hide_index=True, width="stretch", height=300,
+)
+st.caption(t("attribution", lang))

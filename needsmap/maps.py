@@ -1,0 +1,225 @@
+"""folium map builders: data in, ``folium.Map`` out; no queries, no Streamlit.
+
+Hostile text: folium writes tooltip and popup content into the page as raw HTML (inside JS
+template strings for ``Tooltip``/``Popup``). So no free text ever goes into the map: features
+carry only district names, numbers and fixed labels, each passed through ``html.escape``, shown
+by ``GeoJsonTooltip`` (which reads them from the GeoJSON data at run time, not from a template).
+Descriptions and addresses appear only in tables, after a click.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+
+import folium
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from needsmap import assets, coords
+
+# ColorBrewer YlOrRd (5 classes): sequential and readable for the common colour-vision deficiencies.
+PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+NO_DATA_COLOUR = "#d9d9d9"
+URGENCY_COLOURS = {1: "#2c7fb8", 2: "#fdae61", 3: "#f46d43", 4: "#a50026"}
+ZHEJIANG_BOUNDS = [[27.0, 118.0], [31.2, 123.0]]
+AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+
+class OfflineMap(folium.Map):
+    """A folium Map that loads Leaflet from the app (``/app/static/vendor``), nothing else."""
+
+    default_js = [assets.LEAFLET_JS]
+    default_css = [assets.LEAFLET_CSS]
+
+
+def tiles_for(setting: str) -> tuple[str | None, str | None, bool]:
+    """(tile URL template or None, attribution, shift shapes to GCJ-02?) for a basemap setting."""
+    if setting in ("", "none", None):
+        return None, None, False
+    if setting == "osm":
+        return "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", False
+    if setting == "amap":
+        return AMAP_TILES, "© 高德地图 AMap", True
+    return setting, "intranet tiles", False
+
+
+@lru_cache(maxsize=8)
+def _parsed_geometries(geometry_texts: tuple[str, ...], shift_to_gcj02: bool) -> tuple[dict, ...]:
+    """Parse GeoJSON geometry text once; optionally shift to GCJ-02 so it lines up with AMap."""
+    geoms = shapely.from_geojson(list(geometry_texts))
+    if shift_to_gcj02:
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(coords.wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    return tuple(json.loads(text) for text in shapely.to_geojson(geoms))
+
+
+def class_breaks(values: pd.Series, scheme: str = "quantiles", k: int = 5) -> list[float]:
+    """Upper bounds of up to k classes (mapclassify Quantiles or FisherJenks) over finite values."""
+    finite = values[np.isfinite(values.astype("float64"))].astype("float64")
+    if finite.empty:
+        return []
+    k = max(1, min(k, finite.nunique()))
+    if k == 1:
+        return [float(finite.max())]
+    classifier = mapclassify.FisherJenks(finite, k=k) if scheme == "natural_breaks" else mapclassify.Quantiles(finite, k=k)
+    return sorted(set(float(b) for b in classifier.bins))
+
+
+def colour_for(value: float, breaks: Sequence[float]) -> str:
+    """The palette colour of the class ``value`` falls in; fewer classes spread over the palette."""
+    if value is None or not np.isfinite(value) or not breaks:
+        return NO_DATA_COLOUR
+    position = next((i for i, upper in enumerate(breaks) if value <= upper), len(breaks) - 1)
+    spread = np.linspace(0, len(PALETTE) - 1, len(breaks)).round().astype(int)
+    return PALETTE[spread[position]]
+
+
+class Legend(MacroElement):
+    """A legend control; its HTML is built here from escaped text and passed as a JSON string."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "needsmap-legend");
+                div.innerHTML = {{ this.legend_html|tojson }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, title: str, breaks: Sequence[float], no_data_label: str, large: bool = False) -> None:
+        super().__init__()
+        self._name = "Legend"
+        font = "18px" if large else "13px"
+        rows = []
+        lower = None
+        for position, upper in enumerate(breaks):
+            colour = colour_for(upper, breaks)
+            span = f"{_fmt(lower)} – {_fmt(upper)}" if lower is not None else f"≤ {_fmt(upper)}"
+            rows.append(f'<div><i style="background:{colour}"></i>{html.escape(span)}</div>')
+            lower = upper
+        rows.append(f'<div><i style="background:{NO_DATA_COLOUR}"></i>{html.escape(no_data_label)}</div>')
+        self.legend_html = (
+            f'<div style="background:rgba(255,255,255,.92);padding:8px 10px;border-radius:4px;font:{font}/1.4 sans-serif;'
+            f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{html.escape(title)}</b>{"".join(rows)}</div>'
+            '<style>.needsmap-legend i{display:inline-block;width:14px;height:14px;margin-right:6px;'
+            'vertical-align:middle;border:1px solid #999}</style>'
+        )
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+
+
+def _base_map(tiles: str) -> tuple[folium.Map, bool]:
+    url, attribution, shift = tiles_for(tiles)
+    fmap = OfflineMap(location=[29.2, 120.5], zoom_start=7, tiles=None, control_scale=True)
+    if url:
+        subdomains = "1234" if "{s}" in url and "autonavi" in url else "abc"
+        folium.TileLayer(url, attr=attribution, subdomains=subdomains, max_zoom=18).add_to(fmap)
+    return fmap, shift
+
+
+def choropleth(
+    geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, field_labels: Sequence[str],
+    no_data_label: str, tiles: str = "none", scheme: str = "quantiles", selected_adcode: str | None = None,
+    large: bool = False,
+) -> folium.Map:
+    """The needs map: districts coloured by ``value_column`` of ``measures``.
+
+    ``geometries``: adcode, name, city, geometry_geojson. ``measures``: adcode, the value
+    column (NaN = no data / not shown), ``value_text`` and ``top_text`` (already worded).
+    ``field_labels``: tooltip labels for (district, city, measure, top categories).
+    """
+    fmap, shift = _base_map(tiles)
+    frame = geometries.merge(measures, on="adcode", how="left")
+    values = frame[value_column].astype("float64")
+    breaks = class_breaks(values, scheme)
+    parsed = _parsed_geometries(tuple(frame["geometry_geojson"]), shift)
+    features = []
+    for row, geometry, value in zip(frame.itertuples(index=False), parsed, values, strict=True):
+        features.append({
+            "type": "Feature",
+            "geometry": geometry,
+            "properties": {
+                "adcode": row.adcode,
+                "name": html.escape(str(row.name)),
+                "city": html.escape(str(row.city)),
+                "value_text": html.escape(str(getattr(row, "value_text", "") or "–")),
+                "top_text": html.escape(str(getattr(row, "top_text", "") or "–")),
+                "fill": colour_for(value, breaks),
+                "selected": row.adcode == selected_adcode,
+            },
+        })
+    weight = 2.5 if large else 0.8
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="districts",
+        style_function=lambda feature: {
+            "fillColor": feature["properties"]["fill"], "fillOpacity": 0.78,
+            "color": "#111" if feature["properties"]["selected"] else "#555",
+            "weight": weight * (3 if feature["properties"]["selected"] else 1),
+        },
+        highlight_function=lambda feature: {"weight": weight * 3, "color": "#000", "fillOpacity": 0.9},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "city", "value_text", "top_text"],
+            aliases=[html.escape(label) for label in field_labels],
+            sticky=True,
+        ),
+        zoom_on_click=False,
+    ).add_to(fmap)
+    Legend(title, breaks, no_data_label, large=large).add_to(fmap)
+    fmap.fit_bounds(ZHEJIANG_BOUNDS)
+    return fmap
+
+
+def district_map(
+    geometry_text: str, kind: str, points: pd.DataFrame, *, point_labels: dict[str, str], tiles: str = "none",
+    large: bool = False,
+) -> folium.Map:
+    """One district's outline with its records: individual points (few) or grid cells (many).
+
+    ``points`` for kind 'points': lon, lat, category_label, urgency; for 'cells': lon, lat,
+    records, top_label. Only labels and numbers go into the map, escaped.
+    """
+    fmap, shift = _base_map(tiles)
+    outline = _parsed_geometries((geometry_text,), shift)[0]
+    folium.GeoJson(outline, style_function=lambda _: {"fill": False, "color": "#222", "weight": 3 if large else 2}).add_to(fmap)
+    lon, lat = points["lon"].to_numpy("float64"), points["lat"].to_numpy("float64")
+    if shift and len(points):
+        lon, lat = coords.wgs84_to_gcj02(lon, lat)
+    features = []
+    if kind == "points":
+        for x, y, label, urgency in zip(lon, lat, points["category_label"], points["urgency"], strict=True):
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]},
+                             "properties": {"label": html.escape(str(label)), "detail": html.escape(f"{point_labels['urgency']} {int(urgency)}"),
+                                            "colour": URGENCY_COLOURS.get(int(urgency), "#555"), "radius": 5}})
+    else:
+        top = float(points["records"].max()) if len(points) else 1.0
+        for x, y, label, count in zip(lon, lat, points["top_label"], points["records"], strict=True):
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]},
+                             "properties": {"label": html.escape(str(label)), "detail": html.escape(f"{point_labels['records']} {int(count)}"),
+                                            "colour": "#bd0026", "radius": 3 + 12 * float(np.sqrt(count / top))}})
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.CircleMarker(radius=5, fill=True),
+            style_function=lambda feature: {"color": feature["properties"]["colour"], "fillColor": feature["properties"]["colour"],
+                                            "fillOpacity": 0.6, "weight": 1, "radius": feature["properties"]["radius"]},
+            tooltip=folium.GeoJsonTooltip(fields=["label", "detail"], labels=False),
+        ).add_to(fmap)
+    bounds = shapely.bounds(shapely.from_geojson(json.dumps(outline)))
+    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return fmap

@@ -1,0 +1,459 @@
+"""Every SQL statement the app runs: one function per question the dashboard asks.
+
+Each function takes a DuckDB connection (or cursor) and a ``Filter``, binds every value as a
+parameter (identifiers come only from fixed allow-lists), and answers with a small pandas frame
+or dict. Times are hours or days as the names say; rates are per 10,000 residents (2020 census).
+
+"Now" for overdue and age is the data's own date (``as_of``: the latest ``created_at`` in the
+database), so an export is judged as of its own end and the demo reads the same every day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from needsmap import priority, stats, taxonomy
+from needsmap.filters import Filter
+
+Connection = duckdb.DuckDBPyConnection
+
+_OPEN = taxonomy.OPEN_STATUSES
+_OPEN_IN = f"status IN ({', '.join('?' * len(_OPEN))})"
+_DONE = ("resolved", "closed")
+_DONE_IN = f"status IN ({', '.join('?' * len(_DONE))})"
+
+# Measures a user may colour the map by: name → SQL column in district_measures (allow-list).
+MAP_MEASURES = ("records", "per_10k", "smoothed_per_10k", "priority_sum", "unresolved", "overdue")
+
+
+def _filtered(f: Filter) -> tuple[str, list[object]]:
+    where, params = f.where_sql("d")
+    return f"SELECT * FROM demands d WHERE {where}", params
+
+
+def as_of(con: Connection) -> datetime | None:
+    """The latest created_at in the database (the data's 'now')."""
+    return con.execute("SELECT max(created_at) FROM demands").fetchone()[0]
+
+
+def data_version(con: Connection) -> int:
+    return int(con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0])
+
+
+def districts(con: Connection) -> pd.DataFrame:
+    """The 90 districts without geometry: adcode, name, city, city_adcode, kind, urban_rural, population_2020."""
+    return con.execute(
+        "SELECT adcode, name, city, city_adcode, kind, urban_rural, population_2020 FROM districts ORDER BY adcode"
+    ).df()
+
+
+def district_geometries(con: Connection) -> pd.DataFrame:
+    """adcode, name, city and GeoJSON geometry text of every district (for maps)."""
+    return con.execute("SELECT adcode, name, city, geometry_geojson FROM districts ORDER BY adcode").df()
+
+
+def date_range(con: Connection) -> tuple[datetime | None, datetime | None]:
+    row = con.execute("SELECT min(created_at), max(created_at) FROM demands").fetchone()
+    return row[0], row[1]
+
+
+def subcategories(con: Connection, categories: tuple[str, ...] = ()) -> list[str]:
+    """Sub-categories present in the data (for the filter), optionally of some categories."""
+    sql = "SELECT DISTINCT subcategory FROM demands WHERE subcategory IS NOT NULL"
+    params: list[object] = []
+    if categories:
+        sql += f" AND category IN ({', '.join('?' * len(categories))})"
+        params.extend(categories)
+    return [row[0] for row in con.execute(sql + " ORDER BY 1 LIMIT 500", params).fetchall()]
+
+
+def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int) -> dict[str, float]:
+    """Headline numbers for the filtered records."""
+    base, params = _filtered(f)
+    row = con.execute(
+        f"""
+        SELECT count(*) AS records,
+               count(DISTINCT coalesce(requester_hash, record_id)) AS distinct_requesters,
+               count(*) FILTER (WHERE urgency >= 3) AS urgent,
+               count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
+               count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
+               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               median(date_diff('minute', created_at, responded_at)) / 60.0 AS median_hours_to_response,
+               avg(satisfaction) AS mean_satisfaction,
+               sum(people_affected) AS people_affected
+        FROM ({base})
+        """,
+        [*_OPEN, *_OPEN, as_of_time, overdue_days, *_DONE, *params],
+    ).fetchone()
+    names = ("records", "distinct_requesters", "urgent", "unresolved", "overdue", "resolved",
+             "median_hours_to_response", "mean_satisfaction", "people_affected")
+    out = dict(zip(names, row, strict=True))
+    records = out["records"] or 0
+    out["resolution_rate"] = (out["resolved"] / records) if records else float("nan")
+    out["urgent_share"] = (out["urgent"] / records) if records else float("nan")
+    return out
+
+
+def _cluster_scores_sql(base: str) -> str:
+    """SQL of per-(cluster, district) aggregates with priority components and score.
+
+    Parameters, in order: open statuses (×2), the base query's own parameters, as_of,
+    overdue_days, the four weights (see ``_cluster_params``).
+    """
+    return f"""
+        WITH parts AS (
+            SELECT cluster_id, district_adcode,
+                   any_value(category) AS category,
+                   count(*) AS records,
+                   count(DISTINCT coalesce(requester_hash, record_id)) AS distinct_requesters,
+                   max(urgency) AS max_urgency,
+                   max(people_affected) AS people_affected,
+                   count(*) FILTER (WHERE {_OPEN_IN}) AS open_records,
+                   min(created_at) FILTER (WHERE {_OPEN_IN}) AS oldest_open_at,
+                   min(created_at) AS first_at, max(created_at) AS last_at,
+                   avg(lon) AS lon, avg(lat) AS lat,
+                   mode(subcategory) AS subcategory
+            FROM ({base})
+            GROUP BY cluster_id, district_adcode
+        ), timed AS (
+            SELECT *, date_diff('hour', oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest
+            FROM parts
+        ), components AS (
+            SELECT *, {priority.COMPONENTS_SQL} FROM timed
+        )
+        SELECT *, {priority.SCORE_SQL} AS score FROM components
+    """
+
+
+def _cluster_params(as_of_time: datetime | None, overdue_days: int, weights: priority.Weights, params: list[object]) -> list[object]:
+    return [*_OPEN, *_OPEN, *params, as_of_time, float(overdue_days), *weights.params()]
+
+
+def priority_clusters(
+    con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int,
+    weights: priority.Weights = priority.Weights(), limit: int = 100, open_only: bool = True,
+) -> pd.DataFrame:
+    """Demand clusters ranked by priority score, with each component shown.
+
+    Columns: rank, cluster_id, district_adcode, district, city, category, subcategory, records,
+    distinct_requesters, max_urgency, people_affected, open_records, days_open_oldest,
+    urgency_component, people_component, frequency_component, age_component, score, first_at,
+    last_at, lon, lat.
+    """
+    base, params = _filtered(f)
+    sql = f"""
+        SELECT row_number() OVER (ORDER BY s.score DESC, s.cluster_id) AS rank,
+               s.cluster_id, s.district_adcode, g.name AS district, g.city, s.category, s.subcategory,
+               s.records, s.distinct_requesters, s.max_urgency, s.people_affected, s.open_records,
+               round(s.days_open_oldest, 1) AS days_open_oldest,
+               s.urgency_component, s.people_component, s.frequency_component, s.age_component, s.score,
+               s.first_at, s.last_at, s.lon, s.lat
+        FROM ({_cluster_scores_sql(base)}) s
+        LEFT JOIN districts g ON g.adcode = s.district_adcode
+        WHERE s.cluster_id <> 0 {"AND s.open_records > 0" if open_only else ""}
+        ORDER BY s.score DESC, s.cluster_id
+        LIMIT ?
+    """
+    return con.execute(sql, [*_cluster_params(as_of_time, overdue_days, weights, params), int(limit)]).df()
+
+
+def district_measures(
+    con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, min_records_to_rank: int,
+) -> pd.DataFrame:
+    """One row per district (all 90, zero where no records) with every map measure.
+
+    Columns: adcode, name, city, city_adcode, kind, urban_rural, population_2020, records,
+    unresolved, overdue, urgent, priority_sum, per_10k (raw), smoothed_per_10k (empirical Bayes
+    toward the city rate), rankable (records ≥ min_records_to_rank), rank_smoothed (1 = most
+    demand per resident among rankable districts), top_categories (up to 3 codes).
+    """
+    base, params = _filtered(f)
+    counts = con.execute(
+        f"""
+        SELECT district_adcode AS adcode, count(*) AS records,
+               count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
+               count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
+               count(*) FILTER (WHERE urgency >= 3) AS urgent
+        FROM ({base}) GROUP BY 1
+        """,
+        [*_OPEN, *_OPEN, as_of_time, overdue_days, *params],
+    ).df()
+    scores = con.execute(
+        f"""
+        SELECT district_adcode AS adcode, sum(score) AS priority_sum
+        FROM ({_cluster_scores_sql(base)}) WHERE open_records > 0 AND cluster_id <> 0 GROUP BY 1
+        """,
+        _cluster_params(as_of_time, overdue_days, priority.Weights(), params),
+    ).df()
+    top = con.execute(
+        f"""
+        SELECT adcode, list(category ORDER BY records DESC, category) AS top_categories FROM (
+            SELECT district_adcode AS adcode, category, count(*) AS records,
+                   row_number() OVER (PARTITION BY district_adcode ORDER BY count(*) DESC, category) AS position
+            FROM ({base}) GROUP BY 1, 2
+        ) WHERE position <= 3 GROUP BY adcode
+        """,
+        params,
+    ).df()
+    frame = districts(con).merge(counts, on="adcode", how="left").merge(scores, on="adcode", how="left")
+    frame = frame.merge(top, on="adcode", how="left")
+    for column in ("records", "unresolved", "overdue", "urgent"):
+        frame[column] = frame[column].fillna(0).astype("int64")
+    frame["priority_sum"] = frame["priority_sum"].fillna(0.0)
+    frame["top_categories"] = frame["top_categories"].apply(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else [])
+    population = frame["population_2020"].astype("float64")
+    frame["per_10k"] = frame["records"] / population * 10_000
+    frame["smoothed_per_10k"] = stats.eb_smoothed_rate(frame["records"], population, frame["city_adcode"]) * 10_000
+    frame["rankable"] = frame["records"] >= min_records_to_rank
+    frame["rank_smoothed"] = frame["smoothed_per_10k"].where(frame["rankable"]).rank(ascending=False, method="min")
+    return frame
+
+
+def category_counts(con: Connection, f: Filter) -> pd.DataFrame:
+    """Per category: records, unresolved, urgent, distinct_requesters (descending records)."""
+    base, params = _filtered(f)
+    return con.execute(
+        f"""
+        SELECT category, count(*) AS records, count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
+               count(*) FILTER (WHERE urgency >= 3) AS urgent,
+               count(DISTINCT coalesce(requester_hash, record_id)) AS distinct_requesters
+        FROM ({base}) GROUP BY 1 ORDER BY records DESC, category
+        """,
+        [*_OPEN, *params],
+    ).df()
+
+
+def monthly_trend(con: Connection, f: Filter) -> pd.DataFrame:
+    """Records per month and category: month (first day), category, records."""
+    base, params = _filtered(f)
+    return con.execute(
+        f"""
+        SELECT date_trunc('month', created_at) AS month, category, count(*) AS records
+        FROM ({base}) GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        params,
+    ).df()
+
+
+def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> pd.DataFrame:
+    """Urban vs rural, overall (category '__all__') and by category.
+
+    Columns per (category, urban_rural): records, population (residents of the areas in the
+    filter's scope), per_10k, urgent, urgent_share, responded, median_hours_to_response,
+    responded_within_target_share, resolved, resolution_rate, rated, mean_satisfaction,
+    sd_satisfaction.
+    """
+    base, params = _filtered(f)
+    population = _population_in_scope(con, f)
+    frame = con.execute(
+        f"""
+        SELECT coalesce(category, '__all__') AS category, urban_rural,
+               count(*) AS records,
+               count(*) FILTER (WHERE urgency >= 3) AS urgent,
+               count(responded_at) AS responded,
+               median(date_diff('minute', created_at, responded_at)) / 60.0 AS median_hours_to_response,
+               count(*) FILTER (WHERE date_diff('minute', created_at, responded_at) <= ? * 60) AS responded_within_target,
+               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               count(satisfaction) AS rated,
+               avg(satisfaction) AS mean_satisfaction,
+               stddev_samp(satisfaction) AS sd_satisfaction
+        FROM ({base})
+        WHERE urban_rural IS NOT NULL
+        GROUP BY GROUPING SETS ((category, urban_rural), (urban_rural))
+        """,
+        [response_hours_target, *_DONE, *params],
+    ).df()
+    frame = frame.merge(population, on="urban_rural", how="left")
+    frame["per_10k"] = frame["records"] / frame["population"] * 10_000
+    frame["urgent_share"] = frame["urgent"] / frame["records"]
+    frame["responded_within_target_share"] = frame["responded_within_target"] / frame["records"]
+    frame["resolution_rate"] = frame["resolved"] / frame["records"]
+    return frame.sort_values(["category", "urban_rural"]).reset_index(drop=True)
+
+
+def _population_in_scope(con: Connection, f: Filter) -> pd.DataFrame:
+    """Residents (2020 census) of the urban and rural districts inside the filter's place scope."""
+    bits, params = ["TRUE"], []
+    if f.district_adcode:
+        bits.append("adcode = ?")
+        params.append(f.district_adcode)
+    elif f.city_adcode:
+        bits.append("city_adcode = ?")
+        params.append(f.city_adcode)
+    if f.urban_rural:
+        bits.append(f"urban_rural IN ({', '.join('?' * len(f.urban_rural))})")
+        params.extend(f.urban_rural)
+    return con.execute(
+        f"SELECT urban_rural, sum(population_2020) AS population FROM districts WHERE {' AND '.join(bits)} GROUP BY 1",
+        params,
+    ).df()
+
+
+def gap_summary(con: Connection, f: Filter, response_hours_target: int) -> pd.DataFrame:
+    """Rural vs urban gap for the headline measures, as ratio/difference with a 95 % interval.
+
+    Rows: per_10k (ratio rural ÷ urban), urgent_share, responded_within_target_share,
+    resolution_rate (differences rural − urban, in share points), median_hours_to_response
+    (difference of medians, bootstrap), mean_satisfaction (difference of means).
+    Columns: measure, urban, rural, kind ('ratio'|'difference'), gap, low, high.
+    """
+    by_area = urban_rural_gap(con, f, response_hours_target)
+    overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")
+    if not {"urban", "rural"} <= set(overall.index):
+        return pd.DataFrame(columns=["measure", "urban", "rural", "kind", "gap", "low", "high"])
+    u, r = overall.loc["urban"], overall.loc["rural"]
+    rows = [("per_10k", u.per_10k, r.per_10k, "ratio", *stats.rate_ratio_ci(r.records, r.population, u.records, u.population))]
+    for measure, hits in (("urgent_share", "urgent"), ("responded_within_target_share", "responded_within_target"),
+                          ("resolution_rate", "resolved")):
+        rows.append((measure, u[measure], r[measure], "difference",
+                     *stats.proportion_diff_ci(r[hits], r.records, u[hits], u.records)))
+    samples = response_hours_sample(con, f)
+    rows.append(("median_hours_to_response", u.median_hours_to_response, r.median_hours_to_response, "difference",
+                 *stats.median_diff_ci(samples.get("rural", np.array([])), samples.get("urban", np.array([])))))
+    rows.append(("mean_satisfaction", u.mean_satisfaction, r.mean_satisfaction, "difference",
+                 *stats.mean_diff_ci(r.mean_satisfaction, r.sd_satisfaction, r.rated,
+                                     u.mean_satisfaction, u.sd_satisfaction, u.rated)))
+    return pd.DataFrame(rows, columns=["measure", "urban", "rural", "kind", "gap", "low", "high"])
+
+
+def response_hours_sample(con: Connection, f: Filter, per_area: int = 2_000) -> dict[str, np.ndarray]:
+    """A reproducible sample of hours-to-first-response per urban/rural area (for intervals)."""
+    base, params = _filtered(f)
+    frame = con.execute(
+        f"""
+        SELECT urban_rural, date_diff('minute', created_at, responded_at) / 60.0 AS hours
+        FROM ({base}) WHERE responded_at IS NOT NULL AND urban_rural IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY urban_rural ORDER BY hash(record_id)) <= ?
+        """,
+        [*params, per_area],
+    ).df()
+    return {area: group["hours"].to_numpy() for area, group in frame.groupby("urban_rural")}
+
+
+def service_loop(
+    con: Connection, f: Filter, response_hours_target: int, feedback_hours_target: int, by: str | None = None,
+) -> pd.DataFrame:
+    """Closed-loop measures, overall or by 'district' or 'category'.
+
+    Columns: [group,] records, received, dispatched, in_progress_or_later, resolved_or_later,
+    closed (the funnel: records that reached each stage), responded_within_target_share,
+    feedback_within_target_share (feedback within N hours of receipt), resolution_rate,
+    median_days_to_resolve, mean_satisfaction.
+    """
+    group_sql = {None: "", "district": "district_adcode", "category": "category"}[by]
+    base, params = _filtered(f)
+    select_group = f"{group_sql} AS grp, " if group_sql else ""
+    group_by = "GROUP BY 1 ORDER BY records DESC" if group_sql else ""
+    frame = con.execute(
+        f"""
+        SELECT {select_group}
+               count(*) AS records,
+               count(*) AS received,
+               count(*) FILTER (WHERE status <> 'received') AS dispatched,
+               count(*) FILTER (WHERE status IN ('in_progress', 'resolved', 'closed')) AS in_progress_or_later,
+               count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved_or_later,
+               count(*) FILTER (WHERE status = 'closed') AS closed,
+               avg(CASE WHEN date_diff('minute', created_at, responded_at) <= ? * 60 THEN 1.0 ELSE 0.0 END) AS responded_within_target_share,
+               avg(CASE WHEN date_diff('minute', created_at, feedback_at) <= ? * 60 THEN 1.0 ELSE 0.0 END) AS feedback_within_target_share,
+               avg(CASE WHEN status IN ('resolved', 'closed') THEN 1.0 ELSE 0.0 END) AS resolution_rate,
+               median(date_diff('hour', created_at, resolved_at)) / 24.0 AS median_days_to_resolve,
+               avg(satisfaction) AS mean_satisfaction
+        FROM ({base}) {group_by}
+        """,
+        [response_hours_target, feedback_hours_target, *params],
+    ).df()
+    if group_sql:
+        frame = frame.rename(columns={"grp": by})
+    return frame
+
+
+def overdue_records(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, limit: int = 200) -> pd.DataFrame:
+    """Open records past the overdue limit, oldest first: the list for a second push (二次督办)."""
+    base, params = _filtered(f)
+    return con.execute(
+        f"""
+        SELECT d.record_id, g.city, g.name AS district, d.category, d.subcategory, d.urgency, d.status, d.channel,
+               d.created_at, round(date_diff('hour', d.created_at, CAST(? AS TIMESTAMP)) / 24.0, 1) AS days_open
+        FROM ({base}) d LEFT JOIN districts g ON g.adcode = d.district_adcode
+        WHERE d.{_OPEN_IN} AND d.created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))
+        ORDER BY d.created_at, d.record_id LIMIT ?
+        """,
+        [as_of_time, *params, *_OPEN, as_of_time, overdue_days, int(limit)],
+    ).df()
+
+
+def records(con: Connection, f: Filter, limit: int = 500, offset: int = 0) -> pd.DataFrame:
+    """Filtered records for a table, newest first, with masked requester fields only."""
+    base, params = _filtered(f)
+    return con.execute(
+        f"""
+        SELECT d.record_id, d.created_at, g.name AS district, d.category, d.subcategory, d.urgency, d.status,
+               d.channel, d.people_affected, d.description, d.address, d.requester_group,
+               d.requester_phone_masked, d.requester_name_masked, d.satisfaction
+        FROM ({base}) d LEFT JOIN districts g ON g.adcode = d.district_adcode
+        ORDER BY d.created_at DESC, d.record_id LIMIT ? OFFSET ?
+        """,
+        [*params, int(limit), int(offset)],
+    ).df()
+
+
+def map_points(con: Connection, f: Filter, cap: int = 3_000, cell_degrees: float = 0.005) -> tuple[str, pd.DataFrame]:
+    """Points for a zoomed-in map, bounded: ('points', lon/lat/category/urgency rows) when the
+    filtered set has at most ``cap`` records, else ('cells', grid cells of ``cell_degrees`` with
+    record counts, computed in SQL) — never one marker per record for large sets."""
+    base, params = _filtered(f)
+    total = con.execute(f"SELECT count(*) FROM ({base}) WHERE lon IS NOT NULL", params).fetchone()[0]
+    if total <= cap:
+        frame = con.execute(
+            f"SELECT lon, lat, category, urgency, status FROM ({base}) WHERE lon IS NOT NULL ORDER BY record_id",
+            params,
+        ).df()
+        return "points", frame
+    frame = con.execute(
+        f"""
+        SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat, count(*) AS records,
+               mode(category) AS top_category
+        FROM ({base}) WHERE lon IS NOT NULL GROUP BY 1, 2 ORDER BY records DESC LIMIT ?
+        """,
+        [cell_degrees, cell_degrees, cell_degrees, cell_degrees, *params, cap],
+    ).df()
+    return "cells", frame
+
+
+def imports(con: Connection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM imports ORDER BY batch_id DESC").df()
+
+
+def rejects(con: Connection, batch_id: int | None = None, limit: int = 1_000) -> pd.DataFrame:
+    """Rejected rows with their reasons (newest batch first)."""
+    if batch_id is None:
+        return con.execute("SELECT * FROM rejects ORDER BY batch_id DESC, row_number LIMIT ?", [limit]).df()
+    return con.execute("SELECT * FROM rejects WHERE batch_id = ? ORDER BY row_number LIMIT ?", [batch_id, limit]).df()
+
+
+def reject_reasons(con: Connection) -> pd.DataFrame:
+    return con.execute("SELECT reason, count(*) AS rows FROM rejects GROUP BY 1 ORDER BY 2 DESC").df()
+
+
+def data_quality(con: Connection) -> dict[str, int]:
+    """Counts a data steward checks: records, rejected rows, unmapped categories, missing times."""
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM demands),
+               (SELECT count(*) FROM rejects),
+               (SELECT count(*) FROM demands WHERE category = 'other'),
+               (SELECT count(*) FROM demands WHERE responded_at IS NULL),
+               (SELECT count(*) FROM demands WHERE requester_hash IS NULL),
+               (SELECT count(*) FROM imports)
+        """
+    ).fetchone()
+    names = ("records", "rejected_rows", "category_other", "no_response_time", "no_requester_phone", "imports")
+    return dict(zip(names, row, strict=True))
+
+
+def category_mapping(con: Connection) -> pd.DataFrame:
+    return con.execute("SELECT source_text, category FROM category_mapping ORDER BY category, source_text").df()

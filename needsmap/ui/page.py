@@ -1,0 +1,203 @@
+"""Page set-up shared by every page: config, language, navigation, sidebar filters, URL state.
+
+The filter lives in ``st.session_state['filter']`` (kept while moving between pages) and in the
+URL (``st.query_params``), so a copied link opens the same view. Widgets are seeded from the
+Filter before they are drawn, because Streamlit drops widget state when the page changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from needsmap import assets, settings, taxonomy
+from needsmap.errors import DatabaseError
+from needsmap.filters import Filter
+from needsmap.i18n import t, term
+from needsmap.ui import data
+
+PAGES = (
+    ("app.py", "nav_home", "🗺️"),
+    ("pages/1_district.py", "nav_district", "📍"),
+    ("pages/2_priorities.py", "nav_priorities", "🔥"),
+    ("pages/3_gap.py", "nav_gap", "⚖️"),
+    ("pages/4_loop.py", "nav_loop", "🔁"),
+    ("pages/5_data.py", "nav_data", "🗂️"),
+)
+FILTER_KEY = "filter"
+_WIDGET_PREFIX = "flt_"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    lang: str
+    filter: Filter
+    public: bool
+    tiles: str
+
+
+def _lang() -> str:
+    requested = st.query_params.get("lang")
+    if requested in ("zh", "en"):
+        st.session_state["lang"] = requested
+    return st.session_state.get("lang", "zh")
+
+
+def is_public() -> bool:
+    """Public/presentation mode: by setting (NEEDSMAP_PUBLIC_MODE=1) or the URL (?present=1)."""
+    return int(settings.get("public_mode")) == 1 or st.query_params.get("present") == "1"
+
+
+def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> PageContext:
+    """Configure the page, draw the sidebar and return language, filter and modes.
+
+    Stops the page with a clear message (no traceback) if the database cannot be read.
+    """
+    lang = _lang()
+    st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
+                       initial_sidebar_state="collapsed" if is_public() else "expanded")
+    assets.install_static()
+    _build_demo_on_first_start(lang)
+    try:
+        data.signature()
+    except DatabaseError as exc:
+        st.error(t("db_problem", lang, error=str(exc)))
+        st.stop()
+    public = is_public()
+    if public:
+        st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],header,"
+                    "[data-testid='stToolbar']{display:none !important}</style>", unsafe_allow_html=True)
+    current = _current_filter()
+    with st.sidebar:
+        _navigation(lang)
+        lang = _language_switch(lang)
+        current = _filter_widgets(current, lang)
+    st.session_state[FILTER_KEY] = current
+    _write_url(current, lang, extra_params or {})
+    tiles = st.session_state.get("tiles", str(settings.get("tiles")))
+    return PageContext(lang=lang, filter=current, public=public, tiles=tiles)
+
+
+def _build_demo_on_first_start(lang: str) -> None:
+    """The bundled demo: when the *default* database is missing, build it once (50,000 records).
+
+    A database named by NEEDSMAP_DB that is missing is reported instead: that is a
+    configuration mistake, and quietly filling it with demo data would hide it.
+    """
+    db = data.db_path()
+    if db.exists() or db != settings.DATA_DIR / "needsmap.duckdb":
+        return
+    from needsmap import demo
+
+    with st.spinner("首次启动：正在生成演示数据… (first start: building the demo database…)"):
+        demo.build_demo_database(db, records=50_000, seed=2025)
+
+
+def _current_filter() -> Filter:
+    from_url = Filter.from_query_params(st.query_params.to_dict())
+    if from_url != Filter() or FILTER_KEY not in st.session_state:
+        if from_url != st.session_state.get(FILTER_KEY):
+            _clear_widgets()
+        return from_url
+    return st.session_state[FILTER_KEY]
+
+
+def _clear_widgets() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(_WIDGET_PREFIX)]:
+        del st.session_state[key]
+
+
+def _write_url(current: Filter, lang: str, extra: dict[str, str]) -> None:
+    wanted = current.to_query_params() | extra
+    if lang != "zh":
+        wanted["lang"] = lang
+    if st.query_params.get("present") == "1":
+        wanted["present"] = "1"
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _navigation(lang: str) -> None:
+    st.markdown(f"### {t('app_title', lang)}")
+    for path, label_key, icon in PAGES:
+        st.page_link(path, label=t(label_key, lang), icon=icon)
+    st.divider()
+
+
+def _language_switch(lang: str) -> str:
+    choice = st.radio(t("language", lang), ("zh", "en"), index=0 if lang == "zh" else 1, horizontal=True,
+                      format_func=lambda code: "中文" if code == "zh" else "English", key="lang_choice")
+    if choice != lang:
+        st.session_state["lang"] = choice
+        st.rerun()
+    return choice
+
+
+def _seed(key: str, value: object) -> str:
+    full_key = _WIDGET_PREFIX + key
+    if full_key not in st.session_state:
+        st.session_state[full_key] = value
+    return full_key
+
+
+def _filter_widgets(current: Filter, lang: str) -> Filter:
+    st.markdown(f"**{t('filters', lang)}**")
+    first, last = data.run("date_range")
+    if first is None:
+        first = last = date.today()
+    first, last = first.date(), last.date() if hasattr(last, "date") else last
+    dates = st.date_input(t("date_range", lang), min_value=first, max_value=last,
+                          key=_seed("dates", (current.date_from or first, current.date_to or last)))
+    date_from = date_to = None
+    if isinstance(dates, (tuple, list)) and len(dates) == 2:
+        date_from = dates[0] if dates[0] > first else None
+        date_to = dates[1] if dates[1] < last else None
+    categories = st.multiselect(t("category", lang), [c.code for c in taxonomy.CATEGORIES],
+                                format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories)))
+    sub_options = data.run("subcategories", tuple(categories))
+    sub_seed = [s for s in current.subcategories if s in sub_options]
+    subcategories = st.multiselect(t("subcategory", lang), sub_options, key=_seed("subcategories", sub_seed))
+    urgency = st.multiselect(t("urgency", lang), [1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
+                             key=_seed("urgency", list(current.urgency)))
+    statuses = st.multiselect(t("status", lang), [s.code for s in taxonomy.STATUSES],
+                              format_func=lambda s: term("status", s, lang), key=_seed("statuses", list(current.statuses)))
+    channels = st.multiselect(t("channel", lang), [c.code for c in taxonomy.CHANNELS],
+                              format_func=lambda c: term("channel", c, lang), key=_seed("channels", list(current.channels)))
+    groups = st.multiselect(t("group", lang), [g.code for g in taxonomy.GROUPS],
+                            format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups)))
+    urban_rural = st.multiselect(t("urban_rural", lang), ["urban", "rural"],
+                                 format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural)))
+    districts = data.run("districts")
+    cities = districts.drop_duplicates("city_adcode").set_index("city_adcode")["city"].to_dict()
+    city_seed = current.city_adcode or (current.district_adcode[:4] + "00" if current.district_adcode else "")
+    city = st.selectbox(t("city", lang), [""] + list(cities), format_func=lambda c: cities.get(c, t("all", lang)),
+                        key=_seed("city", city_seed))
+    in_city = districts[districts["city_adcode"] == city] if city else districts.iloc[0:0]
+    names = in_city.set_index("adcode")["name"].to_dict()
+    district_seed = current.district_adcode if current.district_adcode in names else ""
+    district = st.selectbox(t("district", lang), [""] + list(names), format_func=lambda a: names.get(a, t("all", lang)),
+                            key=_seed("district", district_seed), disabled=not city)
+    if st.button(t("reset_filters", lang)):
+        _clear_widgets()
+        st.session_state[FILTER_KEY] = Filter()
+        st.query_params.clear()
+        st.rerun()
+    return Filter(
+        date_from=date_from, date_to=date_to, categories=tuple(categories), subcategories=tuple(subcategories),
+        urgency=tuple(urgency), statuses=tuple(statuses), channels=tuple(channels), groups=tuple(groups),
+        urban_rural=tuple(urban_rural), city_adcode=city or None, district_adcode=(district or None) if city else None,
+    )
+
+
+def place_names() -> dict[str, str]:
+    """adcode → name for districts and cities (for titles and breadcrumbs)."""
+    districts = data.run("districts")
+    names = dict(zip(districts["adcode"], districts["name"], strict=True))
+    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
+    return names
+
+
+def k_anonymity() -> int:
+    return int(settings.get("k_anonymity"))

@@ -1,0 +1,59 @@
+"""Small shared display pieces: KPI strip, number formats, tables with translated headers."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from needsmap import settings
+from needsmap.i18n import t, term
+
+
+def fmt_int(value: object) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,}"
+
+
+def fmt_pct(value: object) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 100:.1f}%"
+
+
+def fmt_num(value: object, digits: int = 1) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):,.{digits}f}"
+
+
+def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
+    """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference."""
+    items = (
+        ("k_records", fmt_int(kpis["records"]), None),
+        ("k_requesters", fmt_int(kpis["distinct_requesters"]), None),
+        ("k_urgent_share", fmt_pct(kpis["urgent_share"]), "urgent_share"),
+        ("k_unresolved", fmt_int(kpis["unresolved"]), None),
+        ("k_overdue", fmt_int(kpis["overdue"]), None),
+        ("k_resolution_rate", fmt_pct(kpis["resolution_rate"]), "resolution_rate"),
+        ("k_median_response", f"{fmt_num(kpis['median_hours_to_response'])} {t('hours', lang)}", "median_hours_to_response"),
+        ("k_satisfaction", fmt_num(kpis["mean_satisfaction"], 2), "mean_satisfaction"),
+    )
+    columns = st.columns(len(items))
+    for column, (key, value, ref_key) in zip(columns, items, strict=True):
+        delta = None
+        if reference is not None and ref_key and reference.get(ref_key) is not None and kpis.get(ref_key) is not None:
+            difference = float(kpis[ref_key]) - float(reference[ref_key])
+            if not math.isnan(difference):
+                delta = (f"{difference * 100:+.1f} pt" if ref_key in ("urgent_share", "resolution_rate")
+                         else f"{difference:+.2f}") + f" {t('vs_province', lang)}"
+        inverse = ref_key in ("urgent_share", "median_hours_to_response")
+        column.metric(t(key, lang), value, delta=delta, delta_color="inverse" if inverse else "normal")
+
+
+def labelled(frame: pd.DataFrame, lang: str, columns: dict[str, str], terms: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy with taxonomy codes turned into labels and column names translated (c_* keys)."""
+    out = frame[list(columns)].copy()
+    for column, kind in (terms or {}).items():
+        out[column] = out[column].map(lambda code, kind=kind: term(kind, code, lang))
+    return out.rename(columns={column: t(key, lang) for column, key in columns.items()})
+
+
+def overdue_days() -> int:
+    return int(settings.get("resolve_days_target"))

@@ -1,0 +1,106 @@
+"""District drill-down: province → city → district, with a breadcrumb back up."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from needsmap import charts, maps, priority
+from needsmap.i18n import t, term
+from needsmap.ui import data, page, widgets
+
+ctx = page.setup("district_title")
+lang, f = ctx.lang, ctx.filter
+names = page.place_names()
+districts = data.run("districts")
+
+
+def go_to(city: str | None, district: str | None) -> None:
+    st.session_state[page.FILTER_KEY] = f.with_changes(city_adcode=city, district_adcode=district)
+    st.query_params.clear()
+    st.rerun()
+
+
+# Breadcrumb: 浙江省 › 城市 › 区县 — each level a button back up.
+crumbs = st.columns([1, 1, 1, 5])
+if crumbs[0].button(t("breadcrumb_province", lang), key="crumb_province"):
+    go_to(None, None)
+if f.city_adcode and crumbs[1].button(names.get(f.city_adcode, f.city_adcode), key="crumb_city"):
+    go_to(f.city_adcode, None)
+if f.district_adcode:
+    crumbs[2].markdown(f"**{names.get(f.district_adcode, f.district_adcode)}**")
+
+place = f.district_adcode or f.city_adcode
+heading = names.get(place, t("province", lang)) if place else t("province", lang)
+st.title(f"{heading} · {t('district_title', lang)}")
+st.caption(f.describe(lang, names))
+
+if not f.district_adcode:
+    # Choose the next level down from a list (the map on the home page does the same by click).
+    scope = districts[districts["city_adcode"] == f.city_adcode] if f.city_adcode else districts
+    options = [""] + list(scope["adcode"])
+    label_of = dict(zip(scope["adcode"], scope["city"] + " · " + scope["name"], strict=True))
+    chosen = st.selectbox(t("choose_district", lang), options, format_func=lambda a: label_of.get(a, "—"), key="choose_district")
+    if chosen:
+        go_to(chosen[:4] + "00", chosen)
+
+as_of = data.run("as_of")
+overdue = widgets.overdue_days()
+kpis = data.run("kpis", f, as_of, overdue)
+province = data.run("kpis", f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue)
+if not kpis["records"]:
+    st.info(t("no_data", lang))
+    st.stop()
+widgets.kpi_strip(kpis, lang, reference=province)
+
+left, right = st.columns(2)
+categories = data.run("category_counts", f)
+categories["label"] = categories["category"].map(lambda c: term("category", c, lang))
+left.plotly_chart(charts.category_bars(categories, "label", "records", t("category_breakdown", lang), large=ctx.public),
+                  width="stretch")
+trend = data.run("monthly_trend", f)
+trend["label"] = trend["category"].map(lambda c: term("category", c, lang))
+right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
+
+st.subheader(t("top_clusters", lang))
+clusters = data.run("priority_clusters", f, as_of, overdue, priority.Weights(), limit=10)
+st.dataframe(
+    widgets.labelled(clusters, lang, {
+        "rank": "c_rank", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
+        "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
+        "people_affected": "c_people_affected", "days_open_oldest": "c_days_open_oldest", "score": "c_score",
+    }, {"category": "category"}).round(2),
+    hide_index=True, width="stretch",
+)
+
+if f.district_adcode:
+    st.subheader(t("district_map", lang))
+    geometry = data.run("district_geometries").set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
+    kind, points = data.run("map_points", f)
+    points = points.copy()
+    if ctx.public and kind == "points":
+        kind, points = "cells", points.assign(records=1, top_label=points["category"].map(lambda c: term("category", c, lang)))
+    if kind == "points":
+        points["category_label"] = points["category"].map(lambda c: term("category", c, lang))
+        st.caption(t("points_note", lang, n=len(points)))
+    else:
+        points["top_label"] = points.get("top_category", points.get("top_label")).map(lambda c: term("category", c, lang))
+        st.caption(t("cells_note", lang))
+    fmap = maps.district_map(geometry, kind, points, point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)},
+                             tiles=ctx.tiles, large=ctx.public)
+    st_folium(fmap, height=480, width="stretch", returned_objects=[], key="district_map")
+
+st.subheader(t("records_table", lang))
+if ctx.public:
+    st.info(t("public_mode_hidden", lang))
+else:
+    records = data.run("records", f, limit=500)
+    st.dataframe(
+        widgets.labelled(records, lang, {
+            "record_id": "c_record_id", "created_at": "c_created_at", "district": "c_district", "category": "c_category",
+            "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "description": "c_description",
+            "address": "c_address", "requester_group": "c_group", "requester_phone_masked": "c_phone",
+            "requester_name_masked": "c_name", "satisfaction": "c_satisfaction",
+        }, {"category": "category", "status": "status", "requester_group": "group"}),
+        hide_index=True, width="stretch", height=360,
+    )

@@ -1,0 +1,69 @@
+"""Urban/rural gap: the same measures side by side, the gap as ratio or difference with a 95 % interval."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from needsmap import charts, settings
+from needsmap.i18n import t, term
+from needsmap.ui import data, page, widgets
+
+ctx = page.setup("gap_title")
+lang, f = ctx.lang, ctx.filter
+target_hours = int(settings.get("response_hours_target"))
+
+st.title(t("gap_title", lang))
+st.caption(f.describe(lang, page.place_names()))
+
+summary = data.run("gap_summary", f, target_hours)
+if summary.empty:
+    st.info(t("no_data", lang))
+    st.stop()
+by_measure = summary.set_index("measure")
+ratio = by_measure.loc["per_10k", "gap"]
+hours = by_measure.loc["median_hours_to_response", "gap"]
+if not (math.isnan(ratio) or math.isnan(hours)):
+    st.subheader(t("gap_headline", lang, ratio=ratio, hours=abs(hours), direction=t("slower" if hours > 0 else "faster", "zh"),
+                   direction_en=t("slower" if hours > 0 else "faster", "en")))
+
+percent_measures = {"urgent_share", "responded_within_target_share", "resolution_rate"}
+
+
+def show(measure: str, value: float) -> str:
+    return widgets.fmt_pct(value) if measure in percent_measures else widgets.fmt_num(value, 2)
+
+
+def show_gap(row) -> str:
+    if row.kind == "ratio":
+        return f"{widgets.fmt_num(row.gap, 2)}× ({widgets.fmt_num(row.low, 2)}–{widgets.fmt_num(row.high, 2)})"
+    if row.measure in percent_measures:
+        return f"{row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})" if not math.isnan(row.gap) else "–"
+    return f"{row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})" if not math.isnan(row.gap) else "–"
+
+
+rows = []
+for row in summary.itertuples(index=False):
+    rows.append({
+        t("measure", lang): t(f"g_{row.measure}", lang),
+        t("urban", lang): show(row.measure, row.urban),
+        t("rural", lang): show(row.measure, row.rural),
+        f"{t('gap', lang)} ({t('gap_ratio' if row.kind == 'ratio' else 'gap_difference', lang)}, {t('ci', lang)})": show_gap(row),
+    })
+st.dataframe(rows, hide_index=True, width="stretch")
+
+st.subheader(t("by_category", lang))
+measure = st.selectbox(t("measure", lang), ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
+                       format_func=lambda m: t(f"g_{m}", lang), key="gap_measure")
+by_category = data.run("urban_rural_gap", f, target_hours)
+by_category = by_category[by_category["category"] != "__all__"]
+if ctx.public:
+    by_category = by_category[by_category["records"] >= page.k_anonymity()]
+wide = by_category.pivot(index="category", columns="urban_rural", values=measure).reset_index()
+for area in ("urban", "rural"):
+    if area not in wide:
+        wide[area] = float("nan")
+wide["label"] = wide["category"].map(lambda c: term("category", c, lang))
+st.plotly_chart(charts.gap_dumbbell(wide, "label", "urban", "rural", t("urban", lang), t("rural", lang),
+                                    t(f"g_{measure}", lang), large=ctx.public), width="stretch")

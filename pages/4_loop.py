@@ -1,0 +1,61 @@
+"""Service loop (收集—分类—派单—处理—反馈—评价—改进): does the loop close, and where not."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from needsmap import charts, settings
+from needsmap.i18n import t, term
+from needsmap.ui import data, page, widgets
+
+ctx = page.setup("loop_title")
+lang, f = ctx.lang, ctx.filter
+response_target = int(settings.get("response_hours_target"))
+feedback_target = int(settings.get("feedback_hours_target"))
+
+st.title(t("loop_title", lang))
+st.caption(f.describe(lang, page.place_names()))
+
+overall = data.run("service_loop", f, response_target, feedback_target)
+if overall.empty or not int(overall.loc[0, "records"]):
+    st.info(t("no_data", lang))
+    st.stop()
+row = overall.iloc[0]
+metrics = st.columns(5)
+metrics[0].metric(t("l_responded_24h", lang), widgets.fmt_pct(row["responded_within_target_share"]))
+metrics[1].metric(t("l_feedback_72h", lang), widgets.fmt_pct(row["feedback_within_target_share"]))
+metrics[2].metric(t("l_resolution_rate", lang), widgets.fmt_pct(row["resolution_rate"]))
+metrics[3].metric(t("l_median_days", lang), widgets.fmt_num(row["median_days_to_resolve"]))
+metrics[4].metric(t("l_satisfaction", lang), widgets.fmt_num(row["mean_satisfaction"], 2))
+
+stages = t("loop_stages", lang).split(",")
+counts = [int(row[c]) for c in ("received", "dispatched", "in_progress_or_later", "resolved_or_later", "closed")]
+st.plotly_chart(charts.funnel(stages, counts, t("funnel", lang), large=ctx.public), width="stretch")
+
+loop_columns = {
+    "records": "c_records", "responded_within_target_share": "l_responded_24h", "feedback_within_target_share": "l_feedback_72h",
+    "resolution_rate": "l_resolution_rate", "median_days_to_resolve": "l_median_days", "mean_satisfaction": "l_satisfaction",
+}
+by_district_tab, by_category_tab = st.tabs([t("by_district", lang), t("by_category", lang)])
+names = page.place_names()
+by_district = data.run("service_loop", f, response_target, feedback_target, by="district")
+by_district["district"] = by_district["district"].map(lambda a: names.get(a, a))
+by_category = data.run("service_loop", f, response_target, feedback_target, by="category")
+if ctx.public:
+    by_district = by_district[by_district["records"] >= page.k_anonymity()]
+    by_category = by_category[by_category["records"] >= page.k_anonymity()]
+by_district_tab.dataframe(widgets.labelled(by_district, lang, {"district": "c_district", **loop_columns}).round(3),
+                          hide_index=True, width="stretch")
+by_category_tab.dataframe(widgets.labelled(by_category, lang, {"category": "c_category", **loop_columns}, {"category": "category"}).round(3),
+                          hide_index=True, width="stretch")
+
+st.subheader(t("overdue_list", lang))
+if ctx.public:
+    st.info(t("public_mode_hidden", lang))
+else:
+    overdue = data.run("overdue_records", f, data.run("as_of"), widgets.overdue_days(), limit=300)
+    st.dataframe(widgets.labelled(overdue, lang, {
+        "record_id": "c_record_id", "city": "c_city", "district": "c_district", "category": "c_category",
+        "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "created_at": "c_created_at",
+        "days_open": "c_days_open",
+    }, {"category": "category", "status": "status"}), hide_index=True, width="stretch", height=360)

@@ -1,0 +1,86 @@
+"""Data: upload a file (same rules as the CLI importer), the import report, rejected rows, quality."""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from needsmap import admin, queries, settings
+from needsmap.errors import NeedsmapError
+from needsmap.i18n import t
+from needsmap.ui import data, page
+
+ctx = page.setup("data_title")
+lang = ctx.lang
+st.title(t("data_title", lang))
+
+if ctx.public:
+    st.info(t("public_mode_hidden", lang))
+    st.stop()
+password = settings.staff_password()
+if password and not st.session_state.get("staff_ok"):
+    st.warning(t("staff_only", lang))
+    given = st.text_input(t("password", lang), type="password", key="staff_password")
+    if given and hmac.compare_digest(given.encode(), password.encode()):
+        st.session_state["staff_ok"] = True
+        st.rerun()
+    elif given:
+        st.error(t("wrong_password", lang))
+    st.stop()
+
+with st.form("upload", clear_on_submit=True):
+    uploaded = st.file_uploader(t("upload", lang), type=["csv", "txt", "xlsx", "parquet", "geojson", "json"])
+    crs_col, source_col = st.columns(2)
+    crs = crs_col.selectbox(t("upload_crs", lang), ("wgs84", "gcj02", "bd09"),
+                            format_func=lambda c: {"wgs84": "WGS-84 (GPS)", "gcj02": "GCJ-02 (高德/腾讯)", "bd09": "BD-09 (百度)"}[c])
+    source = source_col.text_input(t("upload_source", lang), max_chars=100)
+    submitted = st.form_submit_button(t("import_button", lang))
+
+if submitted and uploaded is not None:
+    from needsmap.ingest import import_file
+
+    progress = st.progress(0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Keep the user's file name (for the batch record) but never trust it as a path.
+        path = Path(tmp) / Path(uploaded.name).name
+        path.write_bytes(uploaded.getbuffer())
+        try:
+            report = import_file(path, data.db_path(), crs=crs, source=source or None,
+                                 progress=lambda fraction, message: progress.progress(min(max(fraction, 0.0), 1.0), text=message))
+        except NeedsmapError as exc:
+            progress.empty()
+            st.error(t("import_failed", lang, error=str(exc)))
+        else:
+            progress.progress(1.0)
+            st.success(t("import_done", lang, accepted=f"{report.accepted:,}", rejected=f"{report.rejected:,}",
+                         skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
+            st.session_state["last_batch"] = report.batch_id
+
+con = data.cursor()
+st.subheader(t("data_quality", lang))
+quality = queries.data_quality(con)
+columns = st.columns(len(quality))
+for column, (key, value) in zip(columns, quality.items(), strict=True):
+    column.metric(t(f"q_{key}", lang), f"{value:,}")
+
+st.subheader(t("imports_history", lang))
+st.dataframe(queries.imports(con), hide_index=True, width="stretch")
+
+st.subheader(t("rejected_rows", lang))
+st.dataframe(queries.reject_reasons(con), hide_index=True, width="stretch")
+st.dataframe(queries.rejects(con, st.session_state.get("last_batch"), limit=1_000), hide_index=True, width="stretch", height=300)
+
+st.subheader(t("category_mapping", lang))
+edited = st.data_editor(queries.category_mapping(con), num_rows="dynamic", hide_index=True, width="stretch",
+                        key="mapping_editor")
+if st.button("💾 " + t("category_mapping", lang), key="save_mapping"):
+    try:
+        saved = admin.save_category_mapping(data.db_path(), edited)
+    except NeedsmapError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"✓ {saved}")
+con.close()
