@@ -19,7 +19,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from needsmap import assets, coords
@@ -126,6 +126,8 @@ def _fmt(value: float | None) -> str:
 def _base_map(tiles: str) -> tuple[folium.Map, bool]:
     url, attribution, shift = tiles_for(tiles)
     fmap = OfflineMap(location=[29.2, 120.5], zoom_start=7, tiles=None, control_scale=True)
+    # Without tiles a light background reads better on a projector than Leaflet's grey.
+    fmap.get_root().header.add_child(Element("<style>.leaflet-container{background:#f4f6f8}</style>"))
     if url:
         subdomains = "1234" if "{s}" in url and "autonavi" in url else "abc"
         folium.TileLayer(url, attr=attribution, subdomains=subdomains, max_zoom=18).add_to(fmap)

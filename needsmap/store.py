@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,15 +124,29 @@ def create(db: Path) -> None:
 
 
 def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection; a missing, corrupt or foreign file raises ``DatabaseError``."""
+    """A read-only connection to the current version of ``db``.
+
+    DuckDB caches open databases by path inside a process, so after a swap a plain reopen
+    would hand back the old snapshot. Each open therefore goes through a fresh hard link to
+    the current file (removed at once; the open file stays readable). A WAL left beside the
+    file by a crash is first folded in through ``writing``. A missing, corrupt or foreign file
+    raises ``DatabaseError``.
+    """
     db = Path(db)
     if not db.exists():
         raise DatabaseError(f"找不到数据库文件 {db} (database file not found)")
+    if Path(str(db) + ".wal").exists():
+        with writing(db):
+            pass
+    link = db.with_name(f".{db.name}.read-{os.getpid()}-{uuid.uuid4().hex}")
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        os.link(db, link)
+        con = duckdb.connect(str(link), read_only=True)
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except duckdb.Error as exc:
         raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc
+    finally:
+        link.unlink(missing_ok=True)
     if version is None or int(version[0]) != schema.SCHEMA_VERSION:
         con.close()
         raise DatabaseError(f"数据库版本不符: {db} (schema version mismatch)")

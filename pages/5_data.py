@@ -76,7 +76,7 @@ st.dataframe(queries.rejects(con, st.session_state.get("last_batch"), limit=1_00
 st.subheader(t("category_mapping", lang))
 edited = st.data_editor(queries.category_mapping(con), num_rows="dynamic", hide_index=True, width="stretch",
                         key="mapping_editor")
-if st.button("💾 " + t("category_mapping", lang), key="save_mapping"):
+if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapping"):
     try:
         saved = admin.save_category_mapping(data.db_path(), edited)
     except NeedsmapError as exc:

@@ -28,3 +28,41 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     demo.build_demo_database(db, records=DEMO_RECORDS, seed=DEMO_SEED)
     return db
+
+
+def _record(**values: object) -> dict:
+    """A canonical demand row with plain defaults; tests override what they are about."""
+    import pandas as pd
+
+    row = {
+        "record_id": "R1", "created_at": pd.Timestamp("2025-06-01 09:00"), "category": "water", "subcategory": "停水",
+        "source_category": "供水", "description": "停水", "lon": 120.13, "lat": 30.26, "district_adcode": "330106",
+        "address": "西湖区某路", "channel": "hotline", "urgency": 1, "people_affected": 1, "status": "received",
+        "responded_at": None, "resolved_at": None, "feedback_at": None, "satisfaction": None,
+        "requester_group": "general", "urban_rural": "urban", "requester_hash": None, "requester_phone_masked": None,
+        "requester_name_masked": None, "cluster_id": 1, "batch_id": 1,
+    }
+    row.update(values)
+    return row
+
+
+@pytest.fixture
+def make_db(tmp_path: Path):
+    """Build a database holding exactly the given records (dicts of overrides to ``_record``)."""
+    import pandas as pd
+
+    from needsmap import schema
+
+    def build(records: list[dict], name: str = "small.duckdb") -> Path:
+        db = tmp_path / name
+        frame = pd.DataFrame([_record(**r) for r in records])
+        for column in ("created_at", "responded_at", "resolved_at", "feedback_at"):
+            frame[column] = pd.to_datetime(frame[column])
+        frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
+        frame["satisfaction"] = frame["satisfaction"].astype("Int8")
+        with store.writing(db) as con:
+            con.register("frame", frame)
+            con.execute(f"INSERT INTO demands SELECT {', '.join(schema.DEMAND_COLUMN_NAMES)} FROM frame")
+        return db
+
+    return build

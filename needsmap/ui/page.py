@@ -19,12 +19,13 @@ from needsmap.i18n import t, term
 from needsmap.ui import data
 
 PAGES = (
-    ("app.py", "nav_home", "🗺️"),
-    ("pages/1_district.py", "nav_district", "📍"),
-    ("pages/2_priorities.py", "nav_priorities", "🔥"),
-    ("pages/3_gap.py", "nav_gap", "⚖️"),
-    ("pages/4_loop.py", "nav_loop", "🔁"),
-    ("pages/5_data.py", "nav_data", "🗂️"),
+    # Material icons ship with Streamlit's frontend (no emoji font needed on intranet PCs).
+    ("app.py", "nav_home", ":material/map:"),
+    ("pages/1_district.py", "nav_district", ":material/location_on:"),
+    ("pages/2_priorities.py", "nav_priorities", ":material/priority_high:"),
+    ("pages/3_gap.py", "nav_gap", ":material/balance:"),
+    ("pages/4_loop.py", "nav_loop", ":material/autorenew:"),
+    ("pages/5_data.py", "nav_data", ":material/database:"),
 )
 FILTER_KEY = "filter"
 _WIDGET_PREFIX = "flt_"
@@ -56,7 +57,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     Stops the page with a clear message (no traceback) if the database cannot be read.
     """
     lang = _lang()
-    st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
+    st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon=":material/map:", layout="wide",
                        initial_sidebar_state="collapsed" if is_public() else "expanded")
     assets.install_static()
     _build_demo_on_first_start(lang)
@@ -154,20 +155,20 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     if isinstance(dates, (tuple, list)) and len(dates) == 2:
         date_from = dates[0] if dates[0] > first else None
         date_to = dates[1] if dates[1] < last else None
-    categories = st.multiselect(t("category", lang), [c.code for c in taxonomy.CATEGORIES],
+    categories = st.multiselect(t("category", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CATEGORIES],
                                 format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories)))
     sub_options = data.run("subcategories", tuple(categories))
     sub_seed = [s for s in current.subcategories if s in sub_options]
-    subcategories = st.multiselect(t("subcategory", lang), sub_options, key=_seed("subcategories", sub_seed))
-    urgency = st.multiselect(t("urgency", lang), [1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
+    subcategories = st.multiselect(t("subcategory", lang), placeholder=t("all", lang), options=sub_options, key=_seed("subcategories", sub_seed))
+    urgency = st.multiselect(t("urgency", lang), placeholder=t("all", lang), options=[1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
                              key=_seed("urgency", list(current.urgency)))
-    statuses = st.multiselect(t("status", lang), [s.code for s in taxonomy.STATUSES],
+    statuses = st.multiselect(t("status", lang), placeholder=t("all", lang), options=[s.code for s in taxonomy.STATUSES],
                               format_func=lambda s: term("status", s, lang), key=_seed("statuses", list(current.statuses)))
-    channels = st.multiselect(t("channel", lang), [c.code for c in taxonomy.CHANNELS],
+    channels = st.multiselect(t("channel", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CHANNELS],
                               format_func=lambda c: term("channel", c, lang), key=_seed("channels", list(current.channels)))
-    groups = st.multiselect(t("group", lang), [g.code for g in taxonomy.GROUPS],
+    groups = st.multiselect(t("group", lang), placeholder=t("all", lang), options=[g.code for g in taxonomy.GROUPS],
                             format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups)))
-    urban_rural = st.multiselect(t("urban_rural", lang), ["urban", "rural"],
+    urban_rural = st.multiselect(t("urban_rural", lang), placeholder=t("all", lang), options=["urban", "rural"],
                                  format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural)))
     districts = data.run("districts")
     cities = districts.drop_duplicates("city_adcode").set_index("city_adcode")["city"].to_dict()

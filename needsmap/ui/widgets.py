@@ -35,7 +35,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
         ("k_median_response", f"{fmt_num(kpis['median_hours_to_response'])} {t('hours', lang)}", "median_hours_to_response"),
         ("k_satisfaction", fmt_num(kpis["mean_satisfaction"], 2), "mean_satisfaction"),
     )
-    columns = st.columns(len(items))
+    columns = st.columns(4) + st.columns(4)  # two rows: readable on a projector, no truncation
     for column, (key, value, ref_key) in zip(columns, items, strict=True):
         delta = None
         if reference is not None and ref_key and reference.get(ref_key) is not None and kpis.get(ref_key) is not None:

@@ -1,0 +1,71 @@
+"""Map HTML is built without a browser and checked as a string (as folium's own tests do)."""
+
+import re
+
+import pandas as pd
+
+from needsmap import maps, queries, store
+from needsmap.filters import Filter
+
+HOSTILE = "<img src=x onerror=alert(1)>`${alert(2)}`<script>alert(3)</script>"
+
+
+def _choropleth(con, name_override=None, tiles="none"):
+    geometries = queries.district_geometries(con)
+    if name_override:
+        geometries.loc[0, "name"] = name_override
+    measures = queries.district_measures(con, Filter(), queries.as_of(con), 15, 1)
+    measures["value_text"] = measures["records"].astype(str)
+    measures["top_text"] = HOSTILE
+    return maps.choropleth(geometries, measures[["adcode", "records", "value_text", "top_text"]], "records", title="诉求数",
+                           field_labels=["区县", "城市", "诉求数", "类别"], no_data_label="无数据", tiles=tiles)
+
+
+def test_choropleth_draws_90_districts_and_loads_nothing_from_the_internet(make_db):
+    with store.open_readonly(make_db([{"record_id": "A"}])) as con:
+        page = _choropleth(con).get_root().render()
+    assert page.count('"adcode"') == 90
+    assert re.findall(r"https?://", page) == []
+    assert "/app/static/vendor/leaflet/leaflet.js" in page
+    assert len(page.encode()) < 1_500_000  # the bounded map payload
+
+
+def test_hostile_names_and_labels_are_escaped_in_the_map(make_db):
+    with store.open_readonly(make_db([{"record_id": "A"}])) as con:
+        page = _choropleth(con, name_override=HOSTILE).get_root().render()
+    assert "<img src=x" not in page and "<script>alert" not in page
+    # Escaped for HTML, then JSON-encoded by folium into the GeoJSON data (a plain JS object, not a
+    # template literal), from which GeoJsonTooltip reads it at run time.
+    assert '"name": "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;`${alert(2)}`' in page
+
+
+def test_amap_tiles_shift_shapes_to_gcj02(make_db):
+    with store.open_readonly(make_db([{"record_id": "A"}])) as con:
+        plain = _choropleth(con).get_root().render()
+        shifted = _choropleth(con, tiles="amap").get_root().render()
+    assert "autonavi" in shifted
+    first_plain = re.search(r"\[(1[12]\d\.\d+), (\d\d\.\d+)\]", plain).groups()
+    first_shifted = re.search(r"\[(1[12]\d\.\d+), (\d\d\.\d+)\]", shifted).groups()
+    d_lon = float(first_shifted[0]) - float(first_plain[0])
+    assert 0.002 < d_lon < 0.01  # GCJ-02 sits a few hundred metres east of WGS-84 in Zhejiang
+
+
+def test_class_breaks_and_colours():
+    values = pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    breaks = maps.class_breaks(values, "quantiles", 5)
+    assert len(breaks) == 5 and breaks[-1] == 10
+    assert maps.colour_for(1.0, breaks) == maps.PALETTE[0]
+    assert maps.colour_for(10.0, breaks) == maps.PALETTE[-1]
+    assert maps.colour_for(float("nan"), breaks) == maps.NO_DATA_COLOUR
+    assert maps.class_breaks(pd.Series([3.0, 3.0]), "natural_breaks") == [3.0]
+
+
+def test_district_map_never_sends_one_marker_per_record_for_large_sets(make_db):
+    rows = [{"record_id": f"R{i}", "lon": 120.10 + (i % 50) * 0.001, "lat": 30.24 + (i // 50) * 0.001} for i in range(400)]
+    with store.open_readonly(make_db(rows)) as con:
+        kind, cells = queries.map_points(con, Filter(district_adcode="330106"), cap=100)
+        geometry = queries.district_geometries(con).set_index("adcode").loc["330106", "geometry_geojson"]
+    assert kind == "cells" and len(cells) < 100 and cells["records"].sum() == 400
+    cells["top_label"] = "供水"
+    page = maps.district_map(geometry, kind, cells, point_labels={"urgency": "紧急", "records": "记录"}).get_root().render()
+    assert page.count('"Point"') == len(cells)

@@ -1,0 +1,133 @@
+"""The query layer against a hand-built database whose every answer is known."""
+
+import math
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from needsmap import priority, queries, store
+from needsmap.filters import Filter
+
+T0 = pd.Timestamp("2025-06-01 09:00")
+RECORDS = [
+    # A water outage in 西湖区 (urban): one person called twice, a neighbour once.
+    dict(record_id="R1", created_at=T0, urgency=4, people_affected=200, status="received", requester_hash="h1", cluster_id=10),
+    dict(record_id="R2", created_at=T0 + pd.Timedelta("1h"), urgency=2, people_affected=50, status="dispatched",
+         requester_hash="h1", cluster_id=10),
+    dict(record_id="R3", created_at=pd.Timestamp("2025-06-02 09:00"), status="resolved", requester_hash="h2", cluster_id=10,
+         responded_at=pd.Timestamp("2025-06-02 11:00"), resolved_at=pd.Timestamp("2025-06-03 09:00"),
+         feedback_at=pd.Timestamp("2025-06-04 11:00"), satisfaction=5),
+    # Elderly care in 淳安县 (rural): one closed slowly, one just received.
+    dict(record_id="R4", created_at=pd.Timestamp("2025-06-20 08:00"), category="elderly_care", district_adcode="330127",
+         urban_rural="rural", urgency=3, people_affected=5, status="closed", requester_hash="h3", cluster_id=20,
+         responded_at=pd.Timestamp("2025-06-21 14:00"), resolved_at=pd.Timestamp("2025-06-25 08:00"),
+         feedback_at=pd.Timestamp("2025-06-26 08:00"), satisfaction=1),
+    dict(record_id="R5", created_at=pd.Timestamp("2025-07-01 00:00"), category="elderly_care", district_adcode="330127",
+         urban_rural="rural", status="received", requester_hash="h4", cluster_id=21),
+]
+OVERDUE_DAYS = 15
+
+
+@pytest.fixture
+def con(make_db):
+    connection = store.open_readonly(make_db(RECORDS))
+    yield connection
+    connection.close()
+
+
+def test_as_of_is_the_latest_record(con):
+    assert queries.as_of(con) == datetime(2025, 7, 1)
+
+
+def test_kpis_count_requesters_once_and_judge_overdue_at_as_of(con):
+    kpis = queries.kpis(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
+    assert (kpis["records"], kpis["distinct_requesters"], kpis["urgent"], kpis["unresolved"], kpis["overdue"], kpis["resolved"]) == (5, 4, 2, 3, 2, 2)
+    assert kpis["resolution_rate"] == pytest.approx(0.4)
+    assert kpis["median_hours_to_response"] == pytest.approx(16.0)  # 2 h and 30 h
+    assert kpis["mean_satisfaction"] == pytest.approx(3.0)
+
+
+def test_kpis_follow_the_filter(con):
+    assert queries.kpis(con, Filter(categories=("elderly_care",)), queries.as_of(con), OVERDUE_DAYS)["records"] == 2
+    assert queries.kpis(con, Filter(city_adcode="330100", urban_rural=("rural",)), queries.as_of(con), OVERDUE_DAYS)["records"] == 2
+    assert queries.kpis(con, Filter(district_adcode="330106", urgency=(4,)), queries.as_of(con), OVERDUE_DAYS)["records"] == 1
+
+
+def test_sql_text_in_filter_values_is_data_not_sql(con):
+    hostile = Filter(categories=("water' OR 1=1 --",), subcategories=("'); DROP TABLE demands; --",))
+    assert queries.kpis(con, hostile, queries.as_of(con), OVERDUE_DAYS)["records"] == 0
+    assert queries.kpis(con, Filter(), queries.as_of(con), OVERDUE_DAYS)["records"] == 5
+
+
+def test_priority_ranks_the_outage_first_with_visible_components(con):
+    ranked = queries.priority_clusters(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
+    assert list(ranked["cluster_id"]) == [10, 21]  # cluster 20 has nothing open
+    top = ranked.iloc[0]
+    assert (top["records"], top["distinct_requesters"], top["max_urgency"], top["people_affected"], top["open_records"]) == (3, 2, 4, 200, 2)
+    days_open = (pd.Timestamp("2025-07-01") - T0) / pd.Timedelta("1D")  # 29.625
+    assert top["age_component"] == pytest.approx(1 + days_open / OVERDUE_DAYS)
+    assert top["people_component"] == pytest.approx(1 + math.log10(200))
+    assert top["frequency_component"] == pytest.approx(2.0)
+    assert top["score"] == pytest.approx(4 * (1 + math.log10(200)) * 2 * (1 + days_open / OVERDUE_DAYS))
+    assert top["district"] == "西湖区"
+
+
+def test_weights_re_rank_and_closed_clusters_can_be_included(con):
+    people_only = priority.Weights(urgency=0, people=1, frequency=0, age=0)
+    ranked = queries.priority_clusters(con, Filter(), queries.as_of(con), OVERDUE_DAYS, people_only, open_only=False)
+    assert list(ranked["cluster_id"]) == [10, 20, 21]
+    assert list(ranked["score"].round(5)) == [round(1 + math.log10(200), 5), round(1 + math.log10(5), 5), 1.0]
+
+
+def test_district_measures_cover_all_90_and_refuse_to_rank_small_counts(con):
+    measures = queries.district_measures(con, Filter(), queries.as_of(con), OVERDUE_DAYS, min_records_to_rank=3).set_index("adcode")
+    assert len(measures) == 90
+    xihu, chunan = measures.loc["330106"], measures.loc["330127"]
+    assert (xihu["records"], xihu["unresolved"], xihu["overdue"]) == (3, 2, 2)
+    assert xihu["per_10k"] == pytest.approx(3 / xihu["population_2020"] * 10_000)
+    assert bool(xihu["rankable"]) and not bool(chunan["rankable"])
+    assert xihu["rank_smoothed"] == 1 and math.isnan(chunan["rank_smoothed"])
+    assert list(xihu["top_categories"]) == ["water"]
+    assert measures["records"].sum() == 5
+
+
+def test_urban_rural_gap_uses_residents_of_each_area(con):
+    gap = queries.urban_rural_gap(con, Filter(), response_hours_target=24)
+    overall = gap[gap["category"] == "__all__"].set_index("urban_rural")
+    districts = queries.districts(con)
+    urban_population = districts.loc[districts["urban_rural"] == "urban", "population_2020"].sum()
+    assert overall.loc["urban", "records"] == 3 and overall.loc["rural", "records"] == 2
+    assert overall.loc["urban", "population"] == urban_population
+    assert overall.loc["rural", "resolution_rate"] == pytest.approx(0.5)
+    assert overall.loc["urban", "responded_within_target_share"] == pytest.approx(1 / 3)
+
+
+def test_service_loop_funnel_and_time_limits(con):
+    loop = queries.service_loop(con, Filter(), response_hours_target=24, feedback_hours_target=72).iloc[0]
+    funnel = [loop[c] for c in ("received", "dispatched", "in_progress_or_later", "resolved_or_later", "closed")]
+    assert funnel == [5, 3, 2, 2, 1]
+    assert loop["responded_within_target_share"] == pytest.approx(0.2)
+    assert loop["feedback_within_target_share"] == pytest.approx(0.2)
+    assert loop["median_days_to_resolve"] == pytest.approx(3.0)
+    by_district = queries.service_loop(con, Filter(), 24, 72, by="district").set_index("district")
+    assert by_district.loc["330127", "records"] == 2
+
+
+def test_overdue_records_are_the_old_open_ones(con):
+    overdue = queries.overdue_records(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
+    assert list(overdue["record_id"]) == ["R1", "R2"]
+    assert overdue.iloc[0]["days_open"] == pytest.approx(29.6)
+
+
+def test_map_points_switch_to_grid_cells_above_the_cap(con):
+    kind, points = queries.map_points(con, Filter(district_adcode="330106"))
+    assert kind == "points" and len(points) == 3
+    kind, cells = queries.map_points(con, Filter(district_adcode="330106"), cap=2)
+    assert kind == "cells" and cells["records"].sum() == 3
+
+
+def test_records_table_carries_no_raw_requester_fields(con):
+    frame = queries.records(con, Filter())
+    assert len(frame) == 5
+    assert not {"requester_hash", "phone", "name"} & set(frame.columns)
