@@ -65,9 +65,8 @@ if point and point != st.session_state.get("handled_click"):
         lon, lat = (float(v[0]) for v in coords.to_wgs84([lon], [lat], "gcj02"))
     adcode = boundaries.district_at(lon, lat)
     if adcode:
-        st.session_state[page.FILTER_KEY] = f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode)
-        st.query_params.clear()
-        st.switch_page("pages/1_district.py")
+        page.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
+        st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())
 
 ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
 st.subheader(t("m_smoothed_per_10k", lang))

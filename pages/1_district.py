@@ -16,8 +16,7 @@ districts = data.run("districts")
 
 
 def go_to(city: str | None, district: str | None) -> None:
-    st.session_state[page.FILTER_KEY] = f.with_changes(city_adcode=city, district_adcode=district)
-    st.query_params.clear()
+    page.set_filter(f.with_changes(city_adcode=city, district_adcode=district))
     st.rerun()
 
 

@@ -105,6 +105,16 @@ def _current_filter() -> Filter:
     return st.session_state[FILTER_KEY]
 
 
+def set_filter(new: Filter) -> None:
+    """Change the filter from code (a map click, a breadcrumb): widgets re-seed from it."""
+    _clear_widgets()
+    st.session_state[FILTER_KEY] = new
+    params = new.to_query_params()
+    if st.session_state.get("lang", "zh") != "zh":
+        params["lang"] = st.session_state["lang"]
+    st.query_params.from_dict(params)
+
+
 def _clear_widgets() -> None:
     for key in [k for k in st.session_state if str(k).startswith(_WIDGET_PREFIX)]:
         del st.session_state[key]

@@ -1,0 +1,136 @@
+"""Page logic without a browser (streamlit.testing.v1.AppTest); the map itself is in tests/e2e."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_queries import RECORDS
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ("pages/1_district.py", "pages/2_priorities.py", "pages/3_gap.py", "pages/4_loop.py", "pages/5_data.py")
+
+
+@pytest.fixture
+def small_db(make_db, monkeypatch):
+    db = make_db(RECORDS + [dict(record_id="XSS-1", description="<img src=x onerror=alert(1)>", address="<script>alert(1)</script>",
+                                 created_at=pd.Timestamp("2025-06-05"), status="resolved", cluster_id=30)])
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    return db
+
+
+def _open(page: str | None = None, **params: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    if page:
+        app.switch_page(page)
+    for key, value in params.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_home_shows_title_and_kpis(small_db):
+    app = _open()
+    assert not app.exception
+    assert app.title[0].value == "需求地图"
+    metrics = _metrics(app)
+    assert metrics["诉求总数"] == "6" and metrics["独立诉求人"] == "5" and metrics["超期"] == "2"
+
+
+def test_changing_a_filter_changes_the_numbers_and_the_url(small_db):
+    app = _open()
+    app.sidebar.multiselect(key="flt_categories").select("elderly_care").run()
+    assert _metrics(app)["诉求总数"] == "2"
+    assert app.query_params["cat"] == "elderly_care"
+
+
+def test_a_copied_url_restores_the_view(small_db):
+    app = _open(cat="elderly_care", ur="rural")
+    assert _metrics(app)["诉求总数"] == "2"
+    assert app.sidebar.multiselect(key="flt_categories").value == ["elderly_care"]
+    assert "养老服务" in app.caption[0].value and "县域" in app.caption[0].value
+
+
+def test_english_switch_changes_labels(small_db):
+    app = _open()
+    app.sidebar.radio(key="lang_choice").set_value("en").run()
+    assert app.title[0].value == "Needs map"
+    assert "Demands" in _metrics(app)
+
+
+def test_district_page_from_url_shows_the_district_and_masked_records(small_db):
+    app = _open("pages/1_district.py", district="330106")
+    assert not app.exception
+    assert app.title[0].value.startswith("西湖区")
+    assert _metrics(app)["诉求总数"] == "4"
+    records = app.dataframe[-1].value
+    assert "<img src=x onerror=alert(1)>" in set(records["诉求内容"])  # shown as text in a table cell
+    assert not {"requester_hash"} & set(records.columns)
+
+
+def test_breadcrumb_goes_back_up_to_the_city(small_db):
+    app = _open("pages/1_district.py", district="330127")
+    assert app.title[0].value.startswith("淳安县")
+    app.button(key="crumb_city").click().run()
+    assert app.title[0].value.startswith("杭州市")
+    assert app.query_params.get("city") == "330100" and "district" not in app.query_params
+
+
+def test_public_mode_hides_record_tables(small_db):
+    app = _open("pages/1_district.py", district="330106", present="1")
+    assert "公开模式下不显示单条记录。" in [i.value for i in app.info]
+    assert all("诉求内容" not in frame.value.columns for frame in app.dataframe)
+
+
+def test_priorities_rank_and_reweight(small_db):
+    app = _open("pages/2_priorities.py")
+    ranked = app.dataframe[0].value
+    assert list(ranked["区县"][:2]) == ["西湖区", "淳安县"]
+    app.slider(key="w_urgency").set_value(0.0).run()
+    app.slider(key="w_age").set_value(0.0).run()
+    app.slider(key="w_frequency").set_value(0.0).run()
+    app.slider(key="w_people").set_value(0.0).run()
+    assert set(app.dataframe[0].value["得分"]) == {1.0}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_without_an_exception(small_db, page):
+    app = _open(page)
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title
+
+
+@pytest.mark.parametrize("page", (None, *PAGES))
+def test_hostile_url_parameters_are_ignored(small_db, page):
+    app = _open(page, district="330106' OR 1=1 --", cat="<script>alert(1)</script>", urg="1;DROP TABLE demands", lang="xx")
+    assert not app.exception
+    if page is None:
+        assert _metrics(app)["诉求总数"] == "6"
+
+
+def test_missing_database_gives_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEEDSMAP_DB", str(tmp_path / "missing.duckdb"))
+    app = _open()
+    assert not app.exception
+    assert "database file not found" in app.error[0].value
+
+
+def test_filter_with_no_matching_records_says_so(small_db):
+    app = _open(cat="gas")
+    assert not app.exception
+    assert "当前筛选条件下没有记录。请放宽筛选条件。" in [i.value for i in app.info]
+
+
+def test_loop_page_shows_time_limit_shares(small_db):
+    app = _open("pages/4_loop.py")
+    metrics = _metrics(app)
+    assert metrics["24 小时内响应"] == "16.7%" and metrics["办结率"] == "50.0%"
+
+
+def test_data_page_shows_quality_counts(small_db):
+    app = _open("pages/5_data.py")
+    assert _metrics(app)["记录数"] == "6"
