@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--records", type=int, default=50_000)
     p_demo.add_argument("--seed", type=int, default=2025)
     p_demo.add_argument("--csv", type=Path, default=None,
-                        help="write a hotline-style CSV (Chinese headers, GCJ-02) instead of a database")
+                        help="write a hotline-style CSV (Chinese headers, WGS-84 coordinates) instead of a database")
 
     p_bench = sub.add_parser("bench", help="time every view's refresh at scale")
     _db_arg(p_bench)

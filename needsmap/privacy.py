@@ -59,10 +59,14 @@ def mask_phone(normalized: pd.Series) -> pd.Series:
 
 def hash_phone(normalized: pd.Series, key: bytes) -> pd.Series:
     """Keyed HMAC-SHA256 (first 32 hex digits) of normalized phone numbers; NA stays NA."""
-    hashed = [
-        None if value is pd.NA or value is None else hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
-        for value in normalized.tolist()
-    ]
+    keyed = hmac.new(key, digestmod=hashlib.sha256)  # copying a keyed HMAC skips the key set-up per value
+
+    def digest(value: str) -> str:
+        one = keyed.copy()
+        one.update(value.encode())
+        return one.hexdigest()[:32]
+
+    hashed = [None if value is pd.NA or value is None else digest(value) for value in normalized.tolist()]
     return pd.Series(hashed, index=normalized.index, dtype="string")
 
 

@@ -28,7 +28,8 @@ def cluster_ids(
     metres_per_degree_lon = _METRES_PER_DEGREE_LAT * np.cos(np.radians(_REFERENCE_LAT))
     cell_x = np.floor(np.asarray(lon, "float64") * metres_per_degree_lon / radius_m)
     cell_y = np.floor(np.asarray(lat, "float64") * _METRES_PER_DEGREE_LAT / radius_m)
-    seconds = pd.to_datetime(created_at).astype("int64").to_numpy() // 1_000_000_000
+    # Whatever unit the times arrive in (pandas 3 often uses µs or s), count whole seconds.
+    seconds = pd.to_datetime(pd.Series(created_at)).astype("datetime64[ns]").astype("int64").to_numpy() // 1_000_000_000
     window = np.floor(seconds / (window_days * 86_400.0))
     frame = pd.DataFrame({
         "category": category.astype("string").fillna("").to_numpy(),

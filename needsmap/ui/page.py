@@ -57,7 +57,8 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     Stops the page with a clear message (no traceback) if the database cannot be read.
     """
     lang = _lang()
-    st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon=":material/map:", layout="wide",
+    # An emoji favicon is inlined as a data: URL; a ":material/…" favicon is fetched from a public CDN.
+    st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
                        initial_sidebar_state="collapsed" if is_public() else "expanded")
     assets.install_static()
     _build_demo_on_first_start(lang)

@@ -1,0 +1,193 @@
+"""``python -m needsmap bench``: how fast every view refreshes at city and province scale.
+
+For a fixed set of realistic filter states it times, with no caching, the full refresh each
+page needs (home map aggregates, priority ranking, urban/rural comparison, service-loop
+metrics), and the same home refresh done the common way — filtered rows already in a pandas
+frame, aggregated there — so the ratio holds on a noisy machine. It also reports the bytes of
+map data handed to the browser, this process's peak memory and the importer's throughput.
+Targets live in README ("Performance"); they are met here, not asserted by timers in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from needsmap import maps, priority, queries, settings, store, taxonomy
+from needsmap.filters import Filter
+
+FILTER_STATES: dict[str, Filter] = {
+    "no_filter": Filter(),
+    "one_category": Filter(categories=("elderly_care",)),
+    "city_and_urgency": Filter(city_adcode="330100", urgency=(3, 4)),
+    "quarter_urban": Filter(date_from=date(2025, 7, 1), date_to=date(2025, 9, 30), urban_rural=("urban",)),
+    "district_drilldown": Filter(city_adcode="330100", district_adcode="330106"),
+}
+
+
+def _timed(function: Callable[[], object], repeat: int) -> list[float]:
+    function()  # warm: first-touch of column segments is not what a user waits for
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def _p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def home_refresh(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int) -> None:
+    """What the home page computes on a filter change (KPIs + every district's measures)."""
+    queries.kpis(con, f, as_of, overdue_days)
+    queries.district_measures(con, f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue_days, min_records)
+
+
+def pandas_home_refresh(frame: pd.DataFrame, f: Filter, as_of, overdue_days: int) -> None:
+    """The same home refresh the common way: boolean masks over an in-memory frame."""
+    mask = np.ones(len(frame), dtype=bool)
+    if f.date_from:
+        mask &= frame["created_at"].to_numpy() >= np.datetime64(f.date_from)
+    if f.date_to:
+        mask &= frame["created_at"].to_numpy() < np.datetime64(f.date_to) + np.timedelta64(1, "D")
+    for column, values in (("category", f.categories), ("urgency", f.urgency), ("status", f.statuses),
+                           ("channel", f.channels), ("requester_group", f.groups), ("urban_rural", f.urban_rural)):
+        if values:
+            mask &= frame[column].isin(values).to_numpy()
+    rows = frame[mask]
+    is_open = rows["status"].isin(taxonomy.OPEN_STATUSES)
+    overdue = is_open & (rows["created_at"] < pd.Timestamp(as_of) - pd.Timedelta(days=overdue_days))
+    requester = rows["requester_hash"].fillna(rows["record_id"])
+    place = rows
+    if f.district_adcode:
+        place = rows[rows["district_adcode"] == f.district_adcode]
+    elif f.city_adcode:
+        place = rows[rows["district_adcode"].str.startswith(f.city_adcode[:4])]
+    hours = (place["responded_at"] - place["created_at"]).dt.total_seconds() / 3600
+    _ = (len(place), requester.loc[place.index].nunique(), (place["urgency"] >= 3).sum(), hours.median(),
+         place["satisfaction"].mean())
+    by_district = pd.DataFrame({"district": rows["district_adcode"], "open": is_open, "overdue": overdue,
+                                "urgent": rows["urgency"] >= 3}).groupby("district").sum()
+    top = rows.groupby(["district_adcode", "category"]).size().sort_values(ascending=False).groupby(level=0).head(3)
+    clusters = rows.assign(requester=requester, open=is_open).groupby(["cluster_id", "district_adcode"]).agg(
+        distinct_requesters=("requester", "nunique"), max_urgency=("urgency", "max"),
+        people_affected=("people_affected", "max"), open_records=("open", "sum"))
+    score = clusters["max_urgency"] * (1 + np.log10(clusters["people_affected"].clip(lower=1))) * \
+        (1 + np.log2(clusters["distinct_requesters"].clip(lower=1)))
+    _ = (by_district, top, score[clusters["open_records"] > 0].groupby(level=1).sum())
+
+
+def _demo_db(records: int, db: Path | None, echo: Callable[[str], None]) -> Path:
+    from needsmap import demo
+
+    path = db or settings.DATA_DIR / f"bench-{records}.duckdb"
+    if path.exists():
+        with store.open_readonly(path) as con:
+            if con.execute("SELECT count(*) FROM demands").fetchone()[0] == records:
+                echo(f"reusing {path}")
+                return path
+    demo.build_demo_database(path, records=records, seed=2025, echo=echo)
+    return path
+
+
+def _map_payload_bytes(con: duckdb.DuckDBPyConnection, as_of, overdue_days: int, min_records: int) -> dict[str, int]:
+    """Bytes of map HTML/data the browser receives: the province choropleth and a district map."""
+    measures = queries.district_measures(con, Filter(), as_of, overdue_days, min_records)
+    measures["value_text"] = measures["records"].astype(str)
+    measures["top_text"] = measures["top_categories"].map(lambda c: "、".join(c))
+    province = maps.choropleth(queries.district_geometries(con), measures[["adcode", "records", "value_text", "top_text"]],
+                               "records", title="records", field_labels=["a", "b", "c", "d"], no_data_label="-")
+    kind, points = queries.map_points(con, FILTER_STATES["district_drilldown"])
+    points = points.assign(category_label=points.get("category", ""), top_label=points.get("top_category", ""))
+    geometry = queries.district_geometries(con).set_index("adcode").loc["330106", "geometry_geojson"]
+    district = maps.district_map(geometry, kind, points, point_labels={"urgency": "u", "records": "r"})
+    return {"province": len(province.get_root().render().encode()), "district": len(district.get_root().render().encode())}
+
+
+def _import_throughput(records: int, echo: Callable[[str], None]) -> float:
+    from needsmap import demo
+    from needsmap.ingest import import_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "bench.csv"
+        demo.write_demo_csv(csv_path, records=records, seed=99)
+        report = import_file(csv_path, Path(tmp) / "import.duckdb")
+    echo(f"import: {report.rows_read:,} rows in {report.seconds:.1f} s")
+    return report.rows_read / report.seconds
+
+
+def main(db: Path | None, records: int, repeat: int, as_json: bool, import_records: int | None = None) -> int:
+    echo = (lambda message: print(message, file=sys.stderr)) if as_json else print
+    path = _demo_db(records, db, echo)
+    overdue_days = int(settings.get("resolve_days_target"))
+    min_records = int(settings.get("min_records_to_rank"))
+    response_target = int(settings.get("response_hours_target"))
+    feedback_target = int(settings.get("feedback_hours_target"))
+    con = store.open_readonly(path)
+    as_of = queries.as_of(con)
+
+    views: dict[str, dict[str, float]] = {}
+    home_all: list[float] = []
+    duck_home_total = pandas_home_total = 0.0
+    frame = con.execute("SELECT record_id, created_at, category, urgency, status, channel, requester_group, urban_rural, "
+                        "district_adcode, requester_hash, responded_at, satisfaction, people_affected, cluster_id FROM demands").df()
+    for name, f in FILTER_STATES.items():
+        steps = {
+            "home": lambda f=f: home_refresh(con, f, as_of, overdue_days, min_records),
+            "priorities": lambda f=f: queries.priority_clusters(con, f, as_of, overdue_days, priority.Weights(), limit=200),
+            "gap": lambda f=f: queries.gap_summary(con, f, response_target),
+            "loop": lambda f=f: (queries.service_loop(con, f, response_target, feedback_target),
+                                 queries.service_loop(con, f, response_target, feedback_target, by="district"),
+                                 queries.overdue_records(con, f, as_of, overdue_days, 300)),
+        }
+        for step, function in steps.items():
+            timings = _timed(function, repeat)
+            views[f"{name}/{step}"] = {"median_ms": round(statistics.median(timings), 2), "p95_ms": round(_p95(timings), 2)}
+            if step == "home":
+                home_all.extend(timings)
+                duck_home_total += statistics.median(timings)
+        pandas_timings = _timed(lambda f=f: pandas_home_refresh(frame, f, as_of, overdue_days), max(3, repeat // 4))
+        pandas_home_total += statistics.median(pandas_timings)
+        views[f"{name}/home_pandas"] = {"median_ms": round(statistics.median(pandas_timings), 2), "p95_ms": round(_p95(pandas_timings), 2)}
+        echo(f"{name:>20}: " + "  ".join(f"{s} {views[f'{name}/{s}']['median_ms']:.0f}/{views[f'{name}/{s}']['p95_ms']:.0f} ms"
+                                          for s in ("home", "priorities", "gap", "loop", "home_pandas")))
+    del frame
+    payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
+    con.close()
+    import_rows = import_records or min(records, 1_000_000)
+    rows_per_s = _import_throughput(import_rows, echo)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "records": records,
+        "views": views,
+        "refresh_median_ms": round(statistics.median(home_all), 2),
+        "refresh_p95_ms": round(_p95(home_all), 2),
+        "pandas_ratio": round(duck_home_total / pandas_home_total, 3) if pandas_home_total else math.nan,
+        "map_payload_bytes": max(payload.values()),
+        "map_payload_detail": payload,
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "import_rows_per_s": round(rows_per_s),
+        "import_records": import_rows,
+        "repeat": repeat,
+        "machine": {"cpus": __import__("os").cpu_count(), "python": sys.version.split()[0], "duckdb": duckdb.__version__},
+    }
+    echo(f"home refresh: median {result['refresh_median_ms']} ms, p95 {result['refresh_p95_ms']} ms; "
+         f"DuckDB ÷ pandas = {result['pandas_ratio']}; map payload {result['map_payload_bytes']:,} B; "
+         f"peak RSS {result['peak_rss_mb']} MB; import {result['import_rows_per_s']:,} rows/s")
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    return 0

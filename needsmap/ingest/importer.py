@@ -1,0 +1,312 @@
+"""The import: one file in, one batch of demand records and rejects out, all or nothing.
+
+``import_file`` reads the file (``readers``), finds its columns (``columns``), and then, inside
+one ``store.writing`` transaction (a private copy of the database, swapped in only on
+success), validates every row (``validate``), leaves out records whose id the database already
+holds, and inserts the new records, the rejected rows and one ``imports`` row. Any error before
+the swap leaves the database file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from needsmap import boundaries, coords, schema, settings, store
+from needsmap.ingest import columns, masking, readers, reasons, validate
+from needsmap.ingest.columns import ColumnMap
+
+T = TypeVar("T")
+Echo = Callable[[str], None]
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did. ``accepted + rejected + skipped_existing == rows_read`` always.
+
+    ``accepted``: new records inserted. ``skipped_existing``: valid rows whose record id the
+    database already held (never inserted twice). ``unmapped_categories``: accepted records
+    whose category text matched nothing and became ``other``. ``reasons``: reject code → count.
+    ``seconds``: wall time of the whole import; ``rows_per_s`` = rows_read / seconds.
+    """
+
+    batch_id: int
+    file_name: str
+    rows_read: int
+    accepted: int
+    rejected: int
+    skipped_existing: int
+    unmapped_categories: int
+    reasons: dict[str, int]
+    seconds: float
+    rows_per_s: float
+
+    def summary_line(self) -> str:
+        """One line for the CLI: counts in key=value form, then time and throughput."""
+        return (f"已导入 imported {self.file_name} (批次 batch {self.batch_id}): accepted={self.accepted} "
+                f"rejected={self.rejected} skipped_existing={self.skipped_existing} rows_read={self.rows_read} "
+                f"unmapped_categories={self.unmapped_categories} ({self.seconds:.2f} s, {self.rows_per_s:,.0f} rows/s)")
+
+    def reasons_line(self) -> str:
+        """``拒收原因 reject reasons: outside_zhejiang=3, lat_lon_swapped=1`` (empty if none)."""
+        if not self.reasons:
+            return ""
+        counts = ", ".join(f"{code}={count}" for code, count in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
+        return f"拒收原因 reject reasons: {counts}"
+
+
+# stage → (fraction of the progress bar when it starts, what a person is told)
+_STAGES: dict[str, tuple[float, str]] = {
+    "read": (0.02, "读取文件 reading the file"),
+    "validate": (0.25, "校验记录 validating records"),
+    "fields": (0.35, "整理字段、隐去个人信息 converting fields, masking personal data"),
+    "districts": (0.60, "匹配区县 assigning districts"),
+    "write": (0.80, "写入数据库 writing to the database"),
+    "done": (1.00, "完成 done"),
+}
+
+
+class _Stages:
+    """Tells the progress bar and the echo callback where the import is."""
+
+    def __init__(self, echo: Echo | None, progress: Progress | None) -> None:
+        self._echo, self._progress, self._started = echo, progress, time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        fraction, message = _STAGES[stage]
+        if self._progress is not None:
+            self._progress(fraction, message)
+        if self._echo is not None and stage != "done":
+            self._echo(f"  {time.perf_counter() - self._started:6.1f} s  {message}")
+
+    def say(self, line: str) -> None:
+        if self._echo is not None:
+            self._echo(line)
+
+
+def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: str | None = None,
+                echo: Echo | None = None, progress: Progress | None = None) -> ImportReport:
+    """Import a CSV / XLSX / Parquet / GeoJSON file of demand records into ``db`` (created if missing).
+
+    ``crs`` is the coordinate system of the file's lon/lat (``wgs84``, ``gcj02``, ``bd09``);
+    ``source`` names the source system for the batch record. ``echo`` receives CLI lines,
+    ``progress`` (fraction 0–1, message) drives a progress bar. A file that cannot be used at
+    all raises ``UnusableFileError`` and leaves the database unchanged.
+    """
+    if crs not in coords.CRS_CHOICES:
+        raise ValueError(f"`crs` was {crs!r} but is expected to be in {coords.CRS_CHOICES}")
+    clock = time.perf_counter()
+    started_at = datetime.now()
+    path, db = Path(path), Path(db)
+    stages = _Stages(echo, progress)
+    # Both run mostly outside the GIL while the file is read and the fields converted: the
+    # district raster takes seconds to build once per process; hashing a file is I/O + OpenSSL.
+    boundaries.load_districts()  # cached; loaded here so the two threads never both read the file
+    boundaries_ready = _in_background(boundaries.assign_districts, np.empty(0), np.empty(0))
+    file_sha256 = _in_background(_sha256, path)
+    stages("read")
+    raw = readers.read_table(path)
+    column_map = columns.map_columns(raw.frame.columns)
+    columns.require_columns(column_map, path.name)
+    stages.say(f"读取 read {path.name}: {raw.description}, {raw.rows_read:,} 行 rows")
+    hash_key = settings.hash_key(db)
+
+    with store.writing(db) as con:
+        # Our own connection to a private copy: no progress bar on the terminal.
+        con.execute("SET enable_progress_bar = false")
+        stages("validate")
+        lookups = _lookups(con, crs, hash_key)
+        validation = validate.validate(column_map.canonical_frame(raw.frame), lookups, on_stage=stages,
+                                       districts_ready=boundaries_ready)
+        stages("write")
+        already_stored = _already_stored(con, validation.accepted["record_id"])
+        new_records = validation.accepted[~already_stored] if already_stored.any() else validation.accepted
+        batch_id = int(con.execute("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM imports").fetchall()[0][0])
+        _insert_demands(con, new_records, batch_id)
+        rejects = _reject_rows(raw, column_map, validation)
+        _insert_rejects(con, rejects, batch_id)
+        report_counts = {
+            "rows_read": raw.rows_read,
+            "accepted": len(new_records),
+            "rejected": len(rejects),
+            "skipped_existing": int(already_stored.sum()),
+            "unmapped_categories": int(validation.category_unmapped[~already_stored].sum()),
+        }
+        con.execute(
+            """
+            INSERT INTO imports (batch_id, file_name, file_sha256, source, crs, started_at, finished_at,
+                                 rows_read, accepted, rejected, skipped_existing, unmapped_categories)
+            VALUES ($batch_id, $file_name, $file_sha256, $source, $crs, $started_at, $finished_at,
+                    $rows_read, $accepted, $rejected, $skipped_existing, $unmapped_categories)
+            """,
+            {"batch_id": batch_id, "file_name": path.name, "file_sha256": file_sha256(), "source": source, "crs": crs,
+             "started_at": started_at, "finished_at": datetime.now(), **report_counts},
+        )
+    stages("done")
+    seconds = time.perf_counter() - clock
+    report = ImportReport(
+        batch_id=batch_id, file_name=path.name, **report_counts,
+        reasons={str(code): int(count) for code, count in rejects["code"].value_counts().items()},
+        seconds=seconds, rows_per_s=raw.rows_read / seconds if seconds > 0 else 0.0,
+    )
+    if report.reasons:
+        stages.say(report.reasons_line())
+    return report
+
+
+def _in_background(function: Callable[..., T], *args: object) -> Callable[[], T]:
+    """Start ``function(*args)`` on a daemon thread; the answer is a call that waits for its result.
+
+    A daemon thread never keeps the process alive: a CLI import that fails early exits at once.
+    """
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # noqa: BLE001 — re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")  # type: ignore[return-value]
+
+    return result
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None  # the reader reports a missing or unreadable file in words
+
+
+def _lookups(con: duckdb.DuckDBPyConnection, crs: str, hash_key: bytes) -> validate.Lookups:
+    """Mappings from the target database itself: its (editable) category mapping and districts."""
+    mapping_rows = con.execute("SELECT source_text, category FROM category_mapping").fetchall()
+    urban_rural = dict(con.execute("SELECT adcode, urban_rural FROM districts").fetchall())
+    return validate.Lookups(
+        category_by_text=validate.category_lookup(mapping_rows),
+        adcode_by_district_text=validate.district_lookup(),
+        urban_rural_by_adcode=urban_rural,
+        hash_key=hash_key,
+        crs=crs,
+        cluster_radius_m=float(settings.get("cluster_radius_m")),
+        cluster_window_days=float(settings.get("cluster_window_days")),
+    )
+
+
+def _already_stored(con: duckdb.DuckDBPyConnection, record_ids: pd.Series) -> np.ndarray:
+    """True for each id the ``demands`` table already holds (an anti-join, in DuckDB)."""
+    incoming = pa.table({"position": np.arange(len(record_ids), dtype=np.int64),
+                         "record_id": pa.array(record_ids, type=pa.large_string(), from_pandas=True)})
+    con.register("incoming_ids", incoming)
+    try:
+        positions = con.execute(
+            """
+            SELECT position FROM incoming_ids
+            WHERE record_id IN (SELECT record_id FROM demands)
+            """
+        ).fetchnumpy()["position"]
+    finally:
+        con.unregister("incoming_ids")
+    stored = np.zeros(len(record_ids), dtype=bool)
+    stored[np.asarray(positions, dtype=np.int64)] = True
+    return stored
+
+
+def _insert_demands(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batch_id: int) -> None:
+    table = pa.Table.from_pandas(records.assign(batch_id=np.int32(batch_id)), preserve_index=False)
+    column_list = ", ".join(schema.DEMAND_COLUMN_NAMES)
+    con.register("incoming_demands", table)
+    # The order of rows in a table means nothing here; letting DuckDB write them in any order
+    # lets it insert in parallel (~40 % faster for a million rows).
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(f"INSERT INTO demands ({column_list}) SELECT {column_list} FROM incoming_demands")
+    finally:
+        con.execute("RESET preserve_insertion_order")
+        con.unregister("incoming_demands")
+
+
+def _insert_rejects(con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, batch_id: int) -> None:
+    if rejects.empty:
+        return
+    table = pa.Table.from_pandas(rejects[["row_number", "reason", "raw_row"]], preserve_index=False)
+    con.register("incoming_rejects", table)
+    try:
+        con.execute(
+            """
+            INSERT INTO rejects (batch_id, row_number, reason, raw_row)
+            SELECT $batch_id, row_number, reason, raw_row FROM incoming_rejects ORDER BY row_number
+            """,
+            {"batch_id": batch_id},
+        )
+    finally:
+        con.unregister("incoming_rejects")
+
+
+# A row set aside by the CSV reader has its cells under the wrong headers, so no cell can be
+# trusted to be free of a name or number: only the fact is kept.
+_MALFORMED_RAW_ROW = '{"说明 note": "字段错位，原始内容不保存 (fields misaligned; raw content not kept)"}'
+
+
+def _reject_rows(raw: readers.RawTable, column_map: ColumnMap, validation: validate.Validation) -> pd.DataFrame:
+    """One row per reject: row_number, code, reason sentence, raw_row (JSON, personal data masked)."""
+    positions = validation.rejected_positions
+    row_numbers = np.concatenate([raw.row_numbers[positions], raw.malformed_row_numbers])
+    codes = np.concatenate([validation.rejected_codes,
+                            np.full(len(raw.malformed_row_numbers), "column_count_mismatch", dtype=object)])
+    raw_rows = masked_raw_rows(raw.frame.iloc[positions], column_map) + [_MALFORMED_RAW_ROW] * len(
+        raw.malformed_row_numbers)
+    rejects = pd.DataFrame({
+        "row_number": row_numbers.astype(np.int64),
+        "code": pd.Series(codes, dtype="str"),
+        "reason": pd.Series(reasons.row_sentences(codes, row_numbers), dtype="str"),
+        "raw_row": pd.Series(raw_rows, dtype="str"),
+    })
+    return rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
+
+
+def masked_raw_rows(rows: pd.DataFrame, column_map: ColumnMap) -> list[str]:
+    """Each row as a JSON object of its original columns, fit to store.
+
+    ID-number columns are left out; phone columns hold the masked phone (138****5678), name
+    columns the masked name (王**); every other cell is free text: numbers masked, the row's own
+    name masked, cut to ``masking.FREE_TEXT_MAX_CHARS``.
+    """
+    if rows.empty:
+        return []
+    masked = pd.DataFrame(index=rows.index)
+    name_header = column_map.field_to_header.get("name")
+    names = rows[name_header] if name_header else None
+    names_masked = masking.masked_names(names) if names is not None else None
+    for header in rows.columns:
+        if header in column_map.id_number_headers:
+            continue
+        if header in column_map.phone_headers:
+            masked[header] = masking.phone_fields(rows[header], key=None)[1]
+        elif header in column_map.name_headers:
+            masked[header] = masking.masked_names(rows[header])
+        else:
+            masked[header] = masking.clean_free_text(rows[header], names=names, masked_names=names_masked)
+    # to_json escapes line breaks inside values, so records are separated by the only raw "\n".
+    return masked.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")

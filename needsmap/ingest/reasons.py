@@ -1,0 +1,37 @@
+"""Why an input row was not accepted: stable codes, each with a sentence in zh-CN and English.
+
+Codes are what reports count (``ImportReport.reasons``); the sentence, prefixed with the row
+number, is what the ``rejects.reason`` column stores and what a planner reads, e.g.
+``第 17 行：经纬度似乎颠倒 (latitude and longitude appear swapped)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# code → (zh, en). The order is the order of the checks: a row gets the first reason that applies.
+REASONS: dict[str, tuple[str, str]] = {
+    "column_count_mismatch": ("该行的字段数与表头不符", "the row has a different number of fields than the header"),
+    "record_id_blank": ("工单编号为空", "the record id is blank"),
+    "record_id_duplicate_in_file": ("工单编号与文件中前面的行重复", "the record id repeats an earlier row of this file"),
+    "created_at_unparseable": ("受理时间为空或无法识别", "the received time is blank or not a recognisable date/time"),
+    "lat_lon_swapped": ("经纬度似乎颠倒", "latitude and longitude appear swapped"),
+    "outside_zhejiang": ("坐标不在浙江省任何区县内", "the point lies outside every Zhejiang district"),
+    "district_unknown": ("没有坐标，区县名称或代码无法识别", "no coordinates, and the district name or adcode is not recognised"),
+    "no_location": ("没有可用的经纬度，也没有区县", "no usable coordinates and no district"),
+}
+
+# Small integers stand for the codes while validating (0 = no reason: the row is fine).
+CODES: tuple[str, ...] = ("",) + tuple(REASONS)
+NUMBER_OF = {code: number for number, code in enumerate(CODES)}
+
+
+def sentence(code: str) -> str:
+    """The bilingual sentence for a reason code, without a row number."""
+    zh, en = REASONS[code]
+    return f"{zh} ({en})"
+
+
+def row_sentences(codes: np.ndarray, row_numbers: np.ndarray) -> list[str]:
+    """``第 17 行：<zh> (<en>)`` for each (code, 1-based data row number) pair."""
+    return [f"第 {int(row)} 行：{sentence(code)}" for code, row in zip(codes, row_numbers, strict=True)]

@@ -1,0 +1,249 @@
+"""Which rows become demand records, and what each accepted row stores.
+
+``validate`` takes the file's canonical columns as text and answers, without touching a
+database: the accepted rows as ``demands`` columns (all but ``batch_id``) and, for every other
+row, a reason code (``reasons.REASONS``). Everything is vectorised over columns; a row gets the
+first reason that applies, in this order:
+
+1. ``record_id_blank``, then ``record_id_duplicate_in_file`` (the first occurrence stays);
+2. ``created_at_unparseable``;
+3. location — a point (lon+lat, converted from the file's CRS to WGS-84) must fall in a
+   district: if not, ``lat_lon_swapped`` when the swapped pair would, else
+   ``outside_zhejiang``. A row without a point (blank, non-numeric, NaN/inf, or the (0, 0)
+   placeholder) falls back to the district column (adcode, name, or city + name):
+   ``district_unknown`` when that text matches no district, ``no_location`` when it is blank.
+
+What accepted rows store: category codes (unmapped text → ``other``, counted), statuses,
+channels, groups and urgency through the taxonomy alias tables (unknown → received, other,
+general, 1), satisfaction 1–5 or NULL, people_affected ≥ 1. Personal data is reduced to a
+keyed phone hash, a masked phone and a masked name; description and address are masked and cut
+to ``masking.FREE_TEXT_MAX_CHARS`` (5,000) characters, sub-category and source category to
+``masking.SHORT_TEXT_MAX_CHARS`` (200). The record id is stored as given (trimmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from needsmap import boundaries, coords, repeats, schema, taxonomy
+from needsmap.ingest import masking, parsing
+from needsmap.ingest.reasons import CODES, NUMBER_OF
+
+STORED_COLUMNS = tuple(name for name in schema.DEMAND_COLUMN_NAMES if name != "batch_id")
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What validation needs to know besides the file: mappings, the hashing key and settings."""
+
+    category_by_text: Mapping[str, str]  # normalize_text(text) → category code
+    adcode_by_district_text: Mapping[str, str]  # normalize_text(adcode | name | city+name) → adcode
+    urban_rural_by_adcode: Mapping[str, str]
+    hash_key: bytes
+    crs: str = "wgs84"
+    cluster_radius_m: float = 500
+    cluster_window_days: float = 30
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The verdict on every row of a file.
+
+    ``accepted``: one row per accepted input row, columns ``STORED_COLUMNS``, index = the row's
+    position in the input. ``category_unmapped``: per accepted row, True when its category text
+    matched nothing and became ``other``. ``rejected_positions``/``rejected_codes``: the other
+    rows and their reason codes.
+    """
+
+    accepted: pd.DataFrame
+    category_unmapped: np.ndarray
+    rejected_positions: np.ndarray
+    rejected_codes: np.ndarray
+
+
+def category_lookup(mapping_rows: list[tuple[str, str]]) -> dict[str, str]:
+    """Free text → category code: taxonomy codes and zh/en labels, then the mapping table's rows.
+
+    Rows of the (user-editable) ``category_mapping`` table win over labels; rows naming an
+    unknown code are ignored.
+    """
+    lookup = {taxonomy.normalize_text(alias): term.code
+              for term in taxonomy.CATEGORIES for alias in (term.code, term.zh, term.en)}
+    for source_text, code in mapping_rows:
+        if source_text and code in taxonomy.CATEGORY_BY_CODE:
+            lookup[taxonomy.normalize_text(source_text)] = code
+    return lookup
+
+
+def district_lookup() -> dict[str, str]:
+    """District text → adcode: ``boundaries.district_by_name`` keys, normalised, plus each name
+    without its 区/县/市 suffix where that short form is unambiguous (西湖 → 330106)."""
+    table = {taxonomy.normalize_text(key): adcode for key, adcode in boundaries.district_by_name().items()}
+    short_forms: dict[str, set[str]] = {}
+    for row in boundaries.load_districts().itertuples():
+        short = taxonomy.normalize_text(row.name)[:-1]
+        if len(short) >= 2:
+            short_forms.setdefault(short, set()).add(row.adcode)
+    for short, adcodes in short_forms.items():
+        if len(adcodes) == 1 and short not in table:
+            table[short] = next(iter(adcodes))
+    return table
+
+
+def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], None] | None = None,
+             districts_ready: Callable[[], object] | None = None) -> Validation:
+    """Check and convert every row of ``frame`` (canonical field names, text cells).
+
+    ``on_stage`` hears ``"fields"`` and ``"districts"`` as work starts on them.
+    ``districts_ready`` is waited for just before points are placed in districts, so a caller
+    can build the district raster in the background meanwhile; the fields are converted first
+    (for every row, rejected or not) for the same reason.
+    """
+    stage = on_stage or (lambda _name: None)
+    frame = frame.reset_index(drop=True)
+    reason = np.zeros(len(frame), dtype=np.int8)  # 0 = fine so far; else NUMBER_OF[code]
+
+    def flag(mask: np.ndarray, code: str) -> None:
+        reason[(reason == 0) & mask] = NUMBER_OF[code]
+
+    record_id = column(frame, "record_id").str.strip()
+    record_id = record_id.where(record_id != "")
+    blank_id = record_id.isna().to_numpy()
+    flag(blank_id, "record_id_blank")
+    flag(record_id.duplicated(keep="first").to_numpy() & ~blank_id, "record_id_duplicate_in_file")
+
+    created_at = parsing.parse_datetimes(column(frame, "created_at"))
+    flag(np.isnat(created_at), "created_at_unparseable")
+
+    stage("fields")
+    stored = _stored_fields(frame, record_id, created_at, lookups)
+
+    stage("districts")
+    if districts_ready is not None:
+        districts_ready()
+    lon, lat, adcode, location_reason = locate(frame, lookups)
+    reason = np.where(reason == 0, location_reason, reason)  # earlier reasons win
+
+    keep = reason == 0
+    if not keep.all():  # (a copy of a million-row frame is worth skipping in the common case)
+        stored, lon, lat, adcode = stored[keep], lon[keep], lat[keep], adcode[keep]
+    return Validation(
+        accepted=_with_location(stored, lon, lat, adcode, lookups),
+        category_unmapped=stored["_category_unmapped"].to_numpy(dtype=bool),
+        rejected_positions=np.flatnonzero(~keep),
+        rejected_codes=np.asarray(CODES, dtype=object)[reason[~keep]],
+    )
+
+
+def column(frame: pd.DataFrame, field: str) -> pd.Series:
+    """A canonical column as text, or an all-blank one when the file lacks it."""
+    if field in frame.columns:
+        return frame[field].astype("str")
+    return pd.Series(np.nan, index=frame.index, dtype="str")
+
+
+def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(WGS-84 lon, lat, adcode, reason number) per row; reason 0 where the row has a location.
+
+    Rows located by district name keep NaN coordinates.
+    """
+    rows = len(frame)
+    raw_lon = parsing.parse_coordinates(column(frame, "lon"))
+    raw_lat = parsing.parse_coordinates(column(frame, "lat"))
+    # (0, 0) is how many systems write "no coordinates".
+    has_point = ~np.isnan(raw_lon) & ~np.isnan(raw_lat) & ~((raw_lon == 0) & (raw_lat == 0))
+    lon = np.full(rows, np.nan)
+    lat = np.full(rows, np.nan)
+    adcode = np.full(rows, None, dtype=object)
+    reason = np.zeros(rows, dtype=np.int8)
+
+    points = np.flatnonzero(has_point)
+    lon[points], lat[points] = coords.to_wgs84(raw_lon[points], raw_lat[points], lookups.crs)
+    adcode[points] = boundaries.assign_districts(lon[points], lat[points])
+    outside = points[adcode[points] == None]  # noqa: E711 — elementwise on an object array
+    if outside.size:
+        swapped_lon, swapped_lat = coords.to_wgs84(raw_lat[outside], raw_lon[outside], lookups.crs)
+        lands_inside = boundaries.assign_districts(swapped_lon, swapped_lat) != None  # noqa: E711
+        reason[outside] = np.where(lands_inside, NUMBER_OF["lat_lon_swapped"], NUMBER_OF["outside_zhejiang"])
+        lon[outside] = lat[outside] = np.nan
+
+    no_point = np.flatnonzero(~has_point)
+    if no_point.size:
+        district_text = column(frame, "district").iloc[no_point]
+        by_name = parsing.map_unique(district_text, lambda text: _district_of(text, lookups.adcode_by_district_text))
+        adcode[no_point] = by_name
+        blank = district_text.isna().to_numpy()
+        reason[no_point] = np.where(by_name != None, 0,  # noqa: E711
+                                    np.where(blank, NUMBER_OF["no_location"], NUMBER_OF["district_unknown"]))
+    return lon, lat, adcode, reason
+
+
+def _district_of(text: str, adcode_by_text: Mapping[str, str]) -> str | None:
+    key = taxonomy.normalize_text(text).removesuffix(".0")  # an adcode read from a float cell
+    for prefix in ("浙江省", "浙江"):
+        key = key.removeprefix(prefix)
+    return adcode_by_text.get(key)
+
+
+def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.ndarray,
+                   lookups: Lookups) -> pd.DataFrame:
+    """The ``demands`` fields that do not depend on the location, for every row.
+
+    Also ``_category_unmapped``: True where the category text matched nothing.
+    """
+    source_category = column(frame, "category")
+    category = parsing.map_terms(source_category, lookups.category_by_text)
+    category_unmapped = category.isna().to_numpy()
+
+    if "phone" in frame.columns:
+        requester_hash, phone_masked = masking.phone_fields(frame["phone"], lookups.hash_key)
+    else:
+        requester_hash = phone_masked = column(frame, "phone")  # all blank
+    names = frame["name"] if "name" in frame.columns else None
+    name_masked = masking.masked_names(names) if names is not None else column(frame, "name")
+
+    def free_text(field: str) -> pd.Series:
+        return masking.clean_free_text(column(frame, field), names=names, masked_names=name_masked)
+
+    return pd.DataFrame({
+        "record_id": record_id,  # kept as given (stripped): an identifier, not text to mask or cut
+        "created_at": created_at,
+        "category": category.fillna("other"),
+        "subcategory": masking.clean_short_text(column(frame, "subcategory")),
+        "source_category": masking.clean_short_text(source_category),
+        "description": free_text("description"),
+        "address": free_text("address"),
+        "channel": parsing.map_terms(column(frame, "channel"), taxonomy.CHANNEL_ALIASES, "other"),
+        "urgency": parsing.parse_urgency(column(frame, "urgency")),
+        "people_affected": parsing.parse_people_affected(column(frame, "people_affected")),
+        "status": parsing.map_terms(column(frame, "status"), taxonomy.STATUS_ALIASES, "received"),
+        "responded_at": parsing.parse_datetimes(column(frame, "responded_at")),
+        "resolved_at": parsing.parse_datetimes(column(frame, "resolved_at")),
+        "feedback_at": parsing.parse_datetimes(column(frame, "feedback_at")),
+        "satisfaction": parsing.parse_satisfaction(column(frame, "satisfaction")),
+        "requester_group": parsing.map_terms(column(frame, "requester_group"), taxonomy.GROUP_ALIASES, "general"),
+        "requester_hash": requester_hash,
+        "requester_phone_masked": phone_masked,
+        "requester_name_masked": name_masked,
+        "_category_unmapped": category_unmapped,
+    }, index=frame.index)
+
+
+def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray,
+                   lookups: Lookups) -> pd.DataFrame:
+    """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
+    district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
+    located = stored.assign(
+        lon=lon, lat=lat, district_adcode=district_adcode,
+        urban_rural=parsing.map_terms(district_adcode, lookups.urban_rural_by_adcode),
+        # repeats.cluster_ids reads the times as nanoseconds since the epoch.
+        cluster_id=repeats.cluster_ids(stored["category"], lon, lat,
+                                       pd.Series(stored["created_at"].to_numpy().astype("datetime64[ns]"),
+                                                 index=stored.index),
+                                       lookups.cluster_radius_m, lookups.cluster_window_days),
+    )
+    return located[list(STORED_COLUMNS)]
