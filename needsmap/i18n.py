@@ -120,6 +120,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "urban": ("城区", "Urban"),
     "rural": ("县域", "Rural"),
     "gap": ("差距", "Gap"),
+    "indicator": ("指标", "Measure"),
     "gap_ratio": ("县域 ÷ 城区", "rural ÷ urban"),
     "gap_difference": ("县域 − 城区", "rural − urban"),
     "ci": ("95% 区间", "95% interval"),

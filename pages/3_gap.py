@@ -37,24 +37,25 @@ def show(measure: str, value: float) -> str:
 
 def show_gap(row) -> str:
     if row.kind == "ratio":
-        return f"{widgets.fmt_num(row.gap, 2)}× ({widgets.fmt_num(row.low, 2)}–{widgets.fmt_num(row.high, 2)})"
+        return f"{t('gap_ratio', lang)} = {widgets.fmt_num(row.gap, 2)}× ({widgets.fmt_num(row.low, 2)}–{widgets.fmt_num(row.high, 2)})"
     if row.measure in percent_measures:
-        return f"{row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})" if not math.isnan(row.gap) else "–"
-    return f"{row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})" if not math.isnan(row.gap) else "–"
+        return f"{t('gap_difference', lang)} = {row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})" if not math.isnan(row.gap) else "–"
+    return f"{t('gap_difference', lang)} = {row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})" if not math.isnan(row.gap) else "–"
 
 
 rows = []
 for row in summary.itertuples(index=False):
     rows.append({
-        t("measure", lang): t(f"g_{row.measure}", lang),
+        t("indicator", lang): t(f"g_{row.measure}", lang),
         t("urban", lang): show(row.measure, row.urban),
         t("rural", lang): show(row.measure, row.rural),
-        f"{t('gap', lang)} ({t('gap_ratio' if row.kind == 'ratio' else 'gap_difference', lang)}, {t('ci', lang)})": show_gap(row),
+        # One column for every row; the unit (× or difference) is written into each value.
+        f"{t('gap', lang)} ({t('ci', lang)})": show_gap(row),
     })
 st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader(t("by_category", lang))
-measure = st.selectbox(t("measure", lang), ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
+measure = st.selectbox(t("indicator", lang), ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
                        format_func=lambda m: t(f"g_{m}", lang), key="gap_measure")
 by_category = data.run("urban_rural_gap", f, target_hours)
 by_category = by_category[by_category["category"] != "__all__"]

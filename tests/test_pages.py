@@ -134,3 +134,11 @@ def test_loop_page_shows_time_limit_shares(small_db):
 def test_data_page_shows_quality_counts(small_db):
     app = _open("pages/5_data.py")
     assert _metrics(app)["记录数"] == "6"
+
+
+def test_gap_page_states_each_gap_in_one_column_with_its_interval(small_db):
+    app = _open("pages/3_gap.py")
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["指标", "城区", "县域", "差距 (95% 区间)"]
+    assert table.iloc[0, 3].startswith("县域 ÷ 城区 = ")
+    assert table.iloc[1, 3].startswith("县域 − 城区 = ")
