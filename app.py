@@ -39,7 +39,8 @@ st.session_state["tiles"] = tiles
 # The map always shows the whole province; a chosen city or district is outlined, not cut out.
 map_filter = f.with_changes(city_adcode=None, district_adcode=None)
 min_records = int(settings.get("min_records_to_rank"))
-measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records)
+measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records,
+                    include_priority=measure == "priority_sum")
 shown = measures.copy()
 if measure in ("per_10k", "smoothed_per_10k"):
     # Honest rates: a district with too few records is drawn as "too few", not as a colour.

@@ -19,7 +19,7 @@ to spare, and every write goes through the importer anyway.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # (column, DuckDB type, meaning) — the canonical record fields.
 DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -52,9 +52,17 @@ DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 DEMAND_COLUMN_NAMES = tuple(name for name, _, _ in DEMAND_COLUMNS)
 
+# Derived columns: not written by importers; ``store.writing`` fills them before every commit.
+# requester_key: an integer per requester (the phone hash, or the record itself when there is
+# no phone), because counting distinct integers is about twice as fast as distinct strings.
+DERIVED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("requester_key", "UBIGINT", "hash(coalesce(requester_hash, record_id)): one value per requester."),
+)
+FILL_DERIVED_SQL = "UPDATE demands SET requester_key = hash(coalesce(requester_hash, record_id)) WHERE requester_key IS NULL"
+
 DDL = f"""
 CREATE TABLE IF NOT EXISTS demands (
-    {", ".join(f"{name} {sql_type}" for name, sql_type, _ in DEMAND_COLUMNS)}
+    {", ".join(f"{name} {sql_type}" for name, sql_type, _ in DEMAND_COLUMNS + DERIVED_COLUMNS)}
 );
 CREATE TABLE IF NOT EXISTS rejects (
     batch_id INTEGER, row_number BIGINT, reason VARCHAR, raw_row VARCHAR

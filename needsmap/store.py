@@ -89,6 +89,7 @@ def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 _initialize(con)
             con.execute("BEGIN TRANSACTION")
             yield con
+            con.execute(schema.FILL_DERIVED_SQL)
             _bump_data_version(con)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")

@@ -62,7 +62,8 @@ def make_db(tmp_path: Path):
         frame["satisfaction"] = frame["satisfaction"].astype("Int8")
         with store.writing(db) as con:
             con.register("frame", frame)
-            con.execute(f"INSERT INTO demands SELECT {', '.join(schema.DEMAND_COLUMN_NAMES)} FROM frame")
+            columns = ", ".join(schema.DEMAND_COLUMN_NAMES)
+            con.execute(f"INSERT INTO demands ({columns}) SELECT {columns} FROM frame")
         return db
 
     return build
