@@ -1,4 +1,5 @@
-"""Writers of real input files for the importer tests (and the 1M-row throughput run).
+"""Writers of real input files for the importer tests (and the 1M-row throughput run), and the
+few read-backs those tests share (what a database holds after an import).
 
 Records look like a 12345-hotline export: Chinese headers, free-text description, a caller's
 phone and name. Points are *interior* points of the bundled districts (the point and four
@@ -13,7 +14,10 @@ Run as a script to write a large CSV for timing ``python -m needsmap import``::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +191,86 @@ def write_geojson(path: Path, frame: pd.DataFrame, lon_column: str = "经度", l
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
                     encoding="utf-8")
     return path
+
+
+def write_text(path: Path, frame: pd.DataFrame, encoding: str, bom: bool = False) -> Path:
+    """A CSV as text in any codec (``utf-16-le``, ``utf-16-be`` …), with a byte-order mark if asked."""
+    text = frame.to_csv(index=False)
+    path.write_bytes((("\ufeff" + text) if bom else text).encode(encoding))
+    return path
+
+
+def write_xlsx_formulas(path: Path, frame: pd.DataFrame, formulas: dict[tuple[int, str], tuple[str, str | None]]) -> Path:
+    """An XLSX whose cells (data row position, header) hold formulas, as Excel saves them.
+
+    ``formulas`` maps a cell to (formula without the leading ``=``, cached result or None).
+    Excel stores a formula's last result beside it; a workbook written by a script (openpyxl)
+    has none. The cells are written with openpyxl and the results patched into the sheet XML.
+    """
+    header_letters = {header: _column_letter(number) for number, header in enumerate(frame.columns, start=1)}
+    staged = frame.copy()
+    for (row, header), (formula, _) in formulas.items():
+        staged.loc[row, header] = "=" + formula
+    write_xlsx(path, staged)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    for (row, header), (_, result) in formulas.items():
+        if result is None:
+            continue
+        cell = f"{header_letters[header]}{row + 2}"
+        sheet, found = re.subn(rf'<c r="{cell}"([^>]*)><f>(.*?)</f><v\s*/?>(?:</v>)?',
+                               lambda m: f'<c r="{cell}"{m.group(1)} t="str"><f>{m.group(2)}</f><v>{result}</v>', sheet)
+        assert found == 1, f"formula cell {cell} not found in the sheet XML"
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return path
+
+
+def _column_letter(number: int) -> str:
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def one_row(frame: pd.DataFrame, **cells: object) -> pd.DataFrame:
+    """``frame``'s first row with some cells (by canonical name) replaced."""
+    row = frame.iloc[[0]].copy()
+    for name, value in cells.items():
+        row[ZH_HEADERS[name]] = value
+    return row
+
+
+def with_rows(frame: pd.DataFrame, *rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([frame, *rows], ignore_index=True)
+
+
+# --- what a database holds ---------------------------------------------------------------------
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` on ``db``, opened read-only for just this query."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def table_counts(db: Path) -> dict[str, object]:
+    """Rows per written table and the data version: what an import may change."""
+    counts = {table: query(db, f"SELECT count(*) FROM {table}")[0][0] for table in ("demands", "rejects", "imports")}
+    counts["data_version"] = query(db, "SELECT value FROM meta WHERE key = 'data_version'")[0][0]
+    return counts
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_large_csv(path: Path, rows: int, seed: int = 1, crs: str = "gcj02", callers: int | None = None,

@@ -8,7 +8,6 @@ Shanghai 121.47, 31.23 and Beijing 116.40, 39.90 lie in no Zhejiang district.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -22,7 +21,8 @@ import pandas as pd
 import pytest
 
 from ingest_files import (
-    ZH_HEADERS, hotline_frame, write_csv, write_geojson, write_parquet, write_xlsx,
+    ZH_HEADERS, file_digest, hotline_frame, one_row, query, table_counts, with_rows, write_csv, write_geojson,
+    write_parquet, write_xlsx,
 )
 from needsmap import boundaries, privacy, store
 from needsmap.__main__ import main as cli_main
@@ -45,37 +45,6 @@ def run_import(path: Path, db: Path, **options: object) -> ImportReport:
     assert report.accepted + report.rejected + report.skipped_existing == report.rows_read
     assert sum(report.reasons.values()) == report.rejected
     return report
-
-
-def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def table_counts(db: Path) -> dict[str, object]:
-    """Rows per written table and the data version: what an import may change."""
-    counts = {table: query(db, f"SELECT count(*) FROM {table}")[0][0] for table in ("demands", "rejects", "imports")}
-    counts["data_version"] = query(db, "SELECT value FROM meta WHERE key = 'data_version'")[0][0]
-    return counts
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def one_row(frame: pd.DataFrame, **cells: object) -> pd.DataFrame:
-    """``frame``'s first row with some cells (by canonical name) replaced."""
-    row = frame.iloc[[0]].copy()
-    for name, value in cells.items():
-        row[H[name]] = value
-    return row
-
-
-def with_rows(frame: pd.DataFrame, *rows: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([frame, *rows], ignore_index=True)
 
 
 def reject_rows(db: Path) -> list[tuple[int, str, str]]:
