@@ -39,8 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("response_hours_target", 24, "Service-loop target: first response within this many hours."),
     Setting("feedback_hours_target", 72, "Service-loop target: feedback to the requester within this many hours."),
     Setting("resolve_days_target", 15, "A record still open after this many days is overdue (needs a second push)."),
+    Setting("reader_memory_mb", 1024, "Memory cap (MB) of each read-only DuckDB connection the app opens; bounds the "
+            "app's memory at province scale (DuckDB's own default is 80% of RAM)."),
     Setting("public_mode", 0, "1 = public/presentation mode: small counts suppressed, no record tables."),
     Setting("staff_password", "", "If set, staff views (data page, record tables) ask for this password."),
+    Setting("cjk_font", "", "Font file (.ttf/.otf/.ttc) for Chinese text in exported PNG/PDF; default: Noto Sans CJK "
+            "(Debian fonts-noto-cjk) or another CJK font found on the system."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -142,7 +142,8 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     link = db.with_name(f".{db.name}.read-{os.getpid()}-{uuid.uuid4().hex}")
     try:
         os.link(db, link)
-        con = duckdb.connect(str(link), read_only=True)
+        con = duckdb.connect(str(link), read_only=True,
+                             config={"memory_limit": f"{int(settings.get('reader_memory_mb'))}MB"})
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except duckdb.Error as exc:
         raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc

@@ -1,0 +1,51 @@
+"""The benchmark at small N, end to end through the CLI, so it cannot rot.
+
+Speed targets are met by ``python -m needsmap bench`` at 1M/10M records (README "Performance"),
+never asserted here: this checks that every view runs and the report holds what the issue
+asks for, with values that make sense.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from needsmap import bench
+
+REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "pandas_ratio", "map_payload_bytes",
+                 "peak_rss_mb", "import_rows_per_s"}
+
+
+def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
+    db = tmp_path / "bench.duckdb"
+    completed = subprocess.run(
+        [sys.executable, "-m", "needsmap", "bench", "--records", "3000", "--repeat", "2", "--json", "--db", str(db)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert REQUIRED_KEYS <= result.keys()
+    assert result["records"] == 3000
+    assert result["import_records"] == 3000
+    expected_views = {f"{state}/{step}" for state in bench.FILTER_STATES
+                      for step in ("home", "home_priority", "priorities", "gap", "loop", "home_pandas")}
+    assert set(result["views"]) == expected_views
+    for timing in result["views"].values():
+        assert 0 < timing["median_ms"] <= timing["p95_ms"]
+    assert 0 < result["refresh_median_ms"] <= result["refresh_p95_ms"]
+    assert result["pandas_ratio"] > 0
+    # The province choropleth dominates the payload and does not grow with the records.
+    assert 100_000 < result["map_payload_bytes"] <= 1_500_000
+    assert result["import_rows_per_s"] > 0 and result["peak_rss_mb"] > 0
+    assert result["demo_seconds"] is not None  # built now, in a child process
+
+    # A second run reuses the database it built.
+    again = subprocess.run(
+        [sys.executable, "-m", "needsmap", "bench", "--records", "3000", "--repeat", "1", "--json", "--db", str(db)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "reusing" in again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["demo_seconds"] is None
