@@ -10,6 +10,8 @@ self-contained HTML exports.
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -46,3 +48,18 @@ def inline_assets() -> tuple[str, str]:
         (_LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8"),
         (_LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8"),
     )
+
+
+@lru_cache(maxsize=1)
+def inline_leaflet_css() -> str:
+    """leaflet.css with its images (layer control, default marker) as ``data:`` URLs.
+
+    In a file opened from disk, ``url(images/…)`` would point at a folder that is not there.
+    """
+    css = inline_assets()[1]
+
+    def data_url(match: re.Match[str]) -> str:
+        image = _LEAFLET_DIR / "images" / match.group(1)
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode('ascii')})"
+
+    return re.sub(r"url\(images/([\w.-]+\.png)\)", data_url, css)

@@ -26,6 +26,9 @@ from needsmap import assets, coords
 
 # ColorBrewer YlOrRd (5 classes): sequential and readable for the common colour-vision deficiencies.
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+# Presentation mode: viridis (5 samples, light = low), perceptually uniform, colour-blind safe and
+# still ordered when a projector washes colours out or the slide is printed in grey.
+PRESENT_PALETTE = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
 NO_DATA_COLOUR = "#d9d9d9"
 URGENCY_COLOURS = {1: "#2c7fb8", 2: "#fdae61", 3: "#f46d43", 4: "#a50026"}
 ZHEJIANG_BOUNDS = [[27.0, 118.0], [31.2, 123.0]]
@@ -71,13 +74,13 @@ def class_breaks(values: pd.Series, scheme: str = "quantiles", k: int = 5) -> li
     return sorted(set(float(b) for b in classifier.bins))
 
 
-def colour_for(value: float, breaks: Sequence[float]) -> str:
+def colour_for(value: float, breaks: Sequence[float], palette: Sequence[str] = PALETTE) -> str:
     """The palette colour of the class ``value`` falls in; fewer classes spread over the palette."""
     if value is None or not np.isfinite(value) or not breaks:
         return NO_DATA_COLOUR
     position = next((i for i, upper in enumerate(breaks) if value <= upper), len(breaks) - 1)
-    spread = np.linspace(0, len(PALETTE) - 1, len(breaks)).round().astype(int)
-    return PALETTE[spread[position]]
+    spread = np.linspace(0, len(palette) - 1, len(breaks)).round().astype(int)
+    return palette[spread[position]]
 
 
 class Legend(MacroElement):
@@ -97,24 +100,31 @@ class Legend(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, title: str, breaks: Sequence[float], no_data_label: str, large: bool = False) -> None:
+    def __init__(self, title: str, breaks: Sequence[float], no_data_label: str, large: bool = False,
+                 palette: Sequence[str] = PALETTE) -> None:
         super().__init__()
         self._name = "Legend"
-        font = "18px" if large else "13px"
-        rows = []
-        lower = None
-        for position, upper in enumerate(breaks):
-            colour = colour_for(upper, breaks)
-            span = f"{_fmt(lower)} – {_fmt(upper)}" if lower is not None else f"≤ {_fmt(upper)}"
-            rows.append(f'<div><i style="background:{colour}"></i>{html.escape(span)}</div>')
-            lower = upper
-        rows.append(f'<div><i style="background:{NO_DATA_COLOUR}"></i>{html.escape(no_data_label)}</div>')
+        font = "20px" if large else "13px"
+        rows = [f'<div><i style="background:{colour}"></i>{html.escape(label)}</div>'
+                for colour, label in legend_entries(breaks, no_data_label, palette)]
         self.legend_html = (
             f'<div style="background:rgba(255,255,255,.92);padding:8px 10px;border-radius:4px;font:{font}/1.4 sans-serif;'
             f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{html.escape(title)}</b>{"".join(rows)}</div>'
             '<style>.needsmap-legend i{display:inline-block;width:14px;height:14px;margin-right:6px;'
             'vertical-align:middle;border:1px solid #999}</style>'
         )
+
+
+def legend_entries(breaks: Sequence[float], no_data_label: str, palette: Sequence[str] = PALETTE) -> list[tuple[str, str]]:
+    """(colour, class label) of each class, then the no-data entry: shared by the web map and exports."""
+    entries = []
+    lower = None
+    for upper in breaks:
+        span = f"{_fmt(lower)} – {_fmt(upper)}" if lower is not None else f"≤ {_fmt(upper)}"
+        entries.append((colour_for(upper, breaks, palette), span))
+        lower = upper
+    entries.append((NO_DATA_COLOUR, no_data_label))
+    return entries
 
 
 def _fmt(value: float | None) -> str:
@@ -137,13 +147,14 @@ def _base_map(tiles: str) -> tuple[folium.Map, bool]:
 def choropleth(
     geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, field_labels: Sequence[str],
     no_data_label: str, tiles: str = "none", scheme: str = "quantiles", selected_adcode: str | None = None,
-    large: bool = False,
+    large: bool = False, palette: Sequence[str] = PALETTE,
 ) -> folium.Map:
     """The needs map: districts coloured by ``value_column`` of ``measures``.
 
     ``geometries``: adcode, name, city, geometry_geojson. ``measures``: adcode, the value
     column (NaN = no data / not shown), ``value_text`` and ``top_text`` (already worded).
     ``field_labels``: tooltip labels for (district, city, measure, top categories).
+    ``large`` (presentation mode): thick boundaries and a large legend for a projector.
     """
     fmap, shift = _base_map(tiles)
     frame = geometries.merge(measures, on="adcode", how="left")
@@ -161,17 +172,19 @@ def choropleth(
                 "city": html.escape(str(row.city)),
                 "value_text": html.escape(str(getattr(row, "value_text", "") or "–")),
                 "top_text": html.escape(str(getattr(row, "top_text", "") or "–")),
-                "fill": colour_for(value, breaks),
+                "fill": colour_for(value, breaks, palette),
                 "selected": row.adcode == selected_adcode,
             },
         })
     weight = 2.5 if large else 0.8
+    if large:  # tooltips read from the back of the room too
+        fmap.get_root().header.add_child(Element("<style>.leaflet-tooltip{font-size:18px}</style>"))
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="districts",
         style_function=lambda feature: {
             "fillColor": feature["properties"]["fill"], "fillOpacity": 0.78,
-            "color": "#111" if feature["properties"]["selected"] else "#555",
+            "color": "#111" if feature["properties"]["selected"] else ("#333" if large else "#555"),
             "weight": weight * (3 if feature["properties"]["selected"] else 1),
         },
         highlight_function=lambda feature: {"weight": weight * 3, "color": "#000", "fillOpacity": 0.9},
@@ -182,7 +195,7 @@ def choropleth(
         ),
         zoom_on_click=False,
     ).add_to(fmap)
-    Legend(title, breaks, no_data_label, large=large).add_to(fmap)
+    Legend(title, breaks, no_data_label, large=large, palette=palette).add_to(fmap)
     fmap.fit_bounds(ZHEJIANG_BOUNDS)
     return fmap
 

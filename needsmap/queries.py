@@ -185,13 +185,19 @@ def district_measures(
     demand per resident among rankable districts), top_categories (up to 3 codes).
     """
     base, params = _filtered(f)
+    # One scan: counts per (district, category), then per district with its top three categories.
     counts = con.execute(
         f"""
-        SELECT district_adcode AS adcode, count(*) AS records,
-               count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
-               count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
-               count(*) FILTER (WHERE urgency >= 3) AS urgent
-        FROM ({base}) GROUP BY 1
+        SELECT adcode, sum(records)::BIGINT AS records, sum(unresolved)::BIGINT AS unresolved,
+               sum(overdue)::BIGINT AS overdue, sum(urgent)::BIGINT AS urgent,
+               list(category ORDER BY records DESC, category)[1:3] AS top_categories
+        FROM (
+            SELECT district_adcode AS adcode, category, count(*) AS records,
+                   count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
+                   count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
+                   count(*) FILTER (WHERE urgency >= 3) AS urgent
+            FROM ({base}) GROUP BY 1, 2
+        ) GROUP BY adcode
         """,
         [*_OPEN, *_OPEN, as_of_time, overdue_days, *params],
     ).df()
@@ -204,18 +210,7 @@ def district_measures(
             """,
             _cluster_params(as_of_time, overdue_days, priority.Weights(), params, open_only=True),
         ).df()
-    top = con.execute(
-        f"""
-        SELECT adcode, list(category ORDER BY records DESC, category) AS top_categories FROM (
-            SELECT district_adcode AS adcode, category, count(*) AS records,
-                   row_number() OVER (PARTITION BY district_adcode ORDER BY count(*) DESC, category) AS position
-            FROM ({base}) GROUP BY 1, 2
-        ) WHERE position <= 3 GROUP BY adcode
-        """,
-        params,
-    ).df()
     frame = districts(con).merge(counts, on="adcode", how="left").merge(scores, on="adcode", how="left")
-    frame = frame.merge(top, on="adcode", how="left")
     for column in ("records", "unresolved", "overdue", "urgent"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["priority_sum"] = frame["priority_sum"].fillna(0.0)

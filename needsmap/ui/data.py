@@ -41,6 +41,11 @@ def signature() -> tuple[int, int]:
     return store.data_signature(db)
 
 
+def check() -> None:
+    """Raise ``DatabaseError`` unless the current database file exists and opens (a corrupt file too)."""
+    cursor().close()
+
+
 def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the current version of the database."""
     return _connection(str(db_path()), signature()).cursor()

@@ -63,7 +63,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     assets.install_static()
     _build_demo_on_first_start(lang)
     try:
-        data.signature()
+        data.check()
     except DatabaseError as exc:
         st.error(t("db_problem", lang, error=str(exc)))
         st.stop()
@@ -157,9 +157,9 @@ def _seed(key: str, value: object) -> str:
 def _filter_widgets(current: Filter, lang: str) -> Filter:
     st.markdown(f"**{t('filters', lang)}**")
     first, last = data.run("date_range")
-    if first is None:
-        first = last = date.today()
-    first, last = first.date(), last.date() if hasattr(last, "date") else last
+    # An empty database has no dates: offer today, so the widget still draws.
+    first = first.date() if first is not None else date.today()
+    last = last.date() if last is not None else first
     dates = st.date_input(t("date_range", lang), min_value=first, max_value=last,
                           key=_seed("dates", (current.date_from or first, current.date_to or last)))
     date_from = date_to = None
