@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from needsmap import settings
+from needsmap import i18n, settings
 from needsmap.i18n import t, term
 
 
@@ -27,7 +27,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
     """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference."""
     items = (
         ("k_records", fmt_int(kpis["records"]), None),
-        ("k_requesters", fmt_int(kpis["distinct_requesters"]), None),
+        ("k_requesters", ("≈ " if kpis.get("distinct_requesters_approx") else "") + fmt_int(kpis["distinct_requesters"]), None),
         ("k_urgent_share", fmt_pct(kpis["urgent_share"]), "urgent_share"),
         ("k_unresolved", fmt_int(kpis["unresolved"]), None),
         ("k_overdue", fmt_int(kpis["overdue"]), None),
@@ -49,10 +49,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
 
 def labelled(frame: pd.DataFrame, lang: str, columns: dict[str, str], terms: dict[str, str] | None = None) -> pd.DataFrame:
     """A copy with taxonomy codes turned into labels and column names translated (c_* keys)."""
-    out = frame[list(columns)].copy()
-    for column, kind in (terms or {}).items():
-        out[column] = out[column].map(lambda code, kind=kind: term(kind, code, lang))
-    return out.rename(columns={column: t(key, lang) for column, key in columns.items()})
+    return i18n.labelled(frame, lang, columns, terms)
 
 
 def overdue_days() -> int:
