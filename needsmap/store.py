@@ -22,24 +22,13 @@ import duckdb
 from filelock import FileLock
 
 from needsmap import schema, settings
-from needsmap.errors import DatabaseError
+from needsmap.errors import BoundaryError, DatabaseError
 
 
 def _initialize(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the schema and load the bundled boundaries and category mapping."""
+    """Create the schema and load the boundaries (``settings.districts_geojson()``) and category mapping."""
     con.execute(schema.DDL)
-    districts = json.loads(settings.DISTRICTS_GEOJSON.read_text(encoding="utf-8"))
-    con.executemany(
-        "INSERT INTO districts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                f["properties"]["adcode"], f["properties"]["name"], f["properties"]["city"],
-                f["properties"]["city_adcode"], f["properties"]["kind"], f["properties"]["urban_rural"],
-                f["properties"]["population_2020"], json.dumps(f["geometry"], separators=(",", ":")),
-            )
-            for f in districts["features"]
-        ],
-    )
+    con.executemany("INSERT INTO districts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _district_rows(settings.districts_geojson()))
     cities = json.loads(settings.CITIES_GEOJSON.read_text(encoding="utf-8"))
     con.executemany(
         "INSERT INTO cities VALUES (?, ?, ?, ?)",
@@ -59,6 +48,22 @@ def _initialize(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO meta VALUES ('schema_version', ?), ('data_version', '0')",
         [str(schema.SCHEMA_VERSION)],
     )
+
+
+def _district_rows(path: Path) -> list[tuple]:
+    """Rows of the districts table from the boundary file; ``BoundaryError`` if it is not usable GeoJSON."""
+    try:
+        features = json.loads(Path(path).read_text(encoding="utf-8"))["features"]
+        return [
+            (
+                f["properties"]["adcode"], f["properties"]["name"], f["properties"]["city"],
+                f["properties"]["city_adcode"], f["properties"]["kind"], f["properties"]["urban_rural"],
+                f["properties"]["population_2020"], json.dumps(f["geometry"], separators=(",", ":")),
+            )
+            for f in features
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BoundaryError(f"区划边界文件无法读取: {path} (boundary file cannot be read: {exc.__class__.__name__})") from exc
 
 
 def _bump_data_version(con: duckdb.DuckDBPyConnection) -> None:

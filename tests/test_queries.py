@@ -48,6 +48,14 @@ def test_kpis_count_requesters_once_and_judge_overdue_at_as_of(con):
     assert kpis["mean_satisfaction"] == pytest.approx(3.0)
 
 
+def test_kpis_estimate_distinct_requesters_above_the_exact_limit(con, monkeypatch):
+    assert queries.kpis(con, Filter(), queries.as_of(con), 15)["distinct_requesters_approx"] is False
+    monkeypatch.setattr(queries, "EXACT_DISTINCT_MAX", 2)
+    kpis = queries.kpis(con, Filter(), queries.as_of(con), 15)
+    assert kpis["distinct_requesters_approx"] is True
+    assert kpis["distinct_requesters"] == 4  # HyperLogLog is exact at this size
+
+
 def test_kpis_follow_the_filter(con):
     assert queries.kpis(con, Filter(categories=("elderly_care",)), queries.as_of(con), OVERDUE_DAYS)["records"] == 2
     assert queries.kpis(con, Filter(city_adcode="330100", urban_rural=("rural",)), queries.as_of(con), OVERDUE_DAYS)["records"] == 2
