@@ -246,12 +246,25 @@ def category_counts(con: Connection, f: Filter) -> pd.DataFrame:
 
 
 def monthly_trend(con: Connection, f: Filter) -> pd.DataFrame:
-    """Records per month and category: month (first day), category, records."""
+    """Records per month and category: month (first day), category, records.
+
+    Every month from the first to the last month with records is present for every category
+    that has any (zero where none), so a line drops to zero instead of skipping a month.
+    """
     base, params = _filtered(f)
     return con.execute(
         f"""
-        SELECT date_trunc('month', created_at) AS month, category, count(*) AS records
-        FROM ({base}) GROUP BY 1, 2 ORDER BY 1, 2
+        WITH counts AS (
+            SELECT date_trunc('month', created_at) AS month, category, count(*) AS records
+            FROM ({base}) GROUP BY 1, 2
+        ),
+        months AS (
+            SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH)) AS month FROM counts
+        )
+        SELECT months.month, categories.category, coalesce(counts.records, 0) AS records
+        FROM months CROSS JOIN (SELECT DISTINCT category FROM counts) AS categories
+        LEFT JOIN counts ON counts.month = months.month AND counts.category = categories.category
+        ORDER BY 1, 2
         """,
         params,
     ).df()

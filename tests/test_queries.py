@@ -139,3 +139,20 @@ def test_records_table_carries_no_raw_requester_fields(con):
     frame = queries.records(con, Filter())
     assert len(frame) == 5
     assert not {"requester_hash", "phone", "name"} & set(frame.columns)
+
+
+def test_monthly_trend_fills_months_without_records_with_zero(make_db):
+    september = dict(record_id="R6", created_at=pd.Timestamp("2025-09-10 10:00"), requester_hash="h5", cluster_id=11)
+    con = store.open_readonly(make_db([*RECORDS, september]))
+    try:
+        trend = queries.monthly_trend(con, Filter())
+    finally:
+        con.close()
+    cells = {(month.strftime("%Y-%m"), category): records
+             for month, category, records in trend[["month", "category", "records"]].itertuples(index=False)}
+    assert cells == {
+        ("2025-06", "elderly_care"): 1, ("2025-06", "water"): 3,
+        ("2025-07", "elderly_care"): 1, ("2025-07", "water"): 0,
+        ("2025-08", "elderly_care"): 0, ("2025-08", "water"): 0,  # a month with no record at all
+        ("2025-09", "elderly_care"): 0, ("2025-09", "water"): 1,
+    }
