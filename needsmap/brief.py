@@ -1,0 +1,589 @@
+"""District (or city) briefings for council meetings: PDF, PPTX, the map as PNG, or one HTML file.
+
+``build`` gathers what a briefing says from the database — the map, key figures against the
+province, the top five priorities with their score components, the urban/rural comparison,
+the period and the data source — into a ``Briefing``; ``render`` turns it into bytes. A
+briefing is a public document: clusters and groups with fewer than ``NEEDSMAP_K_ANONYMITY``
+records are left out, as in presentation mode. Nothing here needs a network.
+
+    python -m needsmap brief --district 330127 --from 2025-07-01 --to 2025-09-30 --out brief.pdf
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from needsmap import exports, maps, presentation, priority, queries, settings, store
+from needsmap.errors import NeedsmapError
+from needsmap.filters import Filter
+from needsmap.i18n import labelled, t, term
+
+FORMATS = ("pdf", "pptx", "png", "html")
+MIME_TYPES = {
+    "pdf": "application/pdf",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "png": "image/png",
+    "html": "text/html",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MAP_MEASURE = "smoothed_per_10k"
+_PERCENT_MEASURES = {"urgent_share", "responded_within_target_share", "resolution_rate"}
+# PowerPoint names fonts instead of embedding them: YaHei is on the Windows PCs that run the
+# projector; elsewhere the viewer substitutes its own CJK font.
+_PPTX_FONT = "Microsoft YaHei"
+
+
+class BriefError(NeedsmapError):
+    """The briefing cannot be made as asked (unknown place, bad dates, unknown format)."""
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """What a briefing shows, already worded in ``lang`` (numbers formatted as printed)."""
+
+    lang: str
+    adcode: str
+    place: str
+    level: str  # "district" | "city"
+    title: str
+    description: str  # the filters in words (Filter.describe)
+    period: str
+    as_of: str
+    generated: str
+    kpi_header: tuple[str, str, str]
+    kpi_rows: tuple[tuple[str, str, str], ...]
+    kpis: dict
+    province_kpis: dict
+    priority_header: tuple[str, ...]
+    priority_rows: tuple[tuple[str, ...], ...]
+    gap_title: str
+    gap_header: tuple[str, str, str, str]
+    gap_rows: tuple[tuple[str, str, str, str], ...]
+    gap_note: str
+    notes: tuple[str, ...]  # score, suppression, map, data source, population, boundaries
+    map_png: bytes
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting (plain text for documents)
+# --------------------------------------------------------------------------------------------
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _int(value: object) -> str:
+    return "–" if _missing(value) else f"{int(value):,}"
+
+
+def _pct(value: object) -> str:
+    return "–" if _missing(value) else f"{float(value) * 100:.1f}%"
+
+
+def _num(value: object, digits: int = 1) -> str:
+    return "–" if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def _small_count(k: int):
+    """A count formatter that prints counts of 1 … k−1 as "<k" (a public document)."""
+    return lambda value: f"<{k}" if not _missing(value) and 0 < int(value) < k else _int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Gathering
+# --------------------------------------------------------------------------------------------
+
+
+def parse_day(text: str | None, what: str) -> date | None:
+    if text in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise BriefError(f"{what} 日期格式应为 YYYY-MM-DD，收到 {text!r} (date must be YYYY-MM-DD)") from None
+
+
+def place_filter(con: queries.Connection, adcode: str, date_from: date | None = None, date_to: date | None = None) -> Filter:
+    """The Filter of a district or city adcode (and period); unknown codes raise ``BriefError``."""
+    districts = queries.districts(con)
+    code = str(adcode).strip()
+    if date_from and date_to and date_from > date_to:
+        raise BriefError(f"开始日期 {date_from} 晚于结束日期 {date_to} (--from is after --to)")
+    if code in set(districts["adcode"]):
+        return Filter(date_from=date_from, date_to=date_to, city_adcode=code[:4] + "00", district_adcode=code)
+    if code in set(districts["city_adcode"]):
+        return Filter(date_from=date_from, date_to=date_to, city_adcode=code)
+    raise BriefError(f"未知的区县或城市代码 {code!r}：应为浙江省 90 个区县或 11 个设区市的 6 位行政区划代码 "
+                     "(unknown adcode: expected one of Zhejiang's 90 districts or 11 cities)")
+
+
+def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
+    """Everything a briefing of ``f``'s district or city (with ``f``'s other filters) shows."""
+    place_code = f.district_adcode or f.city_adcode
+    if not place_code:
+        raise BriefError("简报需要一个区县或城市 (a briefing needs a district or city)")
+    districts = queries.districts(con)
+    names = dict(zip(districts["adcode"], districts["name"], strict=True))
+    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
+    if place_code not in names:
+        raise BriefError(f"未知的区县或城市代码 {place_code!r} (unknown adcode)")
+    level = "district" if f.district_adcode else "city"
+    place = names[place_code]
+    city_code = (f.district_adcode or f.city_adcode)[:4] + "00"
+    k = int(settings.get("k_anonymity"))
+    overdue_days = int(settings.get("resolve_days_target"))
+    response_hours = int(settings.get("response_hours_target"))
+    min_records = int(settings.get("min_records_to_rank"))
+    as_of = queries.as_of(con)
+    province_filter = f.with_changes(city_adcode=None, district_adcode=None)
+
+    kpis = queries.kpis(con, f, as_of, overdue_days)
+    province = queries.kpis(con, province_filter, as_of, overdue_days)
+    in_scope = districts[districts["adcode"] == f.district_adcode] if level == "district" else districts[districts["city_adcode"] == city_code]
+    if f.urban_rural:
+        in_scope = in_scope[in_scope["urban_rural"].isin(f.urban_rural)]
+        province_population = districts.loc[districts["urban_rural"].isin(f.urban_rural), "population_2020"].sum()
+    else:
+        province_population = districts["population_2020"].sum()
+    population = float(in_scope["population_2020"].sum())
+    kpis["per_10k"] = kpis["records"] / population * 10_000 if population else float("nan")
+    province["per_10k"] = province["records"] / float(province_population) * 10_000 if province_population else float("nan")
+    count = _small_count(k)
+
+    def shown(figures: dict, key: str, show) -> str:
+        # Shares, medians and means over fewer than k records are not given (too few to publish).
+        if show is not count and (figures["records"] or 0) < k:
+            return "–"
+        return show(figures[key])
+
+    kpi_rows = tuple(
+        (t(label, lang), shown(kpis, key, show), shown(province, key, show))
+        for label, key, show in (
+            ("k_records", "records", count),
+            ("m_per_10k", "per_10k", lambda v: _num(v, 2)),
+            ("k_requesters", "distinct_requesters", count),
+            ("k_urgent_share", "urgent_share", _pct),
+            ("k_unresolved", "unresolved", count),
+            ("k_overdue", "overdue", count),
+            ("k_resolution_rate", "resolution_rate", _pct),
+            ("g_median_hours_to_response", "median_hours_to_response", _num),
+            ("g_mean_satisfaction", "mean_satisfaction", lambda v: _num(v, 2)),
+        )
+    )
+
+    clusters = queries.priority_clusters(con, f, as_of, overdue_days, priority.Weights(), limit=200)
+    top = clusters[clusters["records"] >= k].head(5)
+    priority_header = tuple(t(key, lang) for key in (
+        "c_rank", "c_district", "c_category", "c_subcategory", "c_records", "c_distinct_requesters",
+        "c_urgency_component", "c_people_component", "c_frequency_component", "c_age_component", "c_score"))
+    priority_rows = tuple(
+        (str(position), str(row.district or ""), term("category", row.category, lang), str(row.subcategory or ""),
+         _int(row.records), _int(row.distinct_requesters), _num(row.urgency_component, 2), _num(row.people_component, 2),
+         _num(row.frequency_component, 2), _num(row.age_component, 2), _num(row.score, 2))
+        for position, row in enumerate(top.itertuples(index=False), start=1)
+    )
+
+    gap_title, gap_rows, gap_note = _gap(con, f, level, place, districts, city_code, names, k, response_hours, lang)
+
+    first, last = queries.date_range(con)
+    start = f.date_from or (first.date() if first else None)
+    end = f.date_to or (last.date() if last else None)
+    period = t("b_period", lang, start=start.isoformat() if start else "…", end=end.isoformat() if end else "…")
+    as_of_text = as_of.strftime("%Y-%m-%d") if as_of else "–"
+    imports = queries.imports(con)
+    sources = [str(s) for s in imports["source"].fillna(imports["file_name"]).dropna().unique()] if len(imports) else []
+    notes = (
+        t("b_score_note", lang),
+        t("b_suppressed", lang, k=k),
+        t("b_map_note", lang, n=min_records),
+        t("b_sources", lang, sources=("、" if lang == "zh" else ", ").join(sources) or "–", batches=len(imports),
+          records=_int(imports["accepted"].sum() if len(imports) else 0)),
+        t("b_population", lang),
+        t("b_boundaries", lang),
+    )
+    description = f.describe(lang, names)
+    return Briefing(
+        lang=lang, adcode=place_code, place=place, level=level, title=t("b_title", lang, place=place),
+        description=description, period=period, as_of=t("b_as_of", lang, as_of=as_of_text),
+        generated=t("b_generated", lang, when=datetime.now().strftime("%Y-%m-%d %H:%M")),
+        kpi_header=(t("b_indicator", lang), place, t("b_province", lang)), kpi_rows=kpi_rows, kpis=kpis,
+        province_kpis=province, priority_header=priority_header, priority_rows=priority_rows,
+        gap_title=gap_title, gap_header=(t("indicator", lang), t("urban", lang), t("rural", lang),
+                                         f"{t('gap', lang)} ({t('ci', lang)})"),
+        gap_rows=gap_rows, gap_note=gap_note, notes=notes,
+        map_png=_map(con, f, province_filter, as_of, overdue_days, min_records, city_code, place, description, lang),
+    )
+
+
+def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: pd.DataFrame, city_code: str,
+         names: dict[str, str], k: int, response_hours: int, lang: str) -> tuple[str, tuple, str]:
+    """The urban/rural comparison of the place's city (a district is one or the other), else the province."""
+    scope_filter = f.with_changes(city_adcode=city_code, district_adcode=None)
+    by_area = queries.urban_rural_gap(con, scope_filter, response_hours)
+    overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")["records"]
+    scope = names[city_code]
+    if not {"urban", "rural"} <= set(overall.index) or overall.min() < k:
+        scope_filter = f.with_changes(city_adcode=None, district_adcode=None)
+        by_area = queries.urban_rural_gap(con, scope_filter, response_hours)
+        overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")["records"]
+        scope = t("province", lang)
+    title = t("b_gap", lang, scope=scope)
+    if not {"urban", "rural"} <= set(overall.index) or overall.min() < k:
+        return title, (), t("b_gap_none", lang, scope=scope, k=k)
+    summary = queries.gap_summary(con, scope_filter, response_hours)
+    rows = []
+    for row in summary.itertuples(index=False):
+        percent = row.measure in _PERCENT_MEASURES
+        value = _pct if percent else (lambda v: _num(v, 2))
+        if row.kind == "ratio":
+            gap = f"{t('gap_ratio', lang)} = {_num(row.gap, 2)}× ({_num(row.low, 2)}–{_num(row.high, 2)})"
+        elif _missing(row.gap):
+            gap = "–"
+        elif percent:
+            gap = f"{row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})"
+        else:
+            gap = f"{row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})"
+        rows.append((t(f"g_{row.measure}", lang), value(row.urban), value(row.rural), gap))
+    note = ""
+    if level == "district":
+        side = districts.set_index("adcode").loc[f.district_adcode, "urban_rural"]
+        note = t("b_gap_side", lang, place=place, side=t(side, lang))
+    return title, tuple(rows), note
+
+
+def _map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: datetime | None, overdue_days: int,
+         min_records: int, city_code: str, place: str, description: str, lang: str) -> bytes:
+    """The city's districts coloured by smoothed demands per 10,000 (classes over the province), place outlined."""
+    measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
+    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(measures["rankable"])
+    in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"])
+    legend = t(f"m_{MAP_MEASURE}", lang)
+    return exports.map_png(
+        queries.district_geometries(con), measures, MAP_MEASURE, title=f"{place} · {legend}", legend_title=legend,
+        no_data_label=t("legend_no_data", lang), subtitle=description, footer=t("b_boundaries", lang),
+        focus_adcodes=in_city, highlight_adcode=f.district_adcode, labels=True, width_px=1200, height_px=900, dpi=200,
+        palette=maps.PRESENT_PALETTE,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def render(briefing: Briefing, fmt: str) -> bytes:
+    """The briefing as ``fmt`` (pdf | pptx | png | html) bytes."""
+    if fmt not in FORMATS:
+        raise BriefError(f"`format` was {fmt!r} but is expected to be in {list(FORMATS)}")
+    return {"pdf": to_pdf, "pptx": to_pptx, "png": lambda b: b.map_png, "html": lambda b: to_html(b).encode("utf-8")}[fmt](briefing)
+
+
+def to_pdf(b: Briefing) -> bytes:
+    """A4 portrait, one or two pages, Chinese set in the CJK font (embedded, subset)."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    (regular, regular_face), (bold, bold_face) = exports.cjk_font()
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_margins(14, 14, 14)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.add_font("cjk", "", str(regular), collection_font_number=regular_face)
+    pdf.add_font("cjk", "B", str(bold), collection_font_number=bold_face)
+    pdf.set_title(b.title)
+    pdf.set_creator("needsmap")
+    pdf.set_lang("zh-CN" if b.lang == "zh" else "en")
+    pdf.add_page()
+    width = pdf.epw
+
+    pdf.set_font("cjk", "B", 19)
+    pdf.multi_cell(width, 9, b.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", "", 10.5)
+    pdf.set_text_color(70, 70, 70)
+    pdf.multi_cell(width, 5.5, f"{b.description}\n{b.period} · {b.as_of} · {b.generated}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(2)
+
+    top = pdf.get_y()
+    map_width = 100
+    pdf.image(io.BytesIO(b.map_png), x=pdf.l_margin, y=top, w=map_width)
+    map_bottom = top + map_width * 0.75
+    heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+    pdf.set_xy(pdf.l_margin + map_width + 4, top)
+    pdf.set_font("cjk", "B", 11.5)
+    pdf.cell(width - map_width - 4, 7, t("b_kpis", b.lang), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", "", 9.5)
+    pdf.set_x(pdf.l_margin + map_width + 4)
+    with pdf.table(width=width - map_width - 4, col_widths=(48, 15, 15), align="RIGHT", line_height=6.6,
+                   text_align=("LEFT", "RIGHT", "RIGHT"), headings_style=heading, borders_layout="HORIZONTAL_LINES") as table:
+        for cells in (b.kpi_header, *b.kpi_rows):
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.set_y(max(pdf.get_y(), map_bottom) + 4)
+
+    pdf.set_font("cjk", "B", 11.5)
+    pdf.cell(width, 7, t("b_priorities", b.lang), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", "", 8.5)
+    if b.priority_rows:
+        with pdf.table(width=width, col_widths=(8, 16, 19, 20, 12, 14, 13, 13, 13, 13, 13), line_height=5.2,
+                       text_align=("CENTER", "LEFT", "LEFT", "LEFT", *("RIGHT",) * 7), headings_style=heading,
+                       borders_layout="HORIZONTAL_LINES") as table:
+            for cells in (b.priority_header, *b.priority_rows):
+                row = table.row()
+                for cell in cells:
+                    row.cell(cell)
+    else:
+        pdf.multi_cell(width, 5.5, t("b_no_priorities", b.lang, k=int(settings.get("k_anonymity"))),
+                       new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+    pdf.set_font("cjk", "B", 11.5)
+    pdf.cell(width, 7, b.gap_title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", "", 9)
+    if b.gap_rows:
+        with pdf.table(width=width, col_widths=(52, 26, 26, 78), line_height=5.6, text_align=("LEFT", "RIGHT", "RIGHT", "LEFT"),
+                       headings_style=heading, borders_layout="HORIZONTAL_LINES") as table:
+            for cells in (b.gap_header, *b.gap_rows):
+                row = table.row()
+                for cell in cells:
+                    row.cell(cell)
+    if b.gap_note:
+        pdf.multi_cell(width, 5.5, b.gap_note, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+    pdf.set_font("cjk", "", 8)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(width, 4.4, "\n".join(b.notes), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _pptx_text(frame, text: str, size: float, *, bold: bool = False, colour: tuple[int, int, int] | None = None) -> None:
+    """Replace a text frame's text with one run in the CJK font (Latin and East Asian typefaces)."""
+    from pptx.dml.color import RGBColor
+    from pptx.oxml.ns import qn
+    from pptx.util import Pt
+
+    frame.clear()
+    for number, line in enumerate(text.split("\n")):
+        paragraph = frame.paragraphs[0] if number == 0 else frame.add_paragraph()
+        run = paragraph.add_run()
+        run.text = line
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run.font.name = _PPTX_FONT
+        r_pr = run._r.get_or_add_rPr()
+        for tag in ("a:ea", "a:cs"):
+            element = r_pr.find(qn(tag))
+            if element is None:
+                element = r_pr.makeelement(qn(tag), {})
+                r_pr.append(element)
+            element.set("typeface", _PPTX_FONT)
+        if colour:
+            run.font.color.rgb = RGBColor(*colour)
+
+
+def _pptx_table(slide, rows: tuple[tuple[str, ...], ...], left, top, width, column_inches: tuple[float, ...], size: float) -> None:
+    from pptx.util import Inches
+
+    shape = slide.shapes.add_table(len(rows), len(rows[0]), left, top, width, Inches(0.3 * len(rows)))
+    table = shape.table
+    for column, inches in enumerate(column_inches):
+        table.columns[column].width = Inches(inches)
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            _pptx_text(table.cell(r, c).text_frame, text, size, bold=r == 0)
+
+
+def to_pptx(b: Briefing) -> bytes:
+    """Two 16:9 slides: map and key figures; priorities, urban/rural comparison and sources."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
+    blank = deck.slide_layouts[6]
+
+    slide = deck.slides.add_slide(blank)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.25), Inches(12.5), Inches(0.7)).text_frame, b.title, 30, bold=True)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.95), Inches(12.5), Inches(0.5)).text_frame,
+               f"{b.description} · {b.period} · {b.as_of}", 15, colour=(80, 80, 80))
+    slide.shapes.add_picture(io.BytesIO(b.map_png), Inches(0.3), Inches(1.55), width=Inches(7.4))
+    _pptx_text(slide.shapes.add_textbox(Inches(7.95), Inches(1.55), Inches(5), Inches(0.45)).text_frame,
+               t("b_kpis", b.lang), 18, bold=True)
+    _pptx_table(slide, (b.kpi_header, *b.kpi_rows), Inches(7.95), Inches(2.05), Inches(5.1), (2.5, 1.3, 1.3), 14)
+    slide.notes_slide.notes_text_frame.text = "\n".join(b.notes)
+
+    slide = deck.slides.add_slide(blank)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.25), Inches(12.5), Inches(0.6)).text_frame,
+               f"{b.place} · {t('b_priorities', b.lang)}", 24, bold=True)
+    top = Inches(0.95)
+    if b.priority_rows:
+        _pptx_table(slide, (b.priority_header, *b.priority_rows), Inches(0.4), top, Inches(12.5),
+                    (0.6, 1.2, 1.4, 1.5, 0.9, 1.2, 1.1, 1.1, 1.1, 1.1, 1.2), 12)
+    else:
+        _pptx_text(slide.shapes.add_textbox(Inches(0.4), top, Inches(12.5), Inches(0.5)).text_frame,
+                   t("b_no_priorities", b.lang, k=int(settings.get("k_anonymity"))), 14)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(3.45), Inches(12.5), Inches(0.5)).text_frame, b.gap_title, 20, bold=True)
+    if b.gap_rows:
+        _pptx_table(slide, (b.gap_header, *b.gap_rows), Inches(0.4), Inches(3.95), Inches(12.5), (3.6, 1.8, 1.8, 5.3), 12)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(6.45), Inches(12.5), Inches(0.9)).text_frame,
+               "\n".join(n for n in (b.gap_note, *b.notes[3:]) if n), 10, colour=(90, 90, 90))
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def _html_table(rows: tuple[tuple[str, ...], ...], numeric_from: int = 1) -> str:
+    head, *body = rows
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    lines = ["<table><thead><tr>" + cells + "</tr></thead><tbody>"]
+    for row in body:
+        lines.append("<tr>" + "".join(
+            f'<td class="{"num" if i >= numeric_from else ""}">{html.escape(c)}</td>' for i, c in enumerate(row)) + "</tr>")
+    lines.append("</tbody></table>")
+    return "".join(lines)
+
+
+def to_html(b: Briefing) -> str:
+    """One HTML file with everything inline (the map as a data: URL): opens with no network."""
+    image = base64.b64encode(b.map_png).decode("ascii")
+    k = int(settings.get("k_anonymity"))
+    priorities = _html_table((b.priority_header, *b.priority_rows), numeric_from=4) if b.priority_rows else (
+        f"<p>{html.escape(t('b_no_priorities', b.lang, k=k))}</p>")
+    gap = _html_table((b.gap_header, *b.gap_rows)) if b.gap_rows else ""
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in b.notes)
+    return f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if b.lang == 'zh' else 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(b.title)}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+       margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }}
+h1 {{ font-size: 30px; margin: 0 0 6px; }}
+h2 {{ font-size: 20px; margin: 24px 0 8px; }}
+.meta {{ color: #555; margin: 0 0 16px; }}
+.top {{ display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }}
+.top img {{ width: 600px; max-width: 100%; border: 1px solid #ddd; }}
+table {{ border-collapse: collapse; font-size: 15px; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }}
+th {{ background: #eee; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.notes {{ color: #555; font-size: 13px; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(b.title)}</h1>
+<p class="meta">{html.escape(b.description)}<br>{html.escape(b.period)} · {html.escape(b.as_of)} · {html.escape(b.generated)}</p>
+<div class="top">
+<img alt="{html.escape(b.place)}" src="data:image/png;base64,{image}">
+<div><h2>{html.escape(t('b_kpis', b.lang))}</h2>{_html_table((b.kpi_header, *b.kpi_rows))}</div>
+</div>
+<h2>{html.escape(t('b_priorities', b.lang))}</h2>
+{priorities}
+<h2>{html.escape(b.gap_title)}</h2>
+{gap}
+<p>{html.escape(b.gap_note)}</p>
+<ul class="notes">{notes}</ul>
+</body>
+</html>
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points: the page's download buttons and the CLI
+# --------------------------------------------------------------------------------------------
+
+
+def briefing_bytes(db: Path, f: Filter, fmt: str, lang: str = "zh") -> bytes:
+    """Open ``db`` read-only, build the briefing of ``f`` and render it (for a download button)."""
+    con = store.open_readonly(Path(db))
+    try:
+        return render(build(con, f, lang=lang), fmt)
+    finally:
+        con.close()
+
+
+_RECORD_COLUMNS = {
+    "record_id": "c_record_id", "created_at": "c_created_at", "city": "c_city", "district": "c_district",
+    "district_adcode": "c_adcode", "urban_rural": "c_urban_rural", "category": "c_category", "subcategory": "c_subcategory",
+    "urgency": "c_urgency", "status": "c_status", "channel": "c_channel", "people_affected": "c_people_affected",
+    "responded_at": "c_responded_at", "resolved_at": "c_resolved_at", "feedback_at": "c_feedback_at",
+    "satisfaction": "c_satisfaction", "requester_group": "c_group", "description": "c_description", "address": "c_address",
+    "requester_phone_masked": "c_phone", "requester_name_masked": "c_name",
+}
+_RECORD_TERMS = {"urban_rural": "urban_rural", "category": "category", "status": "status", "channel": "channel",
+                 "requester_group": "group"}
+_AGGREGATE_COLUMNS = {
+    "city": "c_city", "name": "c_district", "adcode": "c_adcode", "urban_rural": "c_urban_rural",
+    "population_2020": "c_population", "records": "c_records", "unresolved": "c_open_records", "overdue": "c_overdue",
+    "urgent": "c_urgent", "per_10k": "m_per_10k", "smoothed_per_10k": "m_smoothed_per_10k", "suppressed": "c_too_few",
+}
+
+
+def download_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False,
+                   limit: int = queries.EXPORT_ROW_CAP) -> pd.DataFrame:
+    """The filtered data as a download holds it, with translated headers and labels.
+
+    Staff: the masked records (``queries.export_records``, at most ``limit``). Public /
+    presentation mode: one row per district in the filter's place, counts of 1 … k−1 and the
+    rates of districts under k records left blank (``presentation.district_aggregates``).
+    """
+    if not public:
+        return labelled(queries.export_records(con, f, limit=limit), lang, _RECORD_COLUMNS, _RECORD_TERMS)
+    measures = queries.district_measures(con, f, queries.as_of(con), int(settings.get("resolve_days_target")),
+                                         int(settings.get("min_records_to_rank")), include_priority=False)
+    if f.district_adcode:
+        measures = measures[measures["adcode"] == f.district_adcode]
+    elif f.city_adcode:
+        measures = measures[measures["city_adcode"] == f.city_adcode]
+    if f.urban_rural:
+        measures = measures[measures["urban_rural"].isin(f.urban_rural)]
+    table = presentation.district_aggregates(measures, int(settings.get("k_anonymity")))
+    return labelled(table, lang, _AGGREGATE_COLUMNS, {"urban_rural": "urban_rural"})
+
+
+def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool = False) -> bytes:
+    """``download_table`` as CSV (UTF-8 with BOM) or XLSX bytes (for a download button)."""
+    if fmt not in ("csv", "xlsx"):
+        raise BriefError(f"`fmt` was {fmt!r} but is expected to be in ['csv', 'xlsx']")
+    con = store.open_readonly(Path(db))
+    try:
+        table = download_table(con, f, lang=lang, public=public)
+    finally:
+        con.close()
+    return exports.to_csv_bytes(table) if fmt == "csv" else exports.to_xlsx_bytes(table)
+
+
+def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, fmt: str, out: Path,
+         lang: str = "zh", echo=print) -> Path:
+    """``python -m needsmap brief``: write the briefing of a district or city to ``out``."""
+    if fmt not in FORMATS:
+        raise BriefError(f"`format` was {fmt!r} but is expected to be in {list(FORMATS)}")
+    start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
+    con = store.open_readonly(Path(db))
+    try:
+        briefing = build(con, place_filter(con, adcode, start, end), lang=lang)
+    finally:
+        con.close()
+    data = render(briefing, fmt)
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        raise BriefError(f"无法写入 {out}：{exc.strerror} (cannot write the briefing)") from exc
+    if echo is not None:
+        echo(f"已生成简报 briefing written: {out} ({briefing.place}, {fmt}, {len(data):,} bytes)")
+    return out

@@ -1,0 +1,86 @@
+"""Presentation (public) mode, framework-free: the title in words and small-count suppression.
+
+A council meeting sees the screen, not the filters: the title states the place, the period and
+the filters in words (``杭州市 · 2025年7–9月 · 养老服务``). What is shown in public is aggregated,
+and an aggregate over fewer than k records (setting ``k_anonymity``, default 5) could point at a
+household, so such numbers are suppressed (shown as "too few") or merged into one group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from needsmap.filters import Filter
+
+
+def title(f: Filter, lang: str, place_names: Mapping[str, str] | None = None,
+          data_first: date | None = None, data_last: date | None = None) -> str:
+    """Place · period · filters in words, e.g. ``杭州市 · 2025年7–9月 · 养老服务``.
+
+    The period is always stated: where the filter leaves a side open, the data's own first or
+    last day (``data_first``/``data_last``) stands in, so the screen never says less than it shows.
+    """
+    return f.with_changes(date_from=f.date_from or data_first, date_to=f.date_to or data_last).describe(lang, place_names)
+
+
+def suppress_small_counts(frame: pd.DataFrame, count_columns: Sequence[str], k: int, *, basis: str | None = None,
+                          dependent_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A copy where small numbers are blanked (NaN), and a boolean ``suppressed`` column.
+
+    Each count in ``count_columns`` between 1 and k−1 becomes NaN (0 reveals no one and stays).
+    Where the ``basis`` count (default: the first count column) is below k, the whole row's
+    counts and ``dependent_columns`` (rates, scores, shares computed from those records) become
+    NaN too, and ``suppressed`` is True.
+    """
+    out = frame.copy()
+    basis = basis or count_columns[0]
+    too_few = out[basis].astype("float64") < k
+    for column in count_columns:
+        values = out[column].astype("float64")
+        out[column] = values.mask(((values > 0) & (values < k)) | too_few)
+    for column in dependent_columns:
+        out[column] = out[column].astype("float64").mask(too_few)
+    out["suppressed"] = too_few.to_numpy()
+    return out
+
+
+def merge_small_groups(frame: pd.DataFrame, label_column: str, count_column: str, k: int, other_label: str) -> pd.DataFrame:
+    """Rows with fewer than k in ``count_column`` merged into one row labelled ``other_label``.
+
+    The merged row has only the label and the summed count; if even the sum is below k it is
+    left out. Other rows keep their columns. Order: the kept rows as given, then the merged row.
+    """
+    counts = frame[count_column].astype("float64")
+    small = counts < k
+    kept = frame[~small]
+    merged_total = float(counts[small].sum())
+    if not small.any() or merged_total < k:
+        return kept.reset_index(drop=True)
+    merged = pd.DataFrame({label_column: [other_label], count_column: [merged_total]})
+    out = pd.concat([kept, merged], ignore_index=True)
+    return out
+
+
+def district_aggregates(measures: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per-district numbers safe to hand out: the counts and rates of ``queries.district_measures``
+    with small counts suppressed (see ``suppress_small_counts``; rates need k records).
+
+    Columns: city, adcode, name, urban_rural, population_2020, records, unresolved, overdue,
+    urgent, per_10k, smoothed_per_10k, suppressed.
+    """
+    columns = ["city", "adcode", "name", "urban_rural", "population_2020", "records", "unresolved", "overdue", "urgent",
+               "per_10k", "smoothed_per_10k"]
+    table = suppress_small_counts(measures[columns], ["records", "unresolved", "overdue", "urgent"], k,
+                                  dependent_columns=["per_10k", "smoothed_per_10k"])
+    for column in ("per_10k", "smoothed_per_10k"):
+        table[column] = table[column].round(3)
+    return table
+
+
+def too_few_mask(records: pd.Series, k: int) -> np.ndarray:
+    """True where a group's record count is below k (drawn as "too few", no value)."""
+    return (records.astype("float64") < k).to_numpy()
