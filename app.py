@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from needsmap import boundaries, maps, queries, settings
+from needsmap.errors import BoundaryError
 from needsmap.i18n import t, term
 from needsmap.ui import data, page, widgets
 
@@ -64,7 +65,10 @@ if point and point != st.session_state.get("handled_click"):
         from needsmap import coords
 
         lon, lat = (float(v[0]) for v in coords.to_wgs84([lon], [lat], "gcj02"))
-    adcode = boundaries.district_at(lon, lat)
+    try:
+        adcode = boundaries.district_at(lon, lat)
+    except BoundaryError:  # the page already says the boundary file is unreadable
+        adcode = None
     if adcode:
         page.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
         st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())

