@@ -7,7 +7,7 @@ from streamlit_folium import st_folium
 
 from needsmap import charts, maps, priority
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, widgets
+from needsmap.ui import data, page, staff, widgets
 
 ctx = page.setup("district_title")
 lang, f = ctx.lang, ctx.filter
@@ -90,9 +90,7 @@ if f.district_adcode:
     st_folium(fmap, height=480, width="stretch", returned_objects=[], key="district_map")
 
 st.subheader(t("records_table", lang))
-if ctx.public:
-    st.info(t("public_mode_hidden", lang))
-else:
+if staff.staff_view(lang, ctx.public, key="records"):
     records = data.run("records", f, limit=500)
     st.dataframe(
         widgets.labelled(records, lang, {

@@ -6,7 +6,7 @@ import streamlit as st
 
 from needsmap import charts, settings
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, widgets
+from needsmap.ui import data, page, staff, widgets
 
 ctx = page.setup("loop_title")
 lang, f = ctx.lang, ctx.filter
@@ -50,9 +50,7 @@ by_category_tab.dataframe(widgets.labelled(by_category, lang, {"category": "c_ca
                           hide_index=True, width="stretch")
 
 st.subheader(t("overdue_list", lang))
-if ctx.public:
-    st.info(t("public_mode_hidden", lang))
-else:
+if staff.staff_view(lang, ctx.public, key="overdue"):
     overdue = data.run("overdue_records", f, data.run("as_of"), widgets.overdue_days(), limit=300)
     st.dataframe(widgets.labelled(overdue, lang, {
         "record_id": "c_record_id", "city": "c_city", "district": "c_district", "category": "c_category",

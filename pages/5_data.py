@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import hmac
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from needsmap import admin, queries, settings
+from needsmap import admin, queries
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
-from needsmap.ui import data, page
+from needsmap.ui import data, page, staff
 
 ctx = page.setup("data_title")
 lang = ctx.lang
 st.title(t("data_title", lang))
 
-if ctx.public:
-    st.info(t("public_mode_hidden", lang))
-    st.stop()
-password = settings.staff_password()
-if password and not st.session_state.get("staff_ok"):
-    st.warning(t("staff_only", lang))
-    given = st.text_input(t("password", lang), type="password", key="staff_password")
-    if given and hmac.compare_digest(given.encode(), password.encode()):
-        st.session_state["staff_ok"] = True
-        st.rerun()
-    elif given:
-        st.error(t("wrong_password", lang))
+if not staff.staff_view(lang, ctx.public, key="data"):
     st.stop()
 
 with st.form("upload", clear_on_submit=True):
