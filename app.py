@@ -5,23 +5,24 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from needsmap import boundaries, maps, queries, settings
+from needsmap import boundaries, charts, exports, maps, presentation, queries, settings
 from needsmap.errors import BoundaryError
-from needsmap.i18n import t, term
-from needsmap.ui import data, page, widgets
+from needsmap.i18n import t
+from needsmap.ui import data, downloads, page, present, widgets
 
-ctx = page.setup("home_title")
+url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
+ctx = page.setup("home_title", extra_params=url_params)
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
+k = page.k_anonymity()
 
-st.title(t("home_title", lang))
-st.caption(f.describe(lang, names))
+present.heading(lang, f, ctx.public, t("home_title", lang), names, ctx.script)
 
 as_of = data.run("as_of")
 kpis = data.run("kpis", f, as_of, widgets.overdue_days())
 if not kpis["records"]:
     st.info(t("no_data", lang))
-widgets.kpi_strip(kpis, lang)
+widgets.kpi_strip(kpis, lang, suppress_below=k if ctx.public else None)
 
 measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
 measure = measure_col.selectbox(t("measure", lang), queries.MAP_MEASURES, format_func=lambda m: t(f"m_{m}", lang),
@@ -42,17 +43,15 @@ map_filter = f.with_changes(city_adcode=None, district_adcode=None)
 min_records = int(settings.get("min_records_to_rank"))
 measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records,
                     include_priority=measure == "priority_sum")
-shown = measures.copy()
-if measure in ("per_10k", "smoothed_per_10k"):
-    # Honest rates: a district with too few records is drawn as "too few", not as a colour.
-    shown[measure] = shown[measure].where(shown["rankable"])
-shown["value_text"] = shown[measure].map(lambda v: widgets.fmt_num(v, 2 if measure.endswith("10k") else 0))
-shown["top_text"] = shown["top_categories"].map(lambda codes: "、".join(term("category", c, lang) for c in codes))
+# Honest rates: a district with too few records is drawn as "too few", not as a colour.
+shown = presentation.map_frame(measures, measure, lang=lang, public=ctx.public, k=k)
+palette = maps.PRESENT_PALETTE if ctx.public else maps.PALETTE
+geometries = data.run("district_geometries")
 fmap = maps.choropleth(
-    data.run("district_geometries"), shown[["adcode", measure, "value_text", "top_text"]], measure,
+    geometries, shown, measure,
     title=t(f"m_{measure}", lang), field_labels=[t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)],
     no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
-    large=ctx.public,
+    large=ctx.public, palette=palette,
 )
 clicked = st_folium(fmap, height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
 st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else "–") + " " + t("too_few_to_rank", lang, n=min_records))
@@ -73,12 +72,27 @@ if point and point != st.session_state.get("handled_click"):
         page.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
         st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())
 
-ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
-st.subheader(t("m_smoothed_per_10k", lang))
-st.dataframe(
-    widgets.labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
-    .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
-               t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy()}),
-    hide_index=True, width="stretch", height=300,
+if ctx.public:  # a chart reads better than a table on a projector
+    top = presentation.ranking(measures, k).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
+    st.plotly_chart(charts.category_bars(top.round(2), "label", "smoothed_per_10k", t("present_ranking", lang), large=True),
+                    width="stretch")
+else:
+    ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
+    st.subheader(t("m_smoothed_per_10k", lang))
+    st.dataframe(
+        widgets.labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
+        .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
+                   t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy()}),
+        hide_index=True, width="stretch", height=300,
+    )
+
+focus = list(measures.loc[measures["city_adcode"] == f.city_adcode, "adcode"]) if f.city_adcode else None
+downloads.panel(
+    ctx, key="home", place_names=names,
+    map_png=lambda: exports.map_png(
+        geometries, shown, measure, title=t(f"m_{measure}", lang), legend_title=t(f"m_{measure}", lang),
+        no_data_label=t("legend_no_data", lang), subtitle=f.describe(lang, names), footer=t("attribution", lang),
+        scheme=scheme, focus_adcodes=focus, highlight_adcode=f.district_adcode, palette=palette),
+    map_html=lambda: exports.map_html(fmap, title=f"{t(f'm_{measure}', lang)} · {f.describe(lang, names)}").encode("utf-8"),
 )
 st.caption(t("attribution", lang))

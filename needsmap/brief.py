@@ -127,14 +127,20 @@ def place_filter(con: queries.Connection, adcode: str, date_from: date | None = 
                      "(unknown adcode: expected one of Zhejiang's 90 districts or 11 cities)")
 
 
+def place_names(districts: pd.DataFrame) -> dict[str, str]:
+    """adcode → name of every district and city (from ``queries.districts``)."""
+    names = dict(zip(districts["adcode"], districts["name"], strict=True))
+    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
+    return names
+
+
 def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     """Everything a briefing of ``f``'s district or city (with ``f``'s other filters) shows."""
     place_code = f.district_adcode or f.city_adcode
     if not place_code:
         raise BriefError("简报需要一个区县或城市 (a briefing needs a district or city)")
     districts = queries.districts(con)
-    names = dict(zip(districts["adcode"], districts["name"], strict=True))
-    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
+    names = place_names(districts)
     if place_code not in names:
         raise BriefError(f"未知的区县或城市代码 {place_code!r} (unknown adcode)")
     level = "district" if f.district_adcode else "city"
@@ -262,11 +268,13 @@ def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: 
 
 
 def _map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: datetime | None, overdue_days: int,
-         min_records: int, city_code: str, place: str, description: str, lang: str) -> bytes:
-    """The city's districts coloured by smoothed demands per 10,000 (classes over the province), place outlined."""
+         min_records: int, city_code: str | None, place: str, description: str, lang: str) -> bytes:
+    """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
+    (classes over the province), the place outlined; districts under the rank or k limits grey."""
     measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
-    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(measures["rankable"])
-    in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"])
+    enough = measures["rankable"] & (measures["records"] >= int(settings.get("k_anonymity")))
+    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
+    in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"]) if city_code else None
     legend = t(f"m_{MAP_MEASURE}", lang)
     return exports.map_png(
         queries.district_geometries(con), measures, MAP_MEASURE, title=f"{place} · {legend}", legend_title=legend,
@@ -564,6 +572,43 @@ def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool
     finally:
         con.close()
     return exports.to_csv_bytes(table) if fmt == "csv" else exports.to_xlsx_bytes(table)
+
+
+def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
+    """The briefing's map for ``f``: its city with the district outlined, or the province."""
+    con = store.open_readonly(Path(db))
+    try:
+        names = place_names(queries.districts(con))
+        place_code = f.district_adcode or f.city_adcode
+        place = names.get(place_code, place_code) if place_code else t("province", lang)
+        return _map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
+                    int(settings.get("resolve_days_target")), int(settings.get("min_records_to_rank")),
+                    place_code[:4] + "00" if place_code else None, place, f.describe(lang, names), lang)
+    finally:
+        con.close()
+
+
+def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False) -> pd.DataFrame:
+    """Records per category (``label``, ``records``), largest first; in public mode categories
+    with fewer than k records are merged into one "others" row (left out if still under k)."""
+    counts = queries.category_counts(con, f)[["category", "records"]]
+    counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
+    if public:
+        counts = presentation.merge_small_groups(counts, "label", "records", int(settings.get("k_anonymity")),
+                                                 t("merged_small", lang))
+    return counts.reset_index(drop=True)
+
+
+def category_chart_png(db: Path, f: Filter, *, lang: str = "zh", public: bool = False) -> bytes:
+    """The category chart of ``f`` as a PNG (1600 × 1000), drawn on the server."""
+    con = store.open_readonly(Path(db))
+    try:
+        counts = category_table(con, f, lang=lang, public=public)
+        names = place_names(queries.districts(con))
+    finally:
+        con.close()
+    return exports.bars_png(list(counts["label"]), list(counts["records"]),
+                            title=f"{t('category_breakdown', lang)} · {f.describe(lang, names)}", value_label=t("c_records", lang))
 
 
 def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, fmt: str, out: Path,

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 from needsmap.filters import Filter
+from needsmap.i18n import t, term
+
+RATE_MEASURES = ("per_10k", "smoothed_per_10k")
 
 
 def title(f: Filter, lang: str, place_names: Mapping[str, str] | None = None,
@@ -84,3 +87,32 @@ def district_aggregates(measures: pd.DataFrame, k: int) -> pd.DataFrame:
 def too_few_mask(records: pd.Series, k: int) -> np.ndarray:
     """True where a group's record count is below k (drawn as "too few", no value)."""
     return (records.astype("float64") < k).to_numpy()
+
+
+def map_frame(measures: pd.DataFrame, measure: str, *, lang: str, public: bool, k: int) -> pd.DataFrame:
+    """What the needs map draws per district: adcode, ``measure`` (NaN = no colour), ``value_text``
+    and ``top_text`` (the tooltip's words).
+
+    Rates need ``rankable`` districts (enough records to be honest); in presentation mode a
+    district with fewer than k records shows no number at all, just "too few records".
+    """
+    shown = measures[list(dict.fromkeys(["adcode", measure, "records", "rankable", "top_categories"]))].copy()
+    values = shown[measure].astype("float64")
+    if measure in RATE_MEASURES:
+        values = values.where(shown["rankable"])
+    hidden = too_few_mask(shown["records"], k) if public else np.zeros(len(shown), dtype=bool)
+    values = values.mask(hidden)
+    digits = 2 if measure in RATE_MEASURES else 0
+    shown[measure] = values
+    shown["value_text"] = [t("too_few", lang) if hide else ("–" if pd.isna(v) else f"{v:,.{digits}f}")
+                           for v, hide in zip(values, hidden, strict=True)]
+    shown["top_text"] = ["–" if hide else "、".join(term("category", c, lang) for c in codes)
+                         for codes, hide in zip(shown["top_categories"], hidden, strict=True)]
+    return shown[["adcode", measure, "value_text", "top_text"]]
+
+
+def ranking(measures: pd.DataFrame, k: int, top: int = 15) -> pd.DataFrame:
+    """Districts with the most demands per 10,000 (smoothed) among those rankable and with at
+    least k records, largest first: name, city, smoothed_per_10k."""
+    eligible = measures[measures["rankable"] & (measures["records"] >= k)]
+    return eligible.sort_values("smoothed_per_10k", ascending=False).head(top)[["name", "city", "smoothed_per_10k"]]

@@ -6,13 +6,12 @@ import streamlit as st
 
 from needsmap import charts, exports, priority
 from needsmap.i18n import t
-from needsmap.ui import data, page, widgets
+from needsmap.ui import data, page, present, widgets
 
 ctx = page.setup("priorities_title")
 lang, f = ctx.lang, ctx.filter
 
-st.title(t("priorities_title", lang))
-st.caption(f.describe(lang, page.place_names()))
+present.heading(lang, f, ctx.public, t("priorities_title", lang), page.place_names(), ctx.script)
 st.caption(t("score_formula", lang))
 
 columns = st.columns(5)

@@ -8,14 +8,13 @@ import streamlit as st
 
 from needsmap import charts, settings
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, widgets
+from needsmap.ui import data, page, present, widgets
 
 ctx = page.setup("gap_title")
 lang, f = ctx.lang, ctx.filter
 target_hours = int(settings.get("response_hours_target"))
 
-st.title(t("gap_title", lang))
-st.caption(f.describe(lang, page.place_names()))
+present.heading(lang, f, ctx.public, t("gap_title", lang), page.place_names(), ctx.script)
 
 summary = data.run("gap_summary", f, target_hours)
 if summary.empty:

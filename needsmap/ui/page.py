@@ -7,6 +7,7 @@ Filter before they are drawn, because Streamlit drops widget state when the page
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,7 @@ from needsmap import assets, boundaries, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
-from needsmap.ui import data
+from needsmap.ui import data, present, saved_views
 
 PAGES = (
     # Material icons ship with Streamlit's frontend (no emoji font needed on intranet PCs).
@@ -29,6 +30,7 @@ PAGES = (
 )
 FILTER_KEY = "filter"
 _WIDGET_PREFIX = "flt_"
+_SCRIPT_OF_TITLE = {"home_title": "app.py", **{f"{path.split('_', 1)[1][:-3]}_title": path for path, _, _ in PAGES[1:]}}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class PageContext:
     filter: Filter
     public: bool
     tiles: str
+    script: str = "app.py"  # the page's script (for links to itself and saved views)
 
 
 def _lang() -> str:
@@ -74,17 +77,38 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
         st.warning(t("boundary_problem", lang, error=str(exc)))
     public = is_public()
     if public:
-        st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],header,"
-                    "[data-testid='stToolbar']{display:none !important}</style>", unsafe_allow_html=True)
+        present.install_css()
+    script = _SCRIPT_OF_TITLE.get(title_key, "app.py")
     current = _current_filter()
     with st.sidebar:
         _navigation(lang)
         lang = _language_switch(lang)
+        present.switch(lang, public)
         current = _filter_widgets(current, lang)
+        saved_views.panel(lang, script, current.to_query_params() | (extra_params or {}))
     st.session_state[FILTER_KEY] = current
     _write_url(current, lang, extra_params or {})
     tiles = st.session_state.get("tiles", str(settings.get("tiles")))
-    return PageContext(lang=lang, filter=current, public=public, tiles=tiles)
+    return PageContext(lang=lang, filter=current, public=public, tiles=tiles, script=script)
+
+
+def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Page widgets whose value lives in the URL (``saved_views.URL_WIDGETS``, e.g. the map measure).
+
+    Call before ``setup``. On a page's first run a widget is seeded from its URL parameter (if
+    that names one of its ``choices``); afterwards the widget leads. Returns the parameters to
+    write into the URL: values other than the first choice (the default), so links stay short.
+    """
+    params = {}
+    for param, options in choices.items():
+        key = saved_views.URL_WIDGETS[param]
+        from_url = st.query_params.get(param)
+        if key not in st.session_state and from_url in options:
+            st.session_state[key] = from_url
+        value = st.session_state.get(key)
+        if value in options and value != options[0]:
+            params[param] = value
+    return params
 
 
 def _build_demo_on_first_start(lang: str) -> None:

@@ -23,22 +23,36 @@ def fmt_num(value: object, digits: int = 1) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):,.{digits}f}"
 
 
-def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
-    """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference."""
+def kpi_strip(kpis: dict, lang: str, reference: dict | None = None, suppress_below: int | None = None) -> None:
+    """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference.
+
+    ``suppress_below`` (k, presentation mode): counts of 1 … k−1 read "<k", and shares, medians
+    and means over fewer than k records are not shown.
+    """
+    k = suppress_below or 0
+    too_few = (kpis["records"] or 0) < k
+
+    def count(value: object) -> str:
+        return f"<{k}" if value is not None and 0 < float(value) < k else fmt_int(value)
+
+    def measured(text: str) -> str:
+        return "–" if too_few else text
+
     items = (
-        ("k_records", fmt_int(kpis["records"]), None),
-        ("k_requesters", ("≈ " if kpis.get("distinct_requesters_approx") else "") + fmt_int(kpis["distinct_requesters"]), None),
-        ("k_urgent_share", fmt_pct(kpis["urgent_share"]), "urgent_share"),
-        ("k_unresolved", fmt_int(kpis["unresolved"]), None),
-        ("k_overdue", fmt_int(kpis["overdue"]), None),
-        ("k_resolution_rate", fmt_pct(kpis["resolution_rate"]), "resolution_rate"),
-        ("k_median_response", f"{fmt_num(kpis['median_hours_to_response'])} {t('hours', lang)}", "median_hours_to_response"),
-        ("k_satisfaction", fmt_num(kpis["mean_satisfaction"], 2), "mean_satisfaction"),
+        ("k_records", count(kpis["records"]), None),
+        ("k_requesters", ("≈ " if kpis.get("distinct_requesters_approx") else "") + count(kpis["distinct_requesters"]), None),
+        ("k_urgent_share", measured(fmt_pct(kpis["urgent_share"])), "urgent_share"),
+        ("k_unresolved", count(kpis["unresolved"]), None),
+        ("k_overdue", count(kpis["overdue"]), None),
+        ("k_resolution_rate", measured(fmt_pct(kpis["resolution_rate"])), "resolution_rate"),
+        ("k_median_response", measured(f"{fmt_num(kpis['median_hours_to_response'])} {t('hours', lang)}"), "median_hours_to_response"),
+        ("k_satisfaction", measured(fmt_num(kpis["mean_satisfaction"], 2)), "mean_satisfaction"),
     )
     columns = st.columns(4) + st.columns(4)  # two rows: readable on a projector, no truncation
     for column, (key, value, ref_key) in zip(columns, items, strict=True):
         delta = None
-        if reference is not None and ref_key and reference.get(ref_key) is not None and kpis.get(ref_key) is not None:
+        if (reference is not None and ref_key and not too_few and reference.get(ref_key) is not None
+                and kpis.get(ref_key) is not None):
             difference = float(kpis[ref_key]) - float(reference[ref_key])
             if not math.isnan(difference):
                 delta = (f"{difference * 100:+.1f} pt" if ref_key in ("urgent_share", "resolution_rate")

@@ -1,0 +1,76 @@
+"""Presentation mode in the page: the switch, the projector CSS, the title in words, the way out.
+
+Presentation mode is public mode (``page.is_public``): on by the setting ``public_mode``, by the
+URL (``?present=1``) or by the sidebar switch (which writes the URL, so the link can be shared).
+What it shows and hides is decided in ``needsmap.presentation`` and the pages; this module only
+draws.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from needsmap import presentation, settings
+from needsmap.filters import Filter
+from needsmap.i18n import t
+from needsmap.ui import data
+
+SWITCH_KEY = "present_switch"
+
+# Streamlit's chrome (header, toolbar, menu, decoration, footer) and the sidebar with its
+# expand control are hidden; type is sized for the back of a meeting room.
+_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stMainMenu"], #MainMenu, footer, [data-testid="stStatusWidget"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.2rem !important; max-width: 100% !important; }
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
+[data-testid="stCaptionContainer"] { font-size: 1.35rem !important; }
+[data-testid="stMain"] h1 { font-size: 3.1rem !important; line-height: 1.25 !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.35rem !important; }
+</style>"""
+
+
+def fixed_by_setting() -> bool:
+    """Public mode switched on for the whole app (``NEEDSMAP_PUBLIC_MODE=1``): no way out."""
+    return int(settings.get("public_mode")) == 1
+
+
+def install_css() -> None:
+    st.markdown(_CSS, unsafe_allow_html=True)
+
+
+def switch(lang: str, public: bool) -> None:
+    """The sidebar switch. It only turns presentation mode on (the sidebar is hidden once it is
+    on); the way back is the exit link on the page."""
+    if fixed_by_setting():
+        return
+    if not public and st.session_state.get(SWITCH_KEY):
+        st.session_state[SWITCH_KEY] = False  # came back through the exit link
+
+    def turn_on() -> None:
+        if st.session_state.get(SWITCH_KEY):
+            st.query_params["present"] = "1"
+
+    st.toggle(t("present_toggle", lang), key=SWITCH_KEY, on_change=turn_on,
+              help=t("present_help", lang, k=int(settings.get("k_anonymity"))))
+
+
+def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: dict[str, str], script: str,
+            normal_title: str | None = None) -> None:
+    """The page title: in presentation mode the place, period and filters in words (with the
+    page's name and the suppression rule underneath, and the exit link); otherwise the page
+    title with the filters in words as a caption."""
+    if not public:
+        st.title(normal_title or page_title)
+        st.caption(f.describe(lang, place_names))
+        return
+    first, last = data.run("date_range")
+    st.title(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None))
+    k = int(settings.get("k_anonymity"))
+    st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
+    if not fixed_by_setting():
+        params = {key: value for key, value in st.query_params.to_dict().items() if key != "present"}
+        st.page_link(script, label=t("present_exit", lang), icon=":material/close_fullscreen:", query_params=params)

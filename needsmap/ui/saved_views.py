@@ -1,0 +1,94 @@
+"""Saved views in the sidebar: name the current page and its URL parameters, list, open, delete.
+
+View names are user text. They are shown only as widget values (a select box's options, a code
+block) or with every Markdown character escaped, never as HTML or live Markdown.
+"""
+
+from __future__ import annotations
+
+import string
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from needsmap import views
+from needsmap.filters import Filter
+from needsmap.i18n import t
+from needsmap.ui import data
+
+# Page widgets whose value lives in the URL (parameter → session-state key); a view that is
+# opened re-seeds them from its parameters.
+URL_WIDGETS = {"measure": "home_measure", "classes": "home_scheme"}
+
+_MARKDOWN_SPECIAL = {ord(ch): "\\" + ch for ch in string.punctuation}
+
+
+def plain(text: str) -> str:
+    """``text`` with every ASCII punctuation character backslash-escaped: Markdown (and
+    Streamlit's :colour[...] / :material/...: / $…$ directives) show it literally."""
+    return str(text).translate(_MARKDOWN_SPECIAL)
+
+
+def _base_url(script: str) -> str:
+    """``scheme://host[/base path]`` of the app as the browser sees it, or "" when unknown."""
+    try:
+        current = urlsplit(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no browser context (tests, bare mode): relative links
+        return ""
+    if not current.scheme or not current.netloc:
+        return ""
+    path = current.path.rstrip("/")
+    page_path = views.PAGES.get(script, "")
+    if page_path and path.endswith("/" + page_path):
+        path = path[: -len(page_path) - 1]
+    return f"{current.scheme}://{current.netloc}{path}"
+
+
+def panel(lang: str, script: str, params: dict[str, str]) -> None:
+    """The sidebar expander: save the current view, choose one, its link, open it, delete it."""
+    db = data.db_path()
+    with st.expander(t("views_saved", lang), icon=":material/bookmark:"):
+        name = st.text_input(t("views_name", lang), max_chars=views.MAX_NAME_CHARS, key="view_name")
+        if st.button(t("views_save", lang), key="view_save", icon=":material/bookmark_add:"):
+            try:
+                saved = views.save_view(db, name, script, params)
+            except views.ViewsError as exc:
+                st.error(t("views_problem", lang, error=plain(str(exc))))
+            else:
+                st.session_state["view_choice"] = saved.name
+                st.success(t("views_saved_ok", lang, name=plain(saved.name)))
+        try:
+            saved_views = views.list_views(db)
+        except views.ViewsError as exc:
+            st.warning(plain(str(exc)))
+            return
+        if not saved_views:
+            st.caption(t("views_none", lang))
+            return
+        by_name = {v.name: v for v in saved_views}
+        if st.session_state.get("view_choice") not in by_name:
+            st.session_state.pop("view_choice", None)
+        chosen = st.selectbox(t("views_choose", lang), list(by_name), key="view_choice")
+        view = by_name[chosen]
+        st.caption(t("views_link", lang))
+        st.code(view.url(_base_url(script)), language=None, wrap_lines=True)
+        open_column, delete_column = st.columns(2)
+        if open_column.button(t("views_open", lang), key="view_open", icon=":material/open_in_new:"):
+            open_view(view)
+        if delete_column.button(t("views_delete", lang), key="view_delete", icon=":material/delete:"):
+            views.delete_view(db, view.name)
+            st.session_state.pop("view_choice", None)
+            st.rerun()
+
+
+def open_view(view: views.SavedView) -> None:
+    """Go to the view's page with its parameters; its filter and page widgets re-seed from them."""
+    from needsmap.ui import page
+
+    page.set_filter(Filter.from_query_params(view.params))
+    for key in URL_WIDGETS.values():
+        st.session_state.pop(key, None)
+    params = dict(view.params)
+    if st.session_state.get("lang", "zh") != "zh":
+        params["lang"] = st.session_state["lang"]
+    st.switch_page(view.page, query_params=params)
