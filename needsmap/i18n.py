@@ -251,6 +251,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x_prepare": ("生成中…", "Preparing…"),
     "x_font_missing": ("无法生成图片和简报：{error}", "Pictures and briefings cannot be made: {error}"),
     "x_brief_for": ("简报对象：{place}", "Briefing for: {place}"),
+    "cells_note_public": ("演示模式：按约 1 公里网格汇总，少于 {k} 条记录的网格不显示", "Presentation mode: ~1 km grid cells; cells under {k} records are left out"),
     "x_brief_choose": ("选择城市或区县后可生成简报。", "Choose a city or district to make a briefing."),
 }
 

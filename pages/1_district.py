@@ -5,14 +5,17 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from needsmap import charts, maps, priority
+from functools import partial
+
+from needsmap import brief, charts, exports, maps, presentation, priority
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, staff, widgets
+from needsmap.ui import data, downloads, page, present, staff, widgets
 
 ctx = page.setup("district_title")
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
 districts = data.run("districts")
+k = page.k_anonymity()
 
 
 def go_to(city: str | None, district: str | None) -> None:
@@ -31,8 +34,8 @@ if f.district_adcode:
 
 place = f.district_adcode or f.city_adcode
 heading = names.get(place, t("province", lang)) if place else t("province", lang)
-st.title(f"{heading} · {t('district_title', lang)}")
-st.caption(f.describe(lang, names))
+present.heading(lang, f, ctx.public, t("district_title", lang), names, ctx.script,
+                normal_title=f"{heading} · {t('district_title', lang)}")
 
 if not f.district_adcode:
     # Choose the next level down from a list (the map on the home page does the same by click).
@@ -50,41 +53,56 @@ province = data.run("kpis", f.with_changes(city_adcode=None, district_adcode=Non
 if not kpis["records"]:
     st.info(t("no_data", lang))
     st.stop()
-widgets.kpi_strip(kpis, lang, reference=province)
+widgets.kpi_strip(kpis, lang, reference=province, suppress_below=k if ctx.public else None)
 
 left, right = st.columns(2)
 categories = data.run("category_counts", f)
 categories["label"] = categories["category"].map(lambda c: term("category", c, lang))
+if ctx.public:  # categories under k records are merged, so no bar stands for a household
+    categories = presentation.merge_small_groups(categories, "label", "records", k, t("merged_small", lang))
 left.plotly_chart(charts.category_bars(categories, "label", "records", t("category_breakdown", lang), large=ctx.public),
                   width="stretch")
 trend = data.run("monthly_trend", f)
 trend["label"] = trend["category"].map(lambda c: term("category", c, lang))
+if ctx.public:
+    trend = presentation.suppress_small_counts(trend, ["records"], k)
 right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
 
-st.subheader(t("top_clusters", lang))
-clusters = data.run("priority_clusters", f, as_of, overdue, priority.Weights(), limit=10)
-st.dataframe(
-    widgets.labelled(clusters, lang, {
-        "rank": "c_rank", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
-        "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
-        "people_affected": "c_people_affected", "days_open_oldest": "c_days_open_oldest", "score": "c_score",
-    }, {"category": "category"}).round(2),
-    hide_index=True, width="stretch",
-)
+clusters = data.run("priority_clusters", f, as_of, overdue, priority.Weights(), limit=200 if ctx.public else 10)
+if ctx.public:  # no table on a projector: the top clusters of k or more records, as their score factors
+    st.subheader(t("present_clusters", lang))
+    top = clusters[clusters["records"] >= k].head(10).copy()
+    top["label"] = top["rank"].astype(str) + ". " + top["district"].astype(str) + " " + top["category"].map(
+        lambda c: term("category", c, lang))
+    component_columns = ["urgency_component", "people_component", "frequency_component", "age_component"]
+    st.plotly_chart(charts.score_components(top, "label", component_columns, [t(f"c_{c}", lang) for c in component_columns],
+                                            t("present_clusters", lang), large=True), width="stretch")
+else:
+    st.subheader(t("top_clusters", lang))
+    st.dataframe(
+        widgets.labelled(clusters, lang, {
+            "rank": "c_rank", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
+            "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
+            "people_affected": "c_people_affected", "days_open_oldest": "c_days_open_oldest", "score": "c_score",
+        }, {"category": "category"}).round(2),
+        hide_index=True, width="stretch",
+    )
 
 if f.district_adcode:
     st.subheader(t("district_map", lang))
     geometry = data.run("district_geometries").set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
-    kind, points = data.run("map_points", f)
+    if ctx.public:  # never single records: ~1 km cells of k or more records only
+        kind, points = data.run("map_points", f, cap=0, cell_degrees=0.01)
+        points = points[points["records"] >= k]
+    else:
+        kind, points = data.run("map_points", f)
     points = points.copy()
-    if ctx.public and kind == "points":
-        kind, points = "cells", points.assign(records=1, top_label=points["category"].map(lambda c: term("category", c, lang)))
     if kind == "points":
         points["category_label"] = points["category"].map(lambda c: term("category", c, lang))
         st.caption(t("points_note", lang, n=len(points)))
     else:
         points["top_label"] = points.get("top_category", points.get("top_label")).map(lambda c: term("category", c, lang))
-        st.caption(t("cells_note", lang))
+        st.caption(t("cells_note_public", lang, k=k) if ctx.public else t("cells_note", lang))
     fmap = maps.district_map(geometry, kind, points, point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)},
                              tiles=ctx.tiles, large=ctx.public)
     st_folium(fmap, height=480, width="stretch", returned_objects=[], key="district_map")
@@ -101,3 +119,10 @@ if staff.staff_view(lang, ctx.public, key="records"):
         }, {"category": "category", "status": "status", "requester_group": "group"}),
         hide_index=True, width="stretch", height=360,
     )
+
+district_fmap = fmap if f.district_adcode else None
+downloads.panel(
+    ctx, key="district", place_names=names,
+    map_png=partial(brief.place_map_png, data.db_path(), f, lang),
+    map_html=(lambda: exports.map_html(district_fmap, title=f.describe(lang, names)).encode("utf-8")) if district_fmap else None,
+)

@@ -6,15 +6,14 @@ import streamlit as st
 
 from needsmap import charts, settings
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, staff, widgets
+from needsmap.ui import data, page, present, staff, widgets
 
 ctx = page.setup("loop_title")
 lang, f = ctx.lang, ctx.filter
 response_target = int(settings.get("response_hours_target"))
 feedback_target = int(settings.get("feedback_hours_target"))
 
-st.title(t("loop_title", lang))
-st.caption(f.describe(lang, page.place_names()))
+present.heading(lang, f, ctx.public, t("loop_title", lang), page.place_names(), ctx.script)
 
 overall = data.run("service_loop", f, response_target, feedback_target)
 if overall.empty or not int(overall.loc[0, "records"]):
