@@ -47,13 +47,18 @@ measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days
 shown = presentation.map_frame(measures, measure, lang=lang, public=ctx.public, k=k)
 palette = maps.PRESENT_PALETTE if ctx.public else maps.PALETTE
 geometries = data.run("district_geometries")
-fmap = maps.choropleth(
-    geometries, shown, measure,
-    title=t(f"m_{measure}", lang), field_labels=[t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)],
-    no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
-    large=ctx.public, palette=palette,
-)
-clicked = st_folium(fmap, height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
+
+
+def needs_map():
+    return maps.choropleth(
+        geometries, shown, measure,
+        title=t(f"m_{measure}", lang), field_labels=[t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)],
+        no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
+        large=ctx.public, palette=palette,
+    )
+
+
+clicked = st_folium(needs_map(), height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
 st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else "–") + " " + t("too_few_to_rank", lang, n=min_records))
 
 point = (clicked or {}).get("last_object_clicked")
@@ -74,8 +79,11 @@ if point and point != st.session_state.get("handled_click"):
 
 if ctx.public:  # a chart reads better than a table on a projector
     top = presentation.ranking(measures, k).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
-    st.plotly_chart(charts.category_bars(top.round(2), "label", "smoothed_per_10k", t("present_ranking", lang), large=True),
-                    width="stretch")
+    if top.empty:
+        st.info(t("too_few_to_rank", lang, n=max(min_records, k)))
+    else:
+        st.plotly_chart(charts.category_bars(top.round(2), "label", "smoothed_per_10k", t("present_ranking", lang), large=True),
+                        width="stretch")
 else:
     ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
     st.subheader(t("m_smoothed_per_10k", lang))
@@ -93,6 +101,7 @@ downloads.panel(
         geometries, shown, measure, title=t(f"m_{measure}", lang), legend_title=t(f"m_{measure}", lang),
         no_data_label=t("legend_no_data", lang), subtitle=f.describe(lang, names), footer=t("attribution", lang),
         scheme=scheme, focus_adcodes=focus, highlight_adcode=f.district_adcode, palette=palette),
-    map_html=lambda: exports.map_html(fmap, title=f"{t(f'm_{measure}', lang)} · {f.describe(lang, names)}").encode("utf-8"),
+    # A map of its own: st_folium changes the map it draws (its features would be in the file twice).
+    map_html=lambda: exports.map_html(needs_map(), title=f"{t(f'm_{measure}', lang)} · {f.describe(lang, names)}").encode("utf-8"),
 )
 st.caption(t("attribution", lang))

@@ -595,7 +595,7 @@ def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", publ
     counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
     if public:
         counts = presentation.merge_small_groups(counts, "label", "records", int(settings.get("k_anonymity")),
-                                                 t("merged_small", lang))
+                                                 t("merged_small", lang, k=int(settings.get("k_anonymity"))))
     return counts.reset_index(drop=True)
 
 

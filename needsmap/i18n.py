@@ -241,7 +241,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "c_too_few": ("记录过少（数值不显示）", "Too few records (numbers hidden)"),
     # Presentation mode (continued)
     "too_few": ("记录过少", "too few records"),
-    "merged_small": ("其他（合并）", "Others (merged)"),
+    "merged_small": ("其余类别（各少于 {k} 条，合并）", "Other categories (each under {k}, merged)"),
     "present_ranking": ("每万人诉求数（平滑）最高的区县", "Districts with the most demands per 10,000 (smoothed)"),
     "present_clusters": ("重点需求簇（得分构成）", "Top demand clusters (score factors)"),
     "present_suppressed": ("少于 {k} 条记录的区县与分组显示为“记录过少”，不显示数值；不显示单条记录。",

@@ -116,3 +116,11 @@ def ranking(measures: pd.DataFrame, k: int, top: int = 15) -> pd.DataFrame:
     least k records, largest first: name, city, smoothed_per_10k."""
     eligible = measures[measures["rankable"] & (measures["records"] >= k)]
     return eligible.sort_values("smoothed_per_10k", ascending=False).head(top)[["name", "city", "smoothed_per_10k"]]
+
+
+def monthly_totals(trend: pd.DataFrame, label_column: str, total_label: str, k: int) -> pd.DataFrame:
+    """One line instead of one per category: records per month (``queries.monthly_trend``
+    summed), months under k records blanked. Columns: month, ``label_column``, records."""
+    totals = trend.groupby("month", as_index=False)["records"].sum()
+    totals[label_column] = total_label
+    return suppress_small_counts(totals, ["records"], k).drop(columns="suppressed")

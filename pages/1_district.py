@@ -59,13 +59,13 @@ left, right = st.columns(2)
 categories = data.run("category_counts", f)
 categories["label"] = categories["category"].map(lambda c: term("category", c, lang))
 if ctx.public:  # categories under k records are merged, so no bar stands for a household
-    categories = presentation.merge_small_groups(categories, "label", "records", k, t("merged_small", lang))
+    categories = presentation.merge_small_groups(categories, "label", "records", k, t("merged_small", lang, k=k))
 left.plotly_chart(charts.category_bars(categories, "label", "records", t("category_breakdown", lang), large=ctx.public),
                   width="stretch")
 trend = data.run("monthly_trend", f)
 trend["label"] = trend["category"].map(lambda c: term("category", c, lang))
-if ctx.public:
-    trend = presentation.suppress_small_counts(trend, ["records"], k)
+if ctx.public:  # per category most months are small: one line of all records, small months blanked
+    trend = presentation.monthly_totals(trend, "label", t("all", lang), k)
 right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
 
 clusters = data.run("priority_clusters", f, as_of, overdue, priority.Weights(), limit=200 if ctx.public else 10)
@@ -75,8 +75,11 @@ if ctx.public:  # no table on a projector: the top clusters of k or more records
     top["label"] = top["rank"].astype(str) + ". " + top["district"].astype(str) + " " + top["category"].map(
         lambda c: term("category", c, lang))
     component_columns = ["urgency_component", "people_component", "frequency_component", "age_component"]
-    st.plotly_chart(charts.score_components(top, "label", component_columns, [t(f"c_{c}", lang) for c in component_columns],
-                                            t("present_clusters", lang), large=True), width="stretch")
+    if top.empty:
+        st.info(t("b_no_priorities", lang, k=k))
+    else:
+        st.plotly_chart(charts.score_components(top, "label", component_columns, [t(f"c_{c}", lang) for c in component_columns],
+                                                t("present_clusters", lang), large=True), width="stretch")
 else:
     st.subheader(t("top_clusters", lang))
     st.dataframe(
@@ -103,9 +106,9 @@ if f.district_adcode:
     else:
         points["top_label"] = points.get("top_category", points.get("top_label")).map(lambda c: term("category", c, lang))
         st.caption(t("cells_note_public", lang, k=k) if ctx.public else t("cells_note", lang))
-    fmap = maps.district_map(geometry, kind, points, point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)},
-                             tiles=ctx.tiles, large=ctx.public)
-    st_folium(fmap, height=480, width="stretch", returned_objects=[], key="district_map")
+    map_args = dict(geometry_text=geometry, kind=kind, points=points, tiles=ctx.tiles, large=ctx.public,
+                    point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)})
+    st_folium(maps.district_map(**map_args), height=480, width="stretch", returned_objects=[], key="district_map")
 
 st.subheader(t("records_table", lang))
 if staff.staff_view(lang, ctx.public, key="records"):
@@ -120,9 +123,10 @@ if staff.staff_view(lang, ctx.public, key="records"):
         hide_index=True, width="stretch", height=360,
     )
 
-district_fmap = fmap if f.district_adcode else None
 downloads.panel(
     ctx, key="district", place_names=names,
     map_png=partial(brief.place_map_png, data.db_path(), f, lang),
-    map_html=(lambda: exports.map_html(district_fmap, title=f.describe(lang, names)).encode("utf-8")) if district_fmap else None,
+    # A map of its own: st_folium changes the map it draws (its features would be in the file twice).
+    map_html=(lambda: exports.map_html(maps.district_map(**map_args), title=f.describe(lang, names)).encode("utf-8"))
+    if f.district_adcode else None,
 )

@@ -28,7 +28,7 @@ header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDec
 [data-testid="stCaptionContainer"] { font-size: 1.35rem !important; }
 [data-testid="stMain"] h1 { font-size: 3.1rem !important; line-height: 1.25 !important; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 3rem !important; line-height: 1.2 !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.35rem !important; }
 </style>"""
 
