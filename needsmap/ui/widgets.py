@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import streamlit as st
 
 from needsmap import i18n, settings
 from needsmap.i18n import t, term
+
+
+# Everything Streamlit's markdown (titles, captions, labels, st.markdown) could read as syntax:
+# CommonMark punctuation, raw HTML's < >, KaTeX's $, colour/directive colons (:red[…]).
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$^=&])")
+
+
+def md_escape(text: object) -> str:
+    """``text`` (a district name, a sub-category, a file name…) for a markdown element, shown as typed.
+
+    Streamlit renders titles, captions, widget labels and ``st.markdown`` as markdown: a name like
+    ``上城`区``` would become code, ``[x](…)`` a link, ``$…$`` math. Each such character is
+    backslash-escaped; line breaks become spaces.
+    """
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def fmt_int(value: object) -> str:
