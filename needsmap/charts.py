@@ -1,10 +1,15 @@
 """plotly figure builders: frames in, figures out; no queries, no Streamlit.
 
-Labels arrive already translated. Text in charts is data rendered by plotly as text (it escapes
-what it draws), and the font stack names CJK fonts so Chinese renders on a projector PC.
+Labels arrive already translated. Plotly reads a little HTML in any text it draws (``<b>``,
+``<br>``, ``<a href>``, entities), so every label, name and title is HTML-escaped here and a
+district called ``<b>x</b>`` shows exactly that. The font stack names CJK fonts so Chinese
+renders on a projector PC.
 """
 
 from __future__ import annotations
+
+import html
+from collections.abc import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,9 +19,18 @@ URBAN_COLOUR, RURAL_COLOUR = "#1b7837", "#762a83"  # colour-blind-safe pair (PRG
 BAR_COLOUR, PROVINCE_COLOUR = "#f03b20", "#969696"
 
 
+def _text(value: object) -> str:
+    """One label as plotly shows it literally: its HTML-like markup escaped."""
+    return html.escape(str(value), quote=False)
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    return [_text(value) for value in values]
+
+
 def _layout(fig: go.Figure, title: str, height: int = 360, large: bool = False) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        title={"text": _text(title), "x": 0}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
         font={"family": FONT, "size": 18 if large else 13}, plot_bgcolor="white", legend={"orientation": "h"},
     )
     fig.update_xaxes(gridcolor="#eee")
@@ -27,7 +41,7 @@ def _layout(fig: go.Figure, title: str, height: int = 360, large: bool = False) 
 def category_bars(frame: pd.DataFrame, label_column: str, value_column: str, title: str, large: bool = False) -> go.Figure:
     """Horizontal bars, largest on top."""
     ordered = frame.sort_values(value_column)
-    fig = go.Figure(go.Bar(x=ordered[value_column], y=ordered[label_column], orientation="h", marker_color=BAR_COLOUR,
+    fig = go.Figure(go.Bar(x=ordered[value_column], y=_texts(ordered[label_column]), orientation="h", marker_color=BAR_COLOUR,
                            text=ordered[value_column], textposition="outside", cliponaxis=False))
     return _layout(fig, title, height=max(260, 28 * len(ordered) + 80), large=large)
 
@@ -39,7 +53,7 @@ def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int
     fig = go.Figure()
     for label in keep:
         part = frame[frame[label_column] == label]
-        fig.add_trace(go.Scatter(x=part["month"], y=part["records"], mode="lines+markers", name=str(label)))
+        fig.add_trace(go.Scatter(x=part["month"], y=part["records"], mode="lines+markers", name=_text(label)))
     return _layout(fig, title, large=large)
 
 
@@ -47,8 +61,8 @@ def versus_bars(labels: list[str], local: list[float], reference: list[float], l
                 title: str, large: bool = False) -> go.Figure:
     """Grouped bars: this place against a reference (e.g. the province)."""
     fig = go.Figure([
-        go.Bar(name=local_name, x=labels, y=local, marker_color=BAR_COLOUR),
-        go.Bar(name=reference_name, x=labels, y=reference, marker_color=PROVINCE_COLOUR),
+        go.Bar(name=_text(local_name), x=_texts(labels), y=local, marker_color=BAR_COLOUR),
+        go.Bar(name=_text(reference_name), x=_texts(labels), y=reference, marker_color=PROVINCE_COLOUR),
     ])
     fig.update_layout(barmode="group")
     return _layout(fig, title, large=large)
@@ -60,17 +74,17 @@ def gap_dumbbell(frame: pd.DataFrame, label_column: str, urban_column: str, rura
     ordered = frame.sort_values(rural_column)
     fig = go.Figure()
     for row in ordered.itertuples(index=False):
-        fig.add_trace(go.Scatter(x=[getattr(row, urban_column), getattr(row, rural_column)], y=[getattr(row, label_column)] * 2,
+        fig.add_trace(go.Scatter(x=[getattr(row, urban_column), getattr(row, rural_column)], y=[_text(getattr(row, label_column))] * 2,
                                  mode="lines", line={"color": "#bbb", "width": 4}, showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=ordered[urban_column], y=ordered[label_column], mode="markers", name=urban_name,
+    fig.add_trace(go.Scatter(x=ordered[urban_column], y=_texts(ordered[label_column]), mode="markers", name=_text(urban_name),
                              marker={"color": URBAN_COLOUR, "size": 14 if large else 11}))
-    fig.add_trace(go.Scatter(x=ordered[rural_column], y=ordered[label_column], mode="markers", name=rural_name,
+    fig.add_trace(go.Scatter(x=ordered[rural_column], y=_texts(ordered[label_column]), mode="markers", name=_text(rural_name),
                              marker={"color": RURAL_COLOUR, "size": 14 if large else 11, "symbol": "diamond"}))
     return _layout(fig, title, height=max(300, 30 * len(ordered) + 100), large=large)
 
 
 def funnel(stages: list[str], counts: list[int], title: str, large: bool = False) -> go.Figure:
-    fig = go.Figure(go.Funnel(y=stages, x=counts, textinfo="value+percent initial", marker={"color": "#2c7fb8"}))
+    fig = go.Figure(go.Funnel(y=_texts(stages), x=counts, textinfo="value+percent initial", marker={"color": "#2c7fb8"}))
     return _layout(fig, title, large=large)
 
 
@@ -83,7 +97,7 @@ def score_components(frame: pd.DataFrame, label_column: str, component_columns: 
     fig = go.Figure()
     palette = ("#d7191c", "#fdae61", "#abd9e9", "#2c7bb6")
     for column, name, colour in zip(component_columns, component_names, palette, strict=False):
-        fig.add_trace(go.Bar(y=ordered[label_column], x=np.log(ordered[column].astype("float64")), name=name,
+        fig.add_trace(go.Bar(y=_texts(ordered[label_column]), x=np.log(ordered[column].astype("float64")), name=_text(name),
                              orientation="h", marker_color=colour))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title="log(component)")

@@ -27,10 +27,10 @@ def go_to(city: str | None, district: str | None) -> None:
 crumbs = st.columns([1, 1, 1, 5])
 if crumbs[0].button(t("breadcrumb_province", lang), key="crumb_province"):
     go_to(None, None)
-if f.city_adcode and crumbs[1].button(names.get(f.city_adcode, f.city_adcode), key="crumb_city"):
+if f.city_adcode and crumbs[1].button(widgets.md_escape(names.get(f.city_adcode, f.city_adcode)), key="crumb_city"):
     go_to(f.city_adcode, None)
 if f.district_adcode:
-    crumbs[2].markdown(f"**{names.get(f.district_adcode, f.district_adcode)}**")
+    crumbs[2].markdown(f"**{widgets.md_escape(names.get(f.district_adcode, f.district_adcode))}**")
 
 place = f.district_adcode or f.city_adcode
 heading = names.get(place, t("province", lang)) if place else t("province", lang)

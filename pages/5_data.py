@@ -10,7 +10,7 @@ import streamlit as st
 from needsmap import admin, queries
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
-from needsmap.ui import data, page, staff
+from needsmap.ui import data, page, staff, widgets
 
 ctx = page.setup("data_title")
 lang = ctx.lang
@@ -40,7 +40,7 @@ if submitted and uploaded is not None:
                                  progress=lambda fraction, message: progress.progress(min(max(fraction, 0.0), 1.0), text=message))
         except NeedsmapError as exc:
             progress.empty()
-            st.error(t("import_failed", lang, error=str(exc)))
+            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
         else:
             progress.progress(1.0)
             st.success(t("import_done", lang, accepted=f"{report.accepted:,}", rejected=f"{report.rejected:,}",
@@ -68,7 +68,7 @@ if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapp
     try:
         saved = admin.save_category_mapping(data.db_path(), edited)
     except NeedsmapError as exc:
-        st.error(str(exc))
+        st.error(widgets.md_escape(exc))
     else:
         st.success(f"✓ {saved}")
 con.close()

@@ -19,6 +19,7 @@ from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
 from needsmap.ui import data
 from needsmap.ui.page import PageContext
+from needsmap.ui.widgets import md_escape
 
 
 def font_problem() -> str | None:
@@ -68,7 +69,7 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
         place = f.district_adcode or f.city_adcode
         if place:
             names = place_names or {}
-            st.markdown(f"**{t('x_brief_for', lang, place=names.get(place, place))}**")
+            st.markdown(f"**{t('x_brief_for', lang, place=md_escape(names.get(place, place)))}**")
             pdf_column, pptx_column, _ = st.columns([1, 1, 2])
             pdf_column.download_button(t("x_brief_pdf", lang), partial(brief.briefing_bytes, db, f, "pdf", lang),
                                        f"{stem}-briefing.pdf", brief.MIME_TYPES["pdf"], key=f"{key}_brief_pdf",

@@ -14,6 +14,7 @@ from needsmap import presentation, settings
 from needsmap.filters import Filter
 from needsmap.i18n import t
 from needsmap.ui import data
+from needsmap.ui.widgets import md_escape
 
 SWITCH_KEY = "present_switch"
 
@@ -64,11 +65,12 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
     page's name and the suppression rule underneath, and the exit link); otherwise the page
     title with the filters in words as a caption."""
     if not public:
-        st.title(normal_title or page_title)
-        st.caption(f.describe(lang, place_names))
+        # Place names and sub-categories are data: shown as typed, never as markdown.
+        st.title(md_escape(normal_title or page_title))
+        st.caption(md_escape(f.describe(lang, place_names)))
         return
     first, last = data.run("date_range")
-    st.title(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None))
+    st.title(md_escape(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None)))
     k = int(settings.get("k_anonymity"))
     st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
     if not fixed_by_setting():
