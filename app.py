@@ -16,7 +16,7 @@ lang, f = ctx.lang, ctx.filter
 names = page.place_names()
 k = page.k_anonymity()
 
-present.heading(lang, f, ctx.public, t("home_title", lang), names, ctx.script)
+present.heading(lang, f, ctx.public, t("home_title", lang), names)
 
 as_of = data.run("as_of")
 kpis = data.run("kpis", f, as_of, widgets.overdue_days())

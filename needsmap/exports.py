@@ -54,7 +54,8 @@ class FontMissingError(NeedsmapError):
 def _defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+        # Text columns are "object" or, with pandas ≥ 3, the "str"/"string" dtypes.
+        if pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
     return out
 

@@ -35,13 +35,13 @@ def suppress_small_counts(frame: pd.DataFrame, count_columns: Sequence[str], k: 
     """A copy where small numbers are blanked (NaN), and a boolean ``suppressed`` column.
 
     Each count in ``count_columns`` between 1 and k−1 becomes NaN (0 reveals no one and stays).
-    Where the ``basis`` count (default: the first count column) is below k, the whole row's
-    counts and ``dependent_columns`` (rates, scores, shares computed from those records) become
-    NaN too, and ``suppressed`` is True.
+    Where the ``basis`` count (default: the first count column) is between 1 and k−1, the whole
+    row's counts and ``dependent_columns`` (rates, scores, shares computed from those records)
+    become NaN too, and ``suppressed`` is True.
     """
     out = frame.copy()
     basis = basis or count_columns[0]
-    too_few = out[basis].astype("float64") < k
+    too_few = pd.Series(too_few_mask(out[basis], k), index=out.index)
     for column in count_columns:
         values = out[column].astype("float64")
         out[column] = values.mask(((values > 0) & (values < k)) | too_few)
@@ -85,8 +85,10 @@ def district_aggregates(measures: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def too_few_mask(records: pd.Series, k: int) -> np.ndarray:
-    """True where a group's record count is below k (drawn as "too few", no value)."""
-    return (records.astype("float64") < k).to_numpy()
+    """True where a group has some records but fewer than k (drawn as "too few", no value);
+    a group of none reveals no one and keeps its 0."""
+    counts = records.astype("float64")
+    return ((counts > 0) & (counts < k)).to_numpy()
 
 
 def map_frame(measures: pd.DataFrame, measure: str, *, lang: str, public: bool, k: int) -> pd.DataFrame:

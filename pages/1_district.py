@@ -34,7 +34,7 @@ if f.district_adcode:
 
 place = f.district_adcode or f.city_adcode
 heading = names.get(place, t("province", lang)) if place else t("province", lang)
-present.heading(lang, f, ctx.public, t("district_title", lang), names, ctx.script,
+present.heading(lang, f, ctx.public, t("district_title", lang), names,
                 normal_title=f"{heading} · {t('district_title', lang)}")
 
 if not f.district_adcode:

@@ -11,7 +11,7 @@ from needsmap.ui import data, page, present, widgets
 ctx = page.setup("priorities_title")
 lang, f = ctx.lang, ctx.filter
 
-present.heading(lang, f, ctx.public, t("priorities_title", lang), page.place_names(), ctx.script)
+present.heading(lang, f, ctx.public, t("priorities_title", lang), page.place_names())
 st.caption(t("score_formula", lang))
 
 columns = st.columns(5)

@@ -14,7 +14,7 @@ ctx = page.setup("gap_title")
 lang, f = ctx.lang, ctx.filter
 target_hours = int(settings.get("response_hours_target"))
 
-present.heading(lang, f, ctx.public, t("gap_title", lang), page.place_names(), ctx.script)
+present.heading(lang, f, ctx.public, t("gap_title", lang), page.place_names())
 
 summary = data.run("gap_summary", f, target_hours)
 if summary.empty:

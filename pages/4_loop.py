@@ -13,7 +13,7 @@ lang, f = ctx.lang, ctx.filter
 response_target = int(settings.get("response_hours_target"))
 feedback_target = int(settings.get("feedback_hours_target"))
 
-present.heading(lang, f, ctx.public, t("loop_title", lang), page.place_names(), ctx.script)
+present.heading(lang, f, ctx.public, t("loop_title", lang), page.place_names())
 
 overall = data.run("service_loop", f, response_target, feedback_target)
 if overall.empty or not int(overall.loc[0, "records"]):

@@ -59,10 +59,10 @@ def switch(lang: str, public: bool) -> None:
               help=t("present_help", lang, k=int(settings.get("k_anonymity"))))
 
 
-def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: dict[str, str], script: str,
+def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: dict[str, str],
             normal_title: str | None = None) -> None:
     """The page title: in presentation mode the place, period and filters in words (with the
-    page's name and the suppression rule underneath, and the exit link); otherwise the page
+    page's name and the suppression rule underneath, and the way out); otherwise the page
     title with the filters in words as a caption."""
     if not public:
         # Place names and sub-categories are data: shown as typed, never as markdown.
@@ -74,5 +74,10 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
     k = int(settings.get("k_anonymity"))
     st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
     if not fixed_by_setting():
-        params = {key: value for key, value in st.query_params.to_dict().items() if key != "present"}
-        st.page_link(script, label=t("present_exit", lang), icon=":material/close_fullscreen:", query_params=params)
+        st.button(t("present_exit", lang), key="present_exit", icon=":material/close_fullscreen:", on_click=_turn_off)
+
+
+def _turn_off() -> None:
+    if "present" in st.query_params:
+        del st.query_params["present"]
+    st.session_state[SWITCH_KEY] = False

@@ -48,8 +48,11 @@ def panel(lang: str, script: str, params: dict[str, str]) -> None:
     """The sidebar expander: save the current view, choose one, its link, open it, delete it."""
     db = data.db_path()
     with st.expander(t("views_saved", lang), icon=":material/bookmark:"):
-        name = st.text_input(t("views_name", lang), max_chars=views.MAX_NAME_CHARS, key="view_name")
-        if st.button(t("views_save", lang), key="view_save", icon=":material/bookmark_add:"):
+        # A form sends the name together with the click (a text box alone commits only on blur).
+        with st.form("view_save_form", clear_on_submit=True, border=False):
+            name = st.text_input(t("views_name", lang), max_chars=views.MAX_NAME_CHARS, key="view_name")
+            save = st.form_submit_button(t("views_save", lang), icon=":material/bookmark_add:")
+        if save:
             try:
                 saved = views.save_view(db, name, script, params)
             except views.ViewsError as exc:
