@@ -114,9 +114,13 @@ GROUP_BY_CODE = _index(GROUPS)
 
 
 def normalize_text(text: str) -> str:
-    """Fold full-width forms (NFKC), trim and collapse inner white space, lower-case ASCII."""
+    """Fold full-width forms (NFKC), remove all white space and zero-width marks, lower-case ASCII.
+
+    Zero-width spaces and joiners (and a stray byte-order mark) come with text copied from web
+    pages and chat apps; they are invisible, so ``供\u200b水`` must read as ``供水``.
+    """
     folded = unicodedata.normalize("NFKC", text)
-    return re.sub(r"\s+", "", folded).lower()
+    return re.sub(r"[\s\u200b-\u200d\u2060\ufeff]+", "", folded).lower()
 
 
 def _alias_table(terms: tuple[Term, ...], extra: dict[str, str]) -> dict[str, str]:

@@ -145,7 +145,10 @@ def require_columns(column_map: ColumnMap, file_name: str) -> None:
     """Raise ``UnusableFileError`` naming every required column the file lacks."""
     missing = column_map.missing_fields()
     if missing:
+        # Not one known header: most often a title line above the real header row.
+        hint = ("；第一行不是表头，表头须在文件的第一行 (the first row is not a header: the header must be the file's"
+                " first row)") if not column_map.field_to_header else ""
         raise UnusableFileError(
             f"{file_name} 缺少必需列：{'、'.join(missing)} (missing required columns: "
-            f"{', '.join(label.split(' ', 1)[1] for label in missing)})"
+            f"{', '.join(label.split(' ', 1)[1] for label in missing)}){hint}"
         )

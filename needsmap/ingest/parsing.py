@@ -153,14 +153,15 @@ def parse_numbers(text: pd.Series) -> np.ndarray:
 
 
 def parse_coordinates(text: pd.Series) -> np.ndarray:
-    """Degrees as floats; ``120.15°``, ``E 120.15``, ``东经120.15`` and ``120°9'0"`` understood.
+    """Degrees as floats; ``120.15°``, ``E 120.15``, ``东经120.15``, ``120°9'0"`` and full-width
+    ``１２０．１５`` understood.
 
     NaN (and infinities) where there is no number.
     """
     values = parse_numbers(text)
     retry = np.isnan(values) & text.notna().to_numpy()
     if retry.any():
-        original = text[retry].str.strip()
+        original = text[retry].str.normalize("NFKC").str.strip()
         # Degrees-minutes-seconds first (it needs the ° mark), then plain numbers with marks removed.
         dms = original.str.replace(r"\s", "", regex=True).str.extract(_DMS).apply(pd.to_numeric, errors="coerce")
         from_dms = (dms["deg"] + dms["min"].fillna(0) / 60 + dms["sec"].fillna(0) / 3600).to_numpy(dtype="float64")

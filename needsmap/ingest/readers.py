@@ -11,8 +11,11 @@ is blank are dropped and not counted.
 
 The format comes from the file's first bytes (a zip is a workbook, ``PAR1`` is Parquet) and
 then from its suffix. CSV encodings: UTF-8 (with or without BOM) is tried strictly first, then
-``charset-normalizer`` decides (any GB2312/GBK answer is read as its superset GB18030); a
-UTF-16 BOM is honoured. Problems with the whole file raise ``UnusableFileError`` with one line.
+``charset-normalizer`` decides (any GB2312/GBK answer is read as its superset GB18030); UTF-16
+is recognised with or without its BOM; a UTF-8 BOM in front of GBK text is not believed. Lines
+may end in LF, CRLF or CR; stray NUL bytes are dropped. Problems with the whole file (binary
+data, an unclosed quote that would swallow the rest of it, a cell over 64 MiB) raise
+``UnusableFileError`` with one line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import csv
 import io
 import json
 import math
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,39 +100,69 @@ def _read_csv(path: Path, head: bytes) -> RawTable:
     try:
         return _read_csv_as(path, head, encoding)
     except UnicodeDecodeError as exc:
-        if encoding == "utf-8" and head.isascii():
-            # The first MiB was plain ASCII and later bytes are not UTF-8: most likely a GBK file.
+        second_guess = _second_guess(path.name, head) if encoding == "utf-8" else None
+        if second_guess is not None:
             try:
-                return _read_csv_as(path, head, "gb18030")
+                return _read_csv_as(path, head, second_guess)
             except UnicodeDecodeError:
                 pass
         raise UnusableFileError(f"{path.name} 的文字编码无法识别或前后不一致（请另存为 UTF-8 或 GBK）"
                                 f" (cannot decode the file as {encoding}: save it as UTF-8 or GBK)") from exc
 
 
+def _second_guess(file_name: str, head: bytes) -> str | None:
+    """The encoding to try when a file judged UTF-8 turns out not to be, or None.
+
+    A first MiB of plain ASCII followed by other bytes is most likely GBK. A UTF-8 byte-order
+    mark in front of bytes that are not UTF-8 (a GBK file "declared" UTF-8 by a tool that
+    added the mark) is judged by its content, as if the mark were not there.
+    """
+    body = head.removeprefix(codecs.BOM_UTF8)
+    if body.isascii():
+        return "gb18030"
+    if len(body) == len(head):
+        return None  # no mark: detect_encoding has already judged the content
+    try:
+        guess = detect_encoding(file_name, body)
+    except UnusableFileError:
+        return None
+    return None if guess == "utf-8" else guess
+
+
 def _read_csv_as(path: Path, head: bytes, encoding: str) -> RawTable:
     """The CSV read in ``encoding``; ``UnicodeDecodeError`` when its bytes are not that encoding."""
+    # A few NUL bytes in a text file (a damaged export) mean nothing: they are dropped.
+    drop_nul = b"\x00" in head and not encoding.startswith("utf-16")
     header, delimiter = _header_and_delimiter(head, encoding)
-    try:
-        with _as_utf8(path, encoding) as utf8_path:
+    description = f"CSV, {encoding.upper()}"
+    with _as_utf8(path, encoding, drop_nul) as utf8_path:
+        try:
             table = _read_csv_arrow(utf8_path, header, delimiter)
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
-            raise UnicodeDecodeError(encoding, b"", 0, 1, str(exc)) from exc
-        # Quoted line breaks across blocks, or rows with the wrong number of fields.
-        return _read_csv_python(path, encoding, header, delimiter)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc):
+                raise UnicodeDecodeError(encoding, b"", 0, 1, str(exc)) from exc
+            # Quoted line breaks across blocks, or rows with the wrong number of fields.
+            return _read_csv_python(utf8_path, path.name, header, delimiter, description)
     frame, row_numbers = _text_frame(table)
-    return RawTable(frame, row_numbers, f"CSV, {encoding.upper()}")
+    return RawTable(frame, row_numbers, description)
 
 
 def detect_encoding(file_name: str, head: bytes) -> str:
-    """The text encoding of a CSV, judged on its first bytes; binary data raises ``UnusableFileError``."""
+    """The text encoding of a CSV, judged on its first bytes; binary data raises ``UnusableFileError``.
+
+    UTF-16 is recognised by its byte-order mark or, without one, by the zero bytes its ASCII
+    characters carry in every other position. Other zero bytes count as control bytes: a text
+    file may hold a few (up to 1 % of the sample), more mean binary data.
+    """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8"  # Arrow and the header reader skip the BOM themselves
+    utf16 = _utf16_without_mark(head)
+    if utf16 is not None:
+        return utf16
     control_bytes = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    if b"\x00" in head or control_bytes > len(head) // 100:
+    if control_bytes > len(head) // 100:
         raise UnusableFileError(f"{file_name} 不是文本表格，像是二进制文件 (not a text table: looks like binary data)")
     try:
         # Strict, but a character cut at the end of the sample is not an error.
@@ -146,31 +180,66 @@ def detect_encoding(file_name: str, head: bytes) -> str:
     return "gb18030" if encoding in _GB_FAMILY else encoding
 
 
+def _utf16_without_mark(head: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when ``head`` looks like UTF-16 text without a byte-order mark.
+
+    A table's commas, digits and line breaks are ASCII, so in UTF-16 at least a fifth of the
+    sample's characters have a zero high byte, all on one side; the sample must then decode
+    to text with few control characters.
+    """
+    sample = head[: 64 << 10]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
+    if min(zeros_even, zeros_odd) > pairs // 100 or max(zeros_even, zeros_odd) < pairs // 5:
+        return None
+    encoding = "utf-16-le" if zeros_odd > zeros_even else "utf-16-be"
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(sample[: 2 * pairs], final=False)
+    except UnicodeDecodeError:
+        return None
+    control = sum(1 for char in text if char < " " and char not in "\t\n\r\f")
+    return encoding if control <= len(text) // 100 else None
+
+
 def _header_and_delimiter(head: bytes, encoding: str) -> tuple[list[str], str]:
-    """The header row (made unique) and the delimiter: the commonest of , tab ; | in it."""
-    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0]
+    """The header row (made unique) and the delimiter: the commonest of , tab ; | in it.
+
+    Lines may end in LF, CRLF or a lone CR (old Mac exports).
+    """
+    if encoding != "utf-8":
+        head = head.removeprefix(codecs.BOM_UTF8)  # a mark that did not tell the truth
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff").replace("\x00", "")
+    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
     delimiter = max(",\t;|", key=first_line.count)
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
     return _unique_headers(header), delimiter
 
 
 @contextmanager
-def _as_utf8(path: Path, encoding: str) -> Iterator[Path]:
-    """``path`` itself when it is UTF-8, else a temporary UTF-8 copy made in 16 MiB chunks.
+def _as_utf8(path: Path, encoding: str, drop_nul: bool = False) -> Iterator[Path]:
+    """``path`` itself when it is clean UTF-8, else a temporary UTF-8 copy made in 16 MiB chunks.
 
     Arrow's reader wants UTF-8, and its own transcoding is ~5× slower than decoding large
     chunks here. The copy lives in a private temporary directory and is deleted after reading.
+    ``drop_nul`` leaves NUL characters out of the copy; a UTF-8 byte-order mark in front of a
+    file in another encoding is left out too.
     """
-    if encoding == "utf-8":
+    if encoding == "utf-8" and not drop_nul:
         yield path
         return
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     with tempfile.TemporaryDirectory(prefix="needsmap-import-") as tmp:
         utf8_path = Path(tmp) / "utf8.csv"
         with path.open("rb") as source, utf8_path.open("wb") as sink:
+            first = True
             while chunk := source.read(_TRANSCODE_CHUNK_BYTES):
-                sink.write(decoder.decode(chunk).encode("utf-8"))
+                if first and encoding not in ("utf-8", "utf-16"):
+                    chunk = chunk.removeprefix(codecs.BOM_UTF8)
+                first = False
+                text = decoder.decode(chunk)
+                sink.write((text.replace("\x00", "") if drop_nul else text).encode("utf-8"))
             sink.write(decoder.decode(b"", final=True).encode("utf-8"))
         yield utf8_path
 
@@ -187,22 +256,67 @@ def _read_csv_arrow(path: Path, header: list[str], delimiter: str) -> pa.Table:
     return pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
-def _read_csv_python(path: Path, encoding: str, header: list[str], delimiter: str) -> RawTable:
-    """Record-by-record reading with the ``csv`` module, for files Arrow refuses.
+_CELL_LIMIT = 1 << 26  # 64 MiB: a larger cell is not a record field but a broken file
+
+
+def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: str, description: str) -> RawTable:
+    """Record-by-record reading with the ``csv`` module, for (UTF-8) files Arrow refuses.
 
     A row with fewer fields than the header is padded with blanks (some exporters drop trailing
-    empty cells); a row with more non-blank fields is set aside as malformed.
+    empty cells); a row with more non-blank fields is set aside as malformed. A quote that is
+    never closed would swallow the rest of the file into one cell, and a cell over 64 MiB is
+    no field at all: both make the file unusable (``UnusableFileError``, naming the row).
     """
-    csv.field_size_limit(1 << 26)
+    csv.field_size_limit(_CELL_LIMIT)
+    try:
+        return _csv_records(path, header, delimiter, description, strict=True)
+    except _CsvProblem as problem:
+        if problem.kind == "quote_not_closed":
+            raise UnusableFileError(
+                f"{file_name} 第 {problem.row} 行的引号没有闭合，其后的内容会被读成一个单元格"
+                f" (row {problem.row} opens a quote that is never closed: the rest of the file would be one cell)"
+            ) from None
+        if problem.kind == "cell_too_large":
+            raise UnusableFileError(
+                f"{file_name} 第 {problem.row} 行有超过 64 MiB 的单元格 (row {problem.row} holds a cell larger than 64 MiB)"
+            ) from None
+    # Stray quotes inside a field (a"b) are bad CSV but common; read them leniently, as Arrow does.
+    try:
+        return _csv_records(path, header, delimiter, description, strict=False)
+    except _CsvProblem as problem:
+        raise UnusableFileError(f"{file_name} 第 {problem.row} 行不是有效的 CSV (row {problem.row} is not valid CSV)") from None
+
+
+class _CsvProblem(Exception):
+    """What made the ``csv`` module stop (``kind``), at which data row."""
+
+    def __init__(self, kind: str, row: int) -> None:
+        super().__init__(kind, row)
+        self.kind, self.row = kind, row
+
+
+def _csv_records(path: Path, header: list[str], delimiter: str, description: str, strict: bool) -> RawTable:
+    """The records of a UTF-8 CSV after its header; ``_CsvProblem`` where the ``csv`` module gives up."""
     good: list[list[str]] = []
     good_numbers: list[int] = []
     bad_numbers: list[int] = []
-    with path.open(encoding=encoding, newline="") as fh:
-        rows = csv.reader(fh, delimiter=delimiter)
-        next(rows, None)  # the header, already read
-        width = len(header)
-        number = 0
-        for fields in rows:
+    width = len(header)
+    number = -1  # the header, already read, is record 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh, delimiter=delimiter, strict=strict)
+        while True:
+            try:
+                fields = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                message = str(exc)
+                kind = ("quote_not_closed" if "unexpected end of data" in message
+                        else "cell_too_large" if "field larger than field limit" in message else "bad_csv")
+                raise _CsvProblem(kind, max(number + 1, 1)) from exc
+            if number < 0:
+                number = 0
+                continue
             if not fields:
                 continue  # an empty line is not a record (as in Arrow's reader)
             number += 1
@@ -214,8 +328,7 @@ def _read_csv_python(path: Path, encoding: str, header: list[str], delimiter: st
                 good.append((fields + [""] * width)[:width])
                 good_numbers.append(number)
     frame = _blank_to_nan(pd.DataFrame(good, columns=header, dtype="str"))
-    return RawTable(frame, np.asarray(good_numbers, np.int64), f"CSV, {encoding.upper()}",
-                    np.asarray(bad_numbers, np.int64))
+    return RawTable(frame, np.asarray(good_numbers, np.int64), description, np.asarray(bad_numbers, np.int64))
 
 
 # --- Excel ---------------------------------------------------------------------------------------
