@@ -118,6 +118,17 @@ def _child(task: str, *args: object) -> dict[str, float]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MB).
+
+    Linux's ``VmHWM`` starts afresh at ``exec``; ``ru_maxrss`` would carry over the peak of the
+    forked parent (the bench itself, holding the pandas frame), so it is only the fallback.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
