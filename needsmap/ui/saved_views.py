@@ -1,12 +1,11 @@
 """Saved views in the sidebar: name the current page and its URL parameters, list, open, delete.
 
 View names are user text. They are shown only as widget values (a select box's options, a code
-block) or with every Markdown character escaped, never as HTML or live Markdown.
+block) or with every Markdown character escaped (``widgets.md_escape``), never as HTML or live Markdown.
 """
 
 from __future__ import annotations
 
-import string
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -15,19 +14,11 @@ from needsmap import views
 from needsmap.filters import Filter
 from needsmap.i18n import t
 from needsmap.ui import data
+from needsmap.ui.widgets import md_escape
 
 # Page widgets whose value lives in the URL (parameter → session-state key); a view that is
 # opened re-seeds them from its parameters.
 URL_WIDGETS = {"measure": "home_measure", "classes": "home_scheme"}
-
-_MARKDOWN_SPECIAL = {ord(ch): "\\" + ch for ch in string.punctuation}
-
-
-def plain(text: str) -> str:
-    """``text`` with every ASCII punctuation character backslash-escaped: Markdown (and
-    Streamlit's :colour[...] / :material/...: / $…$ directives) show it literally."""
-    return str(text).translate(_MARKDOWN_SPECIAL)
-
 
 def _base_url(script: str) -> str:
     """``scheme://host[/base path]`` of the app as the browser sees it, or "" when unknown."""
@@ -56,14 +47,14 @@ def panel(lang: str, script: str, params: dict[str, str]) -> None:
             try:
                 saved = views.save_view(db, name, script, params)
             except views.ViewsError as exc:
-                st.error(t("views_problem", lang, error=plain(str(exc))))
+                st.error(t("views_problem", lang, error=md_escape(str(exc))))
             else:
                 st.session_state["view_choice"] = saved.name
-                st.success(t("views_saved_ok", lang, name=plain(saved.name)))
+                st.success(t("views_saved_ok", lang, name=md_escape(saved.name)))
         try:
             saved_views = views.list_views(db)
         except views.ViewsError as exc:
-            st.warning(plain(str(exc)))
+            st.warning(md_escape(str(exc)))
             return
         if not saved_views:
             st.caption(t("views_none", lang))

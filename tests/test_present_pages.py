@@ -1,0 +1,118 @@
+"""Presentation mode, saved views and the export panel in the pages (AppTest, no browser).
+
+The database is ``tests/test_pages.py``'s: 6 records, 4 in 西湖区 and 2 in 淳安县 (both in
+杭州市), June 2025 up to 1 July; k (NEEDSMAP_K_ANONYMITY) is the default 5.
+"""
+
+import json
+
+import pytest
+
+from needsmap import exports, views
+from tests.test_pages import PAGES, _metrics, _open, small_db  # noqa: F401 - small_db is a fixture
+
+RECORD_COLUMNS = {"诉求内容", "工单编号", "地址", "来电号码(脱敏)"}
+
+
+def _download_labels(app) -> dict[str, bool]:
+    """label → disabled, of every download button on the page."""
+    return {element.proto.label: element.proto.disabled for element in app.get("download_button")}
+
+
+def test_presentation_mode_from_the_url_states_the_filters_and_draws_no_table(small_db):
+    app = _open(present="1", city="330100", cat="elderly_care", **{"from": "2025-06-01", "to": "2025-06-30"})
+    assert not app.exception
+    assert app.title[0].value == "杭州市 · 2025年6月 · 养老服务"
+    assert "少于 5 条记录的区县与分组显示为“记录过少”" in app.caption[0].value
+    assert len(app.dataframe) == 0
+    metrics = _metrics(app)
+    assert metrics["诉求总数"] == "<5" and metrics["紧急占比"] == "–"  # one record (R4): nothing to publish
+    assert app.button(key="present_exit").label == "退出演示模式"
+
+
+@pytest.mark.parametrize("page", (None, *PAGES[:-1]))
+def test_presentation_mode_titles_every_page_and_shows_no_record_table(small_db, page):
+    app = _open(page, present="1")
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == "浙江省 · 2025年6月1日–7月1日"
+    assert all(not RECORD_COLUMNS & set(frame.value.columns) for frame in app.dataframe)
+    if page in (None, "pages/1_district.py"):
+        assert len(app.dataframe) == 0  # the map pages show charts, not tables
+
+
+def test_district_in_presentation_mode_suppresses_small_numbers(small_db):
+    app = _open("pages/1_district.py", district="330106", present="1")
+    assert app.title[0].value.startswith("西湖区 · ")
+    metrics = _metrics(app)
+    assert metrics["诉求总数"] == "<5" and metrics["未办结"] == "<5" and metrics["平均满意度"] == "–"
+    assert len(app.dataframe) == 0
+    assert "公开模式下不显示单条记录。" in [i.value for i in app.info]
+
+
+def test_the_switch_turns_presentation_on_and_the_exit_button_off(small_db):
+    app = _open(cat="water")
+    assert len(app.dataframe) == 1 and app.title[0].value == "需求地图"
+    app.sidebar.toggle(key="present_switch").set_value(True).run()
+    assert app.query_params["present"] in ("1", ["1"])
+    assert app.title[0].value == "浙江省 · 2025年6月1日–7月1日 · 供水" and len(app.dataframe) == 0
+    app.button(key="present_exit").click().run()
+    assert "present" not in app.query_params
+    assert app.title[0].value == "需求地图" and len(app.dataframe) == 1
+    assert app.sidebar.toggle(key="present_switch").value is False
+
+
+def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
+    app = _open("pages/1_district.py", district="330127", cat="elderly_care")
+    app.sidebar.text_input(key="view_name").input("淳安 <b>养老</b> [x](http://e.x)")
+    next(b for b in app.sidebar.button if b.label == "保存当前视图").click().run()
+    assert not app.exception
+    saved = json.loads(views.views_path(small_db).read_text(encoding="utf-8"))["views"]
+    assert [(v["name"], v["page"], v["params"]) for v in saved] == [
+        ("淳安 <b>养老</b> [x](http://e.x)", "pages/1_district.py",
+         {"cat": "elderly_care", "city": "330100", "district": "330127"})]
+    # The name goes into the message with its markup escaped, and the select box holds it as text.
+    assert app.sidebar.success[0].value == r"已保存视图：淳安 \<b\>养老\</b\> \[x\]\(http\://e\.x\)"
+    assert app.sidebar.selectbox(key="view_choice").value == "淳安 <b>养老</b> [x](http://e.x)"
+    assert app.sidebar.code[0].value == "/district?cat=elderly_care&city=330100&district=330127"
+
+    home = _open()
+    home.sidebar.button(key="view_open").click().run()
+    assert not home.exception
+    assert home.title[0].value.startswith("淳安县")
+    assert _metrics(home)["诉求总数"] == "2"
+
+    home.sidebar.button(key="view_delete").click().run()
+    assert views.list_views(small_db) == []
+
+
+def test_the_map_measure_is_part_of_the_url(small_db):
+    app = _open(measure="per_10k")
+    assert app.selectbox(key="home_measure").value == "per_10k"
+    app.selectbox(key="home_measure").set_value("unresolved").run()
+    assert app.query_params["measure"] in ("unresolved", ["unresolved"])
+
+
+def test_export_panels_offer_every_file(small_db):
+    home = _open(city="330100")
+    assert _download_labels(home) == {
+        "地图图片 PNG": False, "离线地图 HTML": False, "类别图表 PNG": False, "数据 CSV": False, "数据 Excel": False,
+        "简报 PDF": False, "简报 PPT": False}
+    province = _open()
+    assert "简报 PDF" not in _download_labels(province)  # a briefing needs a district or a city
+    district = _open("pages/1_district.py", district="330106")
+    assert set(_download_labels(district)) == set(_download_labels(home))
+
+
+def test_without_a_cjk_font_the_page_says_so_and_offers_only_what_needs_none(small_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("NEEDSMAP_CJK_FONT", str(tmp_path / "missing.ttc"))
+    exports.cjk_font.cache_clear()
+    try:
+        app = _open(city="330100")
+        assert not app.exception
+        assert any("install fonts-noto-cjk" in w.value for w in app.warning)
+        labels = _download_labels(app)
+        assert labels["地图图片 PNG"] and labels["简报 PDF"] and labels["类别图表 PNG"]  # disabled
+        assert not labels["离线地图 HTML"] and not labels["数据 Excel"]
+    finally:
+        monkeypatch.undo()
+        exports.cjk_font.cache_clear()
