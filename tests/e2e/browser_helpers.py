@@ -322,12 +322,15 @@ def dataframe_cells_matching(page: Page, needle: str, timeout_ms: int = TIMEOUT_
 
     The glide grid draws on a canvas and mirrors only the rows in view into an accessible
     ``<table>``; its Search (toolbar button) scrolls to the first match on Enter, which brings
-    that row into the mirror. Returns the full text of each matching cell in view, over all tables.
+    that row into the mirror. Returns the full text of each matching cell in view, over all
+    visible tables (a table in a tab not shown is skipped).
     """
     hits: list[str] = []
     grids = page.locator(DATAFRAME)
     for number in range(grids.count()):
         grid = grids.nth(number)
+        if not grid.is_visible():
+            continue
         grid.scroll_into_view_if_needed()
         grid.hover()
         grid.get_by_role("button", name="Search").click(timeout=timeout_ms)

@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,26 +124,24 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_server(app_db: Path, artifacts: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free localhost port, reading ``app_db``; yields the base URL.
+@contextmanager
+def _streamlit(db: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free localhost port reading ``db``; yields the base URL.
 
-    The server's output goes to ``test-artifacts/streamlit-server.log``. Inherited NEEDSMAP_*
-    variables are dropped so a developer's shell (public mode, a tile server, a staff password)
-    does not change what the tests see.
+    Output goes to ``log_path``. Inherited NEEDSMAP_* variables are dropped so a developer's
+    shell (public mode, a tile server, a staff password) does not change what the tests see;
+    ``extra_env`` adds the ones a test wants.
     """
-    if not browser_available():
-        pytest.skip(SKIP_REASON)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEEDSMAP_")}
-    env.update(NEEDSMAP_DB=str(app_db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env.update(NEEDSMAP_DB=str(db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(extra_env or {}))
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
     ]
-    log = SERVER_LOG.open("w", encoding="utf-8")
+    log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
@@ -150,15 +149,40 @@ def app_server(app_db: Path, artifacts: Path) -> Iterator[str]:
         while not _health_ok(base_url):
             if process.poll() is not None:
                 pytest.fail(f"streamlit exited with code {process.returncode} before answering; "
-                            f"log:\n{SERVER_LOG.read_text(encoding='utf-8')[-3000:]}")
+                            f"log:\n{log_path.read_text(encoding='utf-8')[-3000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not answer {base_url}/_stcore/health within {SERVER_START_TIMEOUT_S} s; "
-                            f"log:\n{SERVER_LOG.read_text(encoding='utf-8')[-3000:]}")
+                            f"log:\n{log_path.read_text(encoding='utf-8')[-3000:]}")
             time.sleep(0.25)
         yield base_url
     finally:
         _stop(process)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(app_db: Path, artifacts: Path) -> Iterator[str]:
+    """The app on ``app_db`` for the whole session; its log is ``test-artifacts/streamlit-server.log``."""
+    if not browser_available():
+        pytest.skip(SKIP_REASON)
+    with _streamlit(app_db, SERVER_LOG) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def serve(artifacts: Path) -> Callable[..., AbstractContextManager[str]]:
+    """``serve(db, name, extra_env=None)``: a context manager running another app server on ``db``.
+
+    For tests that need their own database (hostile data, concurrent imports); the log is
+    ``test-artifacts/streamlit-<name>.log``.
+    """
+    if not browser_available():
+        pytest.skip(SKIP_REASON)
+
+    def start(db: Path, name: str, extra_env: dict[str, str] | None = None) -> AbstractContextManager[str]:
+        return _streamlit(db, ARTIFACTS / f"streamlit-{name}.log", extra_env)
+
+    return start
 
 
 def _stop(process: subprocess.Popen) -> None:
