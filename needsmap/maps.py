@@ -137,7 +137,7 @@ def _base_map(tiles: str) -> tuple[folium.Map, bool]:
     url, attribution, shift = tiles_for(tiles)
     fmap = OfflineMap(location=[29.2, 120.5], zoom_start=7, tiles=None, control_scale=True)
     # Without tiles a light background reads better on a projector than Leaflet's grey.
-    fmap.get_root().header.add_child(Element("<style>.leaflet-container{background:#f4f6f8}</style>"))
+    fmap.get_root().header.add_child(Element("<style>.folium-map.leaflet-container{background:#f4f6f8}</style>"))
     if url:
         subdomains = "1234" if "{s}" in url and "autonavi" in url else "abc"
         folium.TileLayer(url, attr=attribution, subdomains=subdomains, max_zoom=18).add_to(fmap)
