@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from needsmap import i18n, settings
-from needsmap.i18n import t, term
+from needsmap.i18n import t
 
 
 # Everything Streamlit's markdown (titles, captions, labels, st.markdown) could read as syntax:

@@ -16,7 +16,6 @@ import pytest
 from needsmap.i18n import t
 
 from .browser_helpers import (
-    CHROMIUM_ARGS,
     DATAFRAME,
     EXCEPTION,
     HEADING,
