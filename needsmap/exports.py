@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,20 @@ def _mpl_font(bold: bool = False) -> FontProperties:
 # --------------------------------------------------------------------------------------------
 
 
+# matplotlib's font registry and text caches are process-wide and not made for threads; Streamlit
+# makes downloads on its own threads, so pictures are drawn one at a time (about a second each).
+_DRAWING = threading.RLock()
+
+
+def _one_at_a_time(draw: Callable[..., bytes]) -> Callable[..., bytes]:
+    @wraps(draw)
+    def serialised(*args, **kwargs) -> bytes:
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return serialised
+
+
 def _figure(width_px: int, height_px: int, dpi: int):
     # A Figure with its own Agg canvas: no pyplot, so no global state shared between sessions.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -149,6 +164,7 @@ def _png(figure, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
+@_one_at_a_time
 def map_png(
     geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, legend_title: str,
     no_data_label: str, subtitle: str = "", footer: str = "", scheme: str = "quantiles",
@@ -221,6 +237,7 @@ def map_png(
     return _png(figure, dpi)
 
 
+@_one_at_a_time
 def bars_png(labels: Sequence[str], values: Sequence[float], *, title: str, value_label: str = "",
              width_px: int = 1600, height_px: int = 1000, dpi: int = 160, colour: str = "#f03b20") -> bytes:
     """Horizontal bars (largest on top) as a PNG of exactly ``width_px`` × ``height_px``."""
