@@ -10,6 +10,7 @@ exactly as it was; the previous version is kept as ``<db>.bak``.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -81,7 +82,9 @@ def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock"):
         work = db.with_name(f".{db.name}.writing-{os.getpid()}")
-        for leftover in (work, Path(str(work) + ".wal")):
+        # Holding the lock, no other writer is alive: any private copy beside the file was left
+        # by a writer that was killed (a copy as large as the database, never to be swapped in).
+        for leftover in db.parent.glob(f".{glob.escape(db.name)}.writing-*"):
             leftover.unlink(missing_ok=True)
         is_new = not db.exists()
         if not is_new:
