@@ -199,6 +199,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x_data_csv": ("数据 CSV", "Data (CSV)"),
     "x_data_xlsx": ("数据 Excel", "Data (Excel)"),
     "x_data_note": ("数据为当前筛选条件下的记录（已脱敏，最多 {cap} 条）。", "Data: the filtered records (masked; at most {cap})."),
+    "x_staff_note": ("未登录工作人员：数据按区县汇总导出，少于 {k} 条记录的数值不显示。",
+                     "Not signed in as staff: data exports are per-district totals; values under {k} records are left out."),
     "x_public_note": ("演示模式下数据按区县汇总导出，少于 {k} 条记录的数值不显示。",
                       "In presentation mode data are exported per district; counts under {k} are left out."),
     "x_html_note": ("HTML 文件可在无网络的电脑上直接用浏览器打开。", "The HTML file opens in a browser with no network."),

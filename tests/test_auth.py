@@ -181,3 +181,28 @@ def test_public_mode_asks_for_no_password_and_shows_no_records(password, page, p
     assert PUBLIC_HIDDEN in [i.value for i in app.info]
     assert not _password_inputs(app) and not app.warning
     assert not {RECORD_COLUMN, OVERDUE_COLUMN, "工单编号"} & _columns(app)
+
+
+# --- Exports -------------------------------------------------------------------------------------
+
+STAFF_EXPORT_NOTE = "未登录工作人员：数据按区县汇总导出，少于 5 条记录的数值不显示。"
+RECORDS_EXPORT_NOTE = "数据为当前筛选条件下的记录（已脱敏"
+
+
+def _captions(app: AppTest) -> str:
+    return "\n".join(caption.value for caption in app.caption)
+
+
+def test_exports_hold_records_when_no_password_is_configured(small_db):
+    app = _open()
+    assert RECORDS_EXPORT_NOTE in _captions(app) and STAFF_EXPORT_NOTE not in _captions(app)
+
+
+def test_exports_are_per_district_totals_until_staff_sign_in(password):
+    app = _open()
+    _no_exception(app)
+    assert STAFF_EXPORT_NOTE in _captions(app) and RECORDS_EXPORT_NOTE not in _captions(app)
+    app.switch_page("pages/5_data.py").run()
+    app = _sign_in(app, PASSWORD, "data")
+    app.switch_page(str(APP)).run()
+    assert RECORDS_EXPORT_NOTE in _captions(app) and STAFF_EXPORT_NOTE not in _captions(app)

@@ -17,7 +17,7 @@ import streamlit as st
 from needsmap import brief, exports, queries, settings
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
-from needsmap.ui import data
+from needsmap.ui import data, staff
 from needsmap.ui.page import PageContext
 from needsmap.ui.widgets import md_escape
 
@@ -40,6 +40,8 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
           map_html: Callable[[], bytes] | None = None, place_names: dict[str, str] | None = None) -> None:
     """Draw the export expander; ``map_png``/``map_html`` make the page's map (None: no map here)."""
     lang, f, public = ctx.lang, ctx.filter, ctx.public
+    # Record-level exports are a staff view: whoever is not signed in gets the public, per-district table.
+    aggregates_only = public or not staff.signed_in()
     db = data.db_path()
     stem = _file_stem(ctx)
     problem = font_problem()
@@ -58,13 +60,14 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
             f"{stem}-categories.png", "image/png", key=f"{key}_chart_png", on_click="ignore",
             disabled=problem is not None, icon=":material/bar_chart:")
         data_csv, data_xlsx = columns[3].columns(2)
-        data_csv.download_button(t("x_data_csv", lang), partial(brief.table_bytes, db, f, "csv", lang=lang, public=public),
+        data_csv.download_button(t("x_data_csv", lang), partial(brief.table_bytes, db, f, "csv", lang=lang, public=aggregates_only),
                                  f"{stem}-data.csv", "text/csv", key=f"{key}_data_csv", on_click="ignore")
-        data_xlsx.download_button(t("x_data_xlsx", lang), partial(brief.table_bytes, db, f, "xlsx", lang=lang, public=public),
+        data_xlsx.download_button(t("x_data_xlsx", lang), partial(brief.table_bytes, db, f, "xlsx", lang=lang, public=aggregates_only),
                                   f"{stem}-data.xlsx", brief.MIME_TYPES["xlsx"], key=f"{key}_data_xlsx", on_click="ignore")
         k = int(settings.get("k_anonymity"))
         notes = [t("x_html_note", lang),
-                 t("x_public_note", lang, k=k) if public else t("x_data_note", lang, cap=f"{queries.EXPORT_ROW_CAP:,}")]
+                 t("x_public_note", lang, k=k) if public else t("x_staff_note", lang, k=k) if aggregates_only
+                 else t("x_data_note", lang, cap=f"{queries.EXPORT_ROW_CAP:,}")]
 
         place = f.district_adcode or f.city_adcode
         if place:

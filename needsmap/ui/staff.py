@@ -14,6 +14,11 @@ from needsmap.i18n import t
 SESSION_KEY = "staff_token"
 
 
+def signed_in() -> bool:
+    """May this session see record-level data: no staff password configured, or it was given."""
+    return auth.is_signed_in(st.session_state.get(SESSION_KEY))
+
+
 def staff_view(lang: str, public: bool, *, key: str) -> bool:
     """True if the staff-only content that follows may be drawn; otherwise draws why not.
 
@@ -23,7 +28,7 @@ def staff_view(lang: str, public: bool, *, key: str) -> bool:
     if public:
         st.info(t("public_mode_hidden", lang))
         return False
-    if auth.is_signed_in(st.session_state.get(SESSION_KEY)):
+    if signed_in():
         return True
     st.warning(t("staff_only", lang))
     with st.form(f"staff_sign_in_{key}", clear_on_submit=True):
