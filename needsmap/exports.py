@@ -142,7 +142,10 @@ _DRAWING = threading.RLock()
 def _one_at_a_time(draw: Callable[..., bytes]) -> Callable[..., bytes]:
     @wraps(draw)
     def serialised(*args, **kwargs) -> bytes:
-        with _DRAWING:
+        from matplotlib import rc_context
+
+        # Names and labels are data: "$x^2$" in a district name is drawn as typed, not as math.
+        with _DRAWING, rc_context({"text.parse_math": False}):
             return draw(*args, **kwargs)
 
     return serialised

@@ -142,3 +142,9 @@ def test_missing_cjk_font_is_one_clear_sentence(monkeypatch, tmp_path):
         monkeypatch.undo()
         exports.cjk_font.cache_clear()
     assert exports.cjk_font()[0][0].is_file()
+
+
+def test_dollar_signs_in_names_are_drawn_as_text_not_parsed_as_math():
+    # Before: matplotlib read "$…$" as mathtext, so a district named like this broke the PNG and briefing exports.
+    png = exports.bars_png(["$\\nosuchcommand$ 区", "$x^2$"], [3, 1], title="$\\frac{$ 标题")
+    assert Image.open(io.BytesIO(png)).size == (1600, 1000)
