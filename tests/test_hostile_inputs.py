@@ -275,8 +275,9 @@ NAMES = ("王小明", "欧阳娜娜", "李秀英")
 
 
 def personal_data() -> pd.DataFrame:
-    """Phones, ID numbers and names in their own columns, in free text and in an extra column;
-    rows 4 and 5 are rejected, so their raw_row is stored too."""
+    """Phones, ID numbers and names in their own columns, in free text (description, address,
+    sub-category, even the category) and in an extra column; rows 4 and 5 are rejected, so
+    their raw_row is stored too."""
     frame = rows(5, prefix="PII")
     frame[H["phone"]] = [PHONES[0], PHONES[1], "１３８１２３４５６７８", PHONES[2], PHONES[3]]
     frame[H["name"]] = [NAMES[0], NAMES[1], NAMES[2], NAMES[0], NAMES[1]]
@@ -290,7 +291,8 @@ def personal_data() -> pd.DataFrame:
         f"{NAMES[1]}，身份证{ID_NUMBERS[1]}",
     ]
     frame[H["address"]] = [f"{name}家，电话 {PHONES[1]}" for name in frame[H["name"]]]
-    frame[H["subcategory"]] = ["停水", f"回电{PHONES[0]}", "停水", "停水", "停水"]
+    frame[H["subcategory"]] = ["停水", f"回电{PHONES[0]}", f"{NAMES[2]}反映停水", "停水", f"{NAMES[1]}"]
+    frame[H["category"]] = ["供水", f"{NAMES[1]}的诉求", "供水", "供水", "供水"]
     frame.loc[3, H["created_at"]] = "不是日期"
     frame.loc[4, H["lon"]], frame.loc[4, H["lat"]] = "121.47", "31.23"  # Shanghai
     return frame
@@ -475,12 +477,14 @@ CASES: list[Case] = [
     # --- personal data inside free text
     Case("personal_data_in_columns_and_free_text", csv_of(personal_data, "gbk"), accepted=3,
          rejected={"created_at_unparseable": 1, "outside_zhejiang": 1},
-         stored=check("SELECT requester_phone_masked, requester_name_masked, description, address, subcategory "
-                      "FROM demands WHERE $new ORDER BY record_id", [
-             ("138****5678", "王**", "我是王**，电话138****5678，身份证[身份证号已隐藏]", "王**家，电话 138****5678", "停水"),
+         stored=check("SELECT requester_phone_masked, requester_name_masked, description, address, subcategory, "
+                      "source_category FROM demands WHERE $new ORDER BY record_id", [
+             ("138****5678", "王**", "我是王**，电话138****5678，身份证[身份证号已隐藏]", "王**家，电话 138****5678", "停水",
+              "供水"),
              ("138****5678", "欧***", "欧***反映：联系 138****5678，证件号 [身份证号已隐藏]", "欧***家，电话 138****5678",
-              "回电138****5678"),
-             ("138****5678", "李**", "李** 的电话 138****5678，身份证号 [身份证号已隐藏]", "李**家，电话 138****5678", "停水"),
+              "回电138****5678", "欧***的诉求"),
+             ("138****5678", "李**", "李** 的电话 138****5678，身份证号 [身份证号已隐藏]", "李**家，电话 138****5678",
+              "李**反映停水", "供水"),
          ])),
 ]
 

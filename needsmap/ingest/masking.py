@@ -7,8 +7,9 @@ Built on ``needsmap.privacy`` (the rules themselves) and made fast for millions 
   mask. Every rule there needs three digits followed by four more, with at most one ``-`` or
   space between (mobiles 3-4-4, landlines, ID numbers); text without such a run is left as is.
   Full-width digits (１３８…) count as digits there and are folded to ASCII before masking.
-* A requester's own name, when it appears in that row's free text, is replaced by its masked
-  form (王伟 → 王*). Other people's names in free text cannot be recognised and stay.
+* A requester's own name, when it appears in that row's free text (or its sub-category or
+  category text), is replaced by its masked form (王伟 → 王*). Other people's names in free
+  text cannot be recognised and stay.
 * Text is then cut to a length limit, *after* masking, so a cut never leaves half a number.
 """
 
@@ -84,8 +85,14 @@ def clean_free_text(text: pd.Series, max_chars: int = FREE_TEXT_MAX_CHARS,
     return mask_numbers(text).str.slice(0, max_chars).where(lambda t: t != "")
 
 
-def clean_short_text(text: pd.Series, max_chars: int = SHORT_TEXT_MAX_CHARS) -> pd.Series:
-    """Like ``clean_free_text`` but once per distinct value: for low-variety columns (categories)."""
+def clean_short_text(text: pd.Series, max_chars: int = SHORT_TEXT_MAX_CHARS,
+                     names: pd.Series | None = None, masked_names: pd.Series | None = None) -> pd.Series:
+    """Like ``clean_free_text`` but once per distinct value: for low-variety columns (categories).
+
+    With ``names``, a row's own name in its text is masked first (row by row, as in free text).
+    """
+    if names is not None and masked_names is not None:
+        text = mask_names_in_text(text.astype("str").str.strip(), names, masked_names)
     codes, uniques = pd.factorize(text)
     return parsing.spread(clean_free_text(pd.Series(uniques, dtype="str"), max_chars), codes, text.index)
 

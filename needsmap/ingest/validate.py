@@ -213,8 +213,8 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
         "record_id": record_id,  # kept as given (stripped): an identifier, not text to mask or cut
         "created_at": created_at,
         "category": category.fillna("other"),
-        "subcategory": masking.clean_short_text(column(frame, "subcategory")),
-        "source_category": masking.clean_short_text(source_category),
+        "subcategory": masking.clean_short_text(column(frame, "subcategory"), names=names, masked_names=name_masked),
+        "source_category": masking.clean_short_text(source_category, names=names, masked_names=name_masked),
         "description": free_text("description"),
         "address": free_text("address"),
         "channel": parsing.map_terms(column(frame, "channel"), taxonomy.CHANNEL_ALIASES, "other"),

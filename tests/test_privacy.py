@@ -1,0 +1,112 @@
+"""No raw phone number, ID-card number or name anywhere in the database, after the whole hostile suite.
+
+Every file of ``test_hostile_inputs.CASES`` is imported, in order, into one database (files the
+importer refuses change nothing). The suite carries personal data in every place it can hide:
+phone columns (``13812345678``, ``+86 138 1234 5678``, ``138-1234-5678``, full-width digits),
+ID-card columns (``110101199003071234``, with ``X`` and ``x``), names in 姓名 columns (every
+hotline row has one), and all of them again inside descriptions, addresses, sub-categories and
+extra columns, in accepted and in rejected rows. Then every text column of every table (found
+through ``information_schema``, so tables added later are scanned too) and every value inside
+the rejected rows' ``raw_row`` JSON is searched: for any mobile number or 18-digit ID number
+(after folding full-width digits), for the exact raw values, and for any name of the form the
+hotline writer makes (surname + two given-name characters) or that the suite uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest_files import GIVEN, SURNAMES, write_csv
+from needsmap.errors import UnusableFileError
+from needsmap.ingest import import_file
+from test_hostile_inputs import CASES, ID_NUMBERS, NAMES, PHONES, base_frame
+
+MOBILE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9])")
+ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+HOTLINE_NAME = re.compile(f"[{''.join(SURNAMES)}][{''.join(GIVEN)}]{{2}}")
+DIGEST = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")  # keyed phone hashes, file SHA-256s
+RAW_VALUES = (*PHONES, "１３８１２３４５６７８", *ID_NUMBERS, *NAMES)
+NOT_TEXT = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "DOUBLE", "FLOAT", "DECIMAL",
+            "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "INTERVAL")
+
+
+@pytest.fixture(scope="module")
+def suite_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database holding the base batch and every hostile file the importer accepts."""
+    directory = tmp_path_factory.mktemp("privacy")
+    db = directory / "suite.duckdb"
+    import_file(write_csv(directory / "base.csv", base_frame()), db)
+    for case in CASES:
+        case_directory = directory / case.id
+        case_directory.mkdir()
+        path = case.write(case_directory)
+        try:
+            import_file(path, db)
+        except UnusableFileError:
+            assert case.refused, case.id
+    return db
+
+
+def text_values(db: Path) -> dict[str, list[str]]:
+    """``table.column`` → every non-null value of every text column of every table."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall()
+        return {f"{table}.{column}": [str(value) for (value,) in con.execute(
+                    f'SELECT CAST("{column}" AS VARCHAR) FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()]
+                for table, column, data_type in columns if data_type not in NOT_TEXT}
+
+
+def personal_data_in(text: str) -> list[str]:
+    """The raw phone numbers, ID numbers and names found in ``text`` (empty when none)."""
+    if DIGEST.fullmatch(text):
+        return []
+    folded = unicodedata.normalize("NFKC", text)
+    found = MOBILE.findall(folded) + ID_NUMBER.findall(folded) + HOTLINE_NAME.findall(text)
+    return found + [raw for raw in RAW_VALUES if raw in text]
+
+
+def test_the_detector_finds_each_raw_form_and_passes_masked_ones():
+    for raw in RAW_VALUES:
+        assert personal_data_in(f"联系人：{raw}。"), raw
+    assert personal_data_in("我是王伟芳") == ["王伟芳"]
+    for masked in ("138****5678", "王**", "欧***", "[身份证号已隐藏]", "0571-********", "a" * 32):
+        assert personal_data_in(masked) == [], masked
+
+
+def test_the_suite_really_carried_personal_data_into_the_database(suite_db):
+    values = text_values(suite_db)
+    assert len(values["demands.record_id"]) > 50
+    assert "138****5678" in values["demands.requester_phone_masked"]
+    assert {"王**", "欧***", "李**"} <= set(values["demands.requester_name_masked"])
+    assert any("[身份证号已隐藏]" in text for text in values["demands.description"])
+    assert any("138****5678" in text for text in values["rejects.raw_row"])
+
+
+def test_no_raw_phone_id_number_or_name_in_any_text_column_of_any_table(suite_db):
+    values = text_values(suite_db)
+    assert {"demands.description", "demands.address", "rejects.raw_row", "imports.file_name",
+            "districts.name", "category_mapping.source_text", "meta.value"} <= values.keys()
+
+    found = {column: hits for column, texts in values.items()
+             for hits in [[hit for text in texts for hit in personal_data_in(text)]] if hits}
+
+    assert found == {}
+
+
+def test_no_personal_data_inside_the_rejected_rows_raw_text(suite_db):
+    with duckdb.connect(str(suite_db), read_only=True) as con:
+        raw_rows = [raw for (raw,) in con.execute("SELECT raw_row FROM rejects").fetchall()]
+    assert len(raw_rows) > 20
+    for raw in raw_rows:
+        cells = json.loads(raw)
+        assert not {"身份证号", "id_number"} & cells.keys()  # ID-number columns are not kept at all
+        for header, cell in cells.items():
+            assert personal_data_in(str(header)) == [] and personal_data_in(str(cell)) == [], (header, cell)
