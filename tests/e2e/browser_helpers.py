@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 try:
     from playwright.sync_api import FrameLocator, Locator, Page, expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 except ImportError:  # pragma: no cover - the e2e tests skip themselves (see browser_available)
     expect = None
 
@@ -333,7 +334,12 @@ def dataframe_cells_matching(page: Page, needle: str, timeout_ms: int = TIMEOUT_
             continue
         grid.scroll_into_view_if_needed()
         grid.hover()
-        grid.get_by_role("button", name="Search").click(timeout=timeout_ms)
+        search_button = grid.get_by_role("button", name="Search")
+        try:
+            search_button.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            # The toolbar floats above the table's top edge, where a table just above can cover it.
+            search_button.dispatch_event("click")
         search = grid.locator('[data-testid="search-input"]')
         search.fill(needle)
         # Glide searches in steps; the progress bar reaches 100% when it is done. Enter before
