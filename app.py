@@ -25,17 +25,17 @@ if not kpis["records"]:
 widgets.kpi_strip(kpis, lang, suppress_below=k if ctx.public else None)
 
 measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
-measure = measure_col.selectbox(t("measure", lang), queries.MAP_MEASURES, format_func=lambda m: t(f"m_{m}", lang),
-                                key="home_measure")
-scheme = scheme_col.radio(t("classes", lang), ("quantiles", "natural_breaks"), format_func=lambda s: t(s, lang),
-                          horizontal=True, key="home_scheme")
+measure = page.localized(measure_col.selectbox, "home_measure", lang, t("measure", lang), queries.MAP_MEASURES,
+                        format_func=lambda m: t(f"m_{m}", lang))
+scheme = page.localized(scheme_col.radio, "home_scheme", lang, t("classes", lang), ("quantiles", "natural_breaks"),
+                       format_func=lambda s: t(s, lang), horizontal=True)
 tile_options = ["none", "osm", "amap"]
 configured_tiles = str(settings.get("tiles"))
 if configured_tiles not in tile_options:
     tile_options.append(configured_tiles)
-tiles = tiles_col.selectbox(t("basemap", lang), tile_options, index=tile_options.index(ctx.tiles) if ctx.tiles in tile_options else 0,
-                            format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang),
-                            key="home_tiles")
+st.session_state.setdefault("home_tiles", ctx.tiles if ctx.tiles in tile_options else "none")
+tiles = page.localized(tiles_col.selectbox, "home_tiles", lang, t("basemap", lang), tile_options,
+                       format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang))
 st.session_state["tiles"] = tiles
 
 # The map always shows the whole province; a chosen city or district is outlined, not cut out.

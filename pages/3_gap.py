@@ -54,8 +54,9 @@ for row in summary.itertuples(index=False):
 st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader(t("by_category", lang))
-measure = st.selectbox(t("indicator", lang), ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
-                       format_func=lambda m: t(f"g_{m}", lang), key="gap_measure")
+measure = page.localized(st.selectbox, "gap_measure", lang, t("indicator", lang),
+                        ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
+                        format_func=lambda m: t(f"g_{m}", lang))
 by_category = data.run("urban_rural_gap", f, target_hours)
 by_category = by_category[by_category["category"] != "__all__"]
 if ctx.public:

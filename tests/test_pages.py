@@ -43,7 +43,7 @@ def test_home_shows_title_and_kpis(small_db):
 
 def test_changing_a_filter_changes_the_numbers_and_the_url(small_db):
     app = _open()
-    app.sidebar.multiselect(key="flt_categories").select("elderly_care").run()
+    app.sidebar.multiselect(key="flt_categories@zh").select("elderly_care").run()
     assert _metrics(app)["诉求总数"] == "2"
     assert app.query_params["cat"] == "elderly_care"
 
@@ -51,15 +51,21 @@ def test_changing_a_filter_changes_the_numbers_and_the_url(small_db):
 def test_a_copied_url_restores_the_view(small_db):
     app = _open(cat="elderly_care", ur="rural")
     assert _metrics(app)["诉求总数"] == "2"
-    assert app.sidebar.multiselect(key="flt_categories").value == ["elderly_care"]
+    assert app.sidebar.multiselect(key="flt_categories@zh").value == ["elderly_care"]
     assert "养老服务" in app.caption[0].value and "县域" in app.caption[0].value
 
 
 def test_english_switch_changes_labels(small_db):
     app = _open()
+    app.radio(key="home_scheme@zh").set_value("natural_breaks").run()
+    app.sidebar.multiselect(key="flt_categories@zh").select("elderly_care").run()
     app.sidebar.radio(key="lang_choice").set_value("en").run()
     assert app.title[0].value == "Needs map"
     assert "Demands" in _metrics(app)
+    # The choices made in Chinese carry over to the English widgets (new keys: streamlit#13788).
+    assert app.radio(key="home_scheme@en").value == "natural_breaks"
+    assert app.radio(key="home_scheme@en").options == ["Quantiles", "Natural breaks"]
+    assert app.sidebar.multiselect(key="flt_categories@en").value == ["elderly_care"]
 
 
 def test_district_page_from_url_shows_the_district_and_masked_records(small_db):

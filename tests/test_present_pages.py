@@ -87,8 +87,8 @@ def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
 
 def test_the_map_measure_is_part_of_the_url(small_db):
     app = _open(measure="per_10k")
-    assert app.selectbox(key="home_measure").value == "per_10k"
-    app.selectbox(key="home_measure").set_value("unresolved").run()
+    assert app.selectbox(key="home_measure@zh").value == "per_10k"
+    app.selectbox(key="home_measure@zh").set_value("unresolved").run()
     assert app.query_params["measure"] in ("unresolved", ["unresolved"])
 
 

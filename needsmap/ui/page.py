@@ -7,9 +7,10 @@ Filter before they are drawn, because Streamlit drops widget state when the page
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
@@ -105,7 +106,8 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
         from_url = st.query_params.get(param)
         if key not in st.session_state and from_url in options:
             st.session_state[key] = from_url
-        value = st.session_state.get(key)
+        # The widget itself (``localized``) holds the newest value; ``key`` trails it by one run.
+        value = st.session_state.get(f"{key}@{_lang()}", st.session_state.get(key))
         if value in options and value != options[0]:
             params[param] = value
     return params
@@ -176,11 +178,33 @@ def _language_switch(lang: str) -> str:
     return choice
 
 
-def _seed(key: str, value: object) -> str:
-    full_key = _WIDGET_PREFIX + key
+def _seed(key: str, value: object, lang: str) -> str:
+    full_key = f"{_WIDGET_PREFIX}{key}@{lang}"  # per language: see ``localized``
     if full_key not in st.session_state:
         st.session_state[full_key] = value
     return full_key
+
+
+def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwargs: Any) -> Any:
+    """``widget(*args, key=…, **kwargs)`` with a key per language; its value kept under ``key``.
+
+    A keyed selectbox or radio keeps showing its old label when only ``format_func`` changes
+    (streamlit#13788; a radio even loses its selection), so after a language switch such a
+    widget is a new one, seeded from the language-independent value stored under ``key``
+    (which ``widgets_from_url`` and saved views also set).
+    """
+    widget_key = f"{key}@{lang}"
+    if widget_key not in st.session_state and key in st.session_state:
+        st.session_state[widget_key] = st.session_state[key]
+    value = widget(*args, key=widget_key, **kwargs)
+    st.session_state[key] = value
+    return value
+
+
+def forget_widget(key: str) -> None:
+    """Drop a ``localized`` widget's value in every language (it re-seeds on its next run)."""
+    for name in [key, *(f"{key}@{code}" for code in ("zh", "en"))]:
+        st.session_state.pop(name, None)
 
 
 def _filter_widgets(current: Filter, lang: str) -> Filter:
@@ -190,36 +214,36 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     first = first.date() if first is not None else date.today()
     last = last.date() if last is not None else first
     dates = st.date_input(t("date_range", lang), min_value=first, max_value=last,
-                          key=_seed("dates", (current.date_from or first, current.date_to or last)))
+                          key=_seed("dates", (current.date_from or first, current.date_to or last), lang))
     date_from = date_to = None
     if isinstance(dates, (tuple, list)) and len(dates) == 2:
         date_from = dates[0] if dates[0] > first else None
         date_to = dates[1] if dates[1] < last else None
     categories = st.multiselect(t("category", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CATEGORIES],
-                                format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories)))
+                                format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories), lang))
     sub_options = data.run("subcategories", tuple(categories))
     sub_seed = [s for s in current.subcategories if s in sub_options]
-    subcategories = st.multiselect(t("subcategory", lang), placeholder=t("all", lang), options=sub_options, key=_seed("subcategories", sub_seed))
+    subcategories = st.multiselect(t("subcategory", lang), placeholder=t("all", lang), options=sub_options, key=_seed("subcategories", sub_seed, lang))
     urgency = st.multiselect(t("urgency", lang), placeholder=t("all", lang), options=[1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
-                             key=_seed("urgency", list(current.urgency)))
+                             key=_seed("urgency", list(current.urgency), lang))
     statuses = st.multiselect(t("status", lang), placeholder=t("all", lang), options=[s.code for s in taxonomy.STATUSES],
-                              format_func=lambda s: term("status", s, lang), key=_seed("statuses", list(current.statuses)))
+                              format_func=lambda s: term("status", s, lang), key=_seed("statuses", list(current.statuses), lang))
     channels = st.multiselect(t("channel", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CHANNELS],
-                              format_func=lambda c: term("channel", c, lang), key=_seed("channels", list(current.channels)))
+                              format_func=lambda c: term("channel", c, lang), key=_seed("channels", list(current.channels), lang))
     groups = st.multiselect(t("group", lang), placeholder=t("all", lang), options=[g.code for g in taxonomy.GROUPS],
-                            format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups)))
+                            format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups), lang))
     urban_rural = st.multiselect(t("urban_rural", lang), placeholder=t("all", lang), options=["urban", "rural"],
-                                 format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural)))
+                                 format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural), lang))
     districts = data.run("districts")
     cities = districts.drop_duplicates("city_adcode").set_index("city_adcode")["city"].to_dict()
     city_seed = current.city_adcode or (current.district_adcode[:4] + "00" if current.district_adcode else "")
     city = st.selectbox(t("city", lang), [""] + list(cities), format_func=lambda c: cities.get(c, t("all", lang)),
-                        key=_seed("city", city_seed))
+                        key=_seed("city", city_seed, lang))
     in_city = districts[districts["city_adcode"] == city] if city else districts.iloc[0:0]
     names = in_city.set_index("adcode")["name"].to_dict()
     district_seed = current.district_adcode if current.district_adcode in names else ""
     district = st.selectbox(t("district", lang), [""] + list(names), format_func=lambda a: names.get(a, t("all", lang)),
-                            key=_seed("district", district_seed), disabled=not city)
+                            key=_seed("district", district_seed, lang), disabled=not city)
     if st.button(t("reset_filters", lang)):
         _clear_widgets()
         st.session_state[FILTER_KEY] = Filter()

@@ -81,7 +81,7 @@ def open_view(view: views.SavedView) -> None:
 
     page.set_filter(Filter.from_query_params(view.params))
     for key in URL_WIDGETS.values():
-        st.session_state.pop(key, None)
+        page.forget_widget(key)
     params = dict(view.params)
     if st.session_state.get("lang", "zh") != "zh":
         params["lang"] = st.session_state["lang"]
