@@ -8,6 +8,7 @@ the cache key (with the data signature) for cached query results.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -15,7 +16,9 @@ from datetime import date, timedelta
 
 from needsmap import taxonomy
 
-_ADCODE = re.compile(r"^33\d{4}$")
+# Matched whole and in ASCII digits (\d and $ would let "33０１０６" and "330106\n" through).
+_ADCODE = re.compile(r"33[0-9]{4}")
+_CITY_ADCODE = re.compile(r"33[0-9]{2}00")
 _LIST_FIELDS = {
     "categories": {t.code for t in taxonomy.CATEGORIES},
     "statuses": {t.code for t in taxonomy.STATUSES},
@@ -44,6 +47,29 @@ class Filter:
     city_adcode: str | None = None
     district_adcode: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse values of the wrong kind with a sentence, before any reaches SQL.
+
+        Values of the right kind that name nothing (an unknown category, a hostile string) are
+        kept: they are bound as parameters and simply match no record. Lists become tuples.
+        """
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, date):
+                raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a datetime.date or None")
+        for name in ("categories", "subcategories", "statuses", "channels", "groups", "urban_rural", "urgency"):
+            value = getattr(self, name)
+            wanted = numbers.Integral if name == "urgency" else str
+            if not isinstance(value, tuple | list) or not all(
+                    isinstance(v, wanted) and not isinstance(v, bool) for v in value):
+                kind = "whole numbers (1–4)" if name == "urgency" else "text values"
+                raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a tuple of {kind}")
+            object.__setattr__(self, name, tuple(value))
+        for name in ("city_adcode", "district_adcode"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a 6-digit adcode (text) or None")
+
     def with_changes(self, **changes: object) -> Filter:
         return replace(self, **changes)
 
@@ -68,9 +94,11 @@ class Filter:
         if self.district_adcode:
             bits.append(f"{alias}.district_adcode = ?")
             params.append(self.district_adcode)
-        elif self.city_adcode:
-            bits.append(f"starts_with({alias}.district_adcode, ?)")
+        elif self.city_adcode and _CITY_ADCODE.fullmatch(self.city_adcode):
+            bits.append(f"starts_with({alias}.district_adcode, ?)")  # a city's districts share its first four digits
             params.append(self.city_adcode[:4])
+        elif self.city_adcode:
+            bits.append("FALSE")  # not a city's code (33xx00): it names no city, so no record
         return (" AND ".join(bits) or "TRUE"), params
 
     def to_query_params(self) -> dict[str, str]:
@@ -108,7 +136,7 @@ class Filter:
 
         def adcode(name: str) -> str | None:
             value = text(name)
-            return value if _ADCODE.match(value) else None
+            return value if _ADCODE.fullmatch(value) else None
 
         return cls(
             date_from=day("date_from"),
@@ -146,6 +174,12 @@ class Filter:
         if self.subcategories:
             parts.append("/".join(self.subcategories))
         return " · ".join(parts)
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _describe_period(start: date | None, end: date | None, lang: str) -> str:

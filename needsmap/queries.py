@@ -384,7 +384,10 @@ def service_loop(
     feedback_within_target_share (feedback within N hours of receipt), resolution_rate,
     median_days_to_resolve, mean_satisfaction.
     """
-    group_sql = {None: "", "district": "district_adcode", "category": "category"}[by]
+    groupings = {None: "", "district": "district_adcode", "category": "category"}
+    if by not in groupings:
+        raise ValueError(f"`by` was {by!r:.80} but is expected to be in {tuple(groupings)}")
+    group_sql = groupings[by]
     base, params = _filtered(f)
     select_group = f"{group_sql} AS grp, " if group_sql else ""
     group_by = "GROUP BY 1 ORDER BY records DESC" if group_sql else ""
@@ -495,7 +498,9 @@ def rejects(con: Connection, batch_id: int | None = None, limit: int = 1_000) ->
     """Rejected rows with their reasons (newest batch first)."""
     if batch_id is None:
         return con.execute("SELECT * FROM rejects ORDER BY batch_id DESC, row_number LIMIT ?", [limit]).df()
-    return con.execute("SELECT * FROM rejects WHERE batch_id = ? ORDER BY row_number LIMIT ?", [batch_id, limit]).df()
+    if isinstance(batch_id, bool) or not isinstance(batch_id, int | np.integer):
+        raise ValueError(f"`batch_id` was {batch_id!r:.80} but is expected to be a whole number or None")
+    return con.execute("SELECT * FROM rejects WHERE batch_id = ? ORDER BY row_number LIMIT ?", [int(batch_id), limit]).df()
 
 
 def reject_reasons(con: Connection) -> pd.DataFrame:
