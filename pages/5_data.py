@@ -55,15 +55,18 @@ for column, (key, value) in zip(columns, quality.items(), strict=True):
     column.metric(t(f"q_{key}", lang), f"{value:,}")
 
 st.subheader(t("imports_history", lang))
-st.dataframe(queries.imports(con), hide_index=True, width="stretch")
+st.dataframe(widgets.with_headers(queries.imports(con), lang), hide_index=True, width="stretch")
 
 st.subheader(t("rejected_rows", lang))
-st.dataframe(queries.reject_reasons(con), hide_index=True, width="stretch")
-st.dataframe(queries.rejects(con, st.session_state.get("last_batch"), limit=1_000), hide_index=True, width="stretch", height=300)
+st.dataframe(widgets.with_headers(queries.reject_reasons(con), lang), hide_index=True, width="stretch")
+st.dataframe(widgets.with_headers(queries.rejects(con, st.session_state.get("last_batch"), limit=1_000), lang),
+             hide_index=True, width="stretch", height=300)
 
 st.subheader(t("category_mapping", lang))
 edited = st.data_editor(queries.category_mapping(con), num_rows="dynamic", hide_index=True, width="stretch",
-                        key="mapping_editor")
+                        key="mapping_editor",
+                        column_config={"source_text": st.column_config.TextColumn(t("c_source_text", lang)),
+                                       "category": st.column_config.TextColumn(t("c_category", lang))})
 if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapping"):
     try:
         saved = admin.save_category_mapping(data.db_path(), edited)

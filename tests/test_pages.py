@@ -140,6 +140,9 @@ def test_loop_page_shows_time_limit_shares(small_db):
 def test_data_page_shows_quality_counts(small_db):
     app = _open("pages/5_data.py")
     assert _metrics(app)["记录数"] == "6"
+    imports, reasons, rejects = (frame.value for frame in app.dataframe[:3])
+    assert list(imports.columns[:3]) == ["批次", "文件", "文件 SHA-256"]
+    assert list(reasons.columns) == ["原因", "行数"] and list(rejects.columns) == ["批次", "行号", "原因", "原始行（已脱敏）"]
 
 
 def test_gap_page_states_each_gap_in_one_column_with_its_interval(small_db):

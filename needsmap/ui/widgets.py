@@ -82,5 +82,10 @@ def labelled(frame: pd.DataFrame, lang: str, columns: dict[str, str], terms: dic
     return i18n.labelled(frame, lang, columns, terms)
 
 
+def with_headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``frame`` with each column named by its ``c_<column>`` label (columns without one keep their name)."""
+    return frame.rename(columns={column: t(f"c_{column}", lang) for column in frame.columns if f"c_{column}" in i18n.STRINGS})
+
+
 def overdue_days() -> int:
     return int(settings.get("resolve_days_target"))
