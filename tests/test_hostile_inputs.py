@@ -419,6 +419,10 @@ CASES: list[Case] = [
              "1740789000", "1740789000000", "2025-03-01T00:30:00Z", "2025-03-01T08:30:00+08:00",
              "2025-02-28T19:30:00-05:00")])), accepted=10,
          stored=check("SELECT DISTINCT created_at FROM demands WHERE $new", [(AT_0830,)])),
+    Case("date_only_formats",
+         csv_of(lambda: varied("D", *[{"created_at": text} for text in (
+             "2025-03-01", "2025/3/1", "2025年3月1日", "20250301", "2025.03.01", "45717", "1740758400")])), accepted=7,
+         stored=check("SELECT DISTINCT created_at FROM demands WHERE $new", [(datetime(2025, 3, 1),)])),
     Case("dates_that_do_not_exist",
          csv_of(lambda: with_rows(rows(1), varied("D", *[{"created_at": text} for text in (
              "2025-02-30", "2025-13-01", "1899-12-31", "2999-01-01", "-1", "0", "不是日期", "")]))),
