@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from needsmap import charts, settings
-from needsmap.i18n import t, term
+from needsmap.i18n import t
 from needsmap.ui import data, page, present, staff, widgets
 
 ctx = page.setup("loop_title")

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from needsmap import auth, settings
+from tests.apptest_pages import open_page as _open
 from tests.test_queries import RECORDS
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -38,15 +39,6 @@ def small_db(make_db, monkeypatch) -> Path:
 def password(small_db, monkeypatch) -> str:
     monkeypatch.setenv("NEEDSMAP_STAFF_PASSWORD", PASSWORD)
     return PASSWORD
-
-
-def _open(page: str | None = None, **params: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    if page:
-        app.switch_page(page)
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
 
 
 def _sign_in(app: AppTest, given: str, form: str) -> AppTest:

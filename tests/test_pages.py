@@ -1,14 +1,13 @@
 """Page logic without a browser (streamlit.testing.v1.AppTest); the map itself is in tests/e2e."""
 
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.apptest_pages import metrics as _metrics
+from tests.apptest_pages import open_page as _open
 from tests.test_queries import RECORDS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = ("pages/1_district.py", "pages/2_priorities.py", "pages/3_gap.py", "pages/4_loop.py", "pages/5_data.py")
 
 
@@ -18,19 +17,6 @@ def small_db(make_db, monkeypatch):
                                  created_at=pd.Timestamp("2025-06-05"), status="resolved", cluster_id=30)])
     monkeypatch.setenv("NEEDSMAP_DB", str(db))
     return db
-
-
-def _open(page: str | None = None, **params: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    if page:
-        app.switch_page(page)
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
-
-
-def _metrics(app: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in app.metric}
 
 
 def test_home_shows_title_and_kpis(small_db):

@@ -20,22 +20,14 @@ from streamlit.testing.v1 import AppTest
 from needsmap import boundaries, settings, store
 from needsmap.errors import BoundaryError
 from tests.ingest_files import hotline_frame, write_csv
+from tests.apptest_pages import open_page as _open
 from tests.test_queries import RECORDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-APP = REPO_ROOT / "app.py"
+
 ALL_PAGES = (None, "pages/1_district.py", "pages/2_priorities.py", "pages/3_gap.py", "pages/4_loop.py", "pages/5_data.py")
 FILTERED_PAGES = ALL_PAGES[:-1]  # the data page does not follow the filters
 NO_DATA = "当前筛选条件下没有记录。请放宽筛选条件。"
-
-
-def _open(page: str | None = None, **params: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    if page:
-        app.switch_page(page)
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
 
 
 def _no_exception(app: AppTest) -> None:

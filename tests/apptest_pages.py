@@ -1,0 +1,24 @@
+"""Running the app's pages with ``streamlit.testing.v1.AppTest``: shared by the page-logic tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def open_page(page: str | None = None, **params: str) -> AppTest:
+    """The home page, or ``page`` (e.g. ``pages/1_district.py``), run once with URL ``params``."""
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    if page:
+        app.switch_page(page)
+    for key, value in params.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    """Each ``st.metric`` on the page: label → value as shown."""
+    return {m.label: m.value for m in app.metric}
