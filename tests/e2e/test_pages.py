@@ -132,6 +132,27 @@ def test_clicking_a_district_opens_its_drill_down(page: Page, app_server: str, t
     assert page.locator(EXCEPTION).count() == 0
 
 
+NAVIGATION = (  # sidebar link → URL path and the heading the page shows
+    ("区县详情", "/district", "区县详情"),
+    ("优先清单", "/priorities", "优先解决清单"),
+    ("城乡差距", "/gap", "城乡差距"),
+    ("服务闭环", "/loop", "服务闭环"),
+    ("数据", "/data", "数据导入与质量"),
+    ("需求地图", "/", "需求地图"),
+)
+
+
+def test_sidebar_links_reach_every_page(page: Page, app_server: str, timings: dict[str, float]) -> None:
+    """Moving between pages inside the app (no reload), as a planner does; each move is timed."""
+    _open_home(page, app_server)
+    for label, path, heading in NAVIGATION:
+        link = page.locator(SIDEBAR).get_by_role("link", name=label, exact=True)
+        timings[f"navigate → {path}"] = rerun_after(page, link.click)
+        assert page.url.split("?")[0].rstrip("/").endswith(path.rstrip("/")) or path == "/"
+        expect(page.locator(HEADING).filter(has_text=heading).first).to_be_visible()
+        assert page.locator(EXCEPTION).count() == 0
+
+
 def test_district_page_opens_from_its_url(page: Page, app_server: str, timings: dict[str, float]) -> None:
     timings["load /district?district=330106"] = goto(page, f"{app_server}/district?district={XSS_DISTRICT}")
     expect(page.locator(HEADING).filter(has_text="西湖区").first).to_be_visible()
