@@ -110,3 +110,19 @@ def test_no_personal_data_inside_the_rejected_rows_raw_text(suite_db):
         assert not {"身份证号", "id_number"} & cells.keys()  # ID-number columns are not kept at all
         for header, cell in cells.items():
             assert personal_data_in(str(header)) == [] and personal_data_in(str(cell)) == [], (header, cell)
+
+
+@pytest.mark.parametrize("key", [b"short key", b"k" * 64, "一把很长的钥匙".encode() * 20], ids=["short", "one-block", "long"])
+def test_phone_hash_is_hmac_sha256_with_the_key(key):
+    import hashlib
+    import hmac
+
+    import pandas as pd
+
+    from needsmap import privacy
+
+    phones = pd.Series(["13812345678", None, "057187654321", "13812345678"], dtype="string")
+    expected = [hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()[:32] if not pd.isna(phone) else None for phone in phones]
+    hashed = privacy.hash_phone(phones, key)
+    assert [None if pd.isna(value) else value for value in hashed] == expected
+    assert list(hashed.index) == list(phones.index)
