@@ -46,24 +46,32 @@ def _record(**values: object) -> dict:
     return row
 
 
-@pytest.fixture
-def make_db(tmp_path: Path):
-    """Build a database holding exactly the given records (dicts of overrides to ``_record``)."""
+def write_records(db: Path, records: list[dict], *statements: str) -> Path:
+    """Create ``db`` holding exactly ``records`` (dicts of overrides to ``_record``), then run ``statements``
+    in the same write."""
     import pandas as pd
 
     from needsmap import schema
 
+    frame = pd.DataFrame([_record(**r) for r in records])
+    for column in ("created_at", "responded_at", "resolved_at", "feedback_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
+    frame["satisfaction"] = frame["satisfaction"].astype("Int8")
+    with store.writing(db) as con:
+        con.register("frame", frame)
+        columns = ", ".join(schema.DEMAND_COLUMN_NAMES)
+        con.execute(f"INSERT INTO demands ({columns}) SELECT {columns} FROM frame")
+        for statement in statements:
+            con.execute(statement)
+    return db
+
+
+@pytest.fixture
+def make_db(tmp_path: Path):
+    """Build a database holding exactly the given records (dicts of overrides to ``_record``)."""
+
     def build(records: list[dict], name: str = "small.duckdb") -> Path:
-        db = tmp_path / name
-        frame = pd.DataFrame([_record(**r) for r in records])
-        for column in ("created_at", "responded_at", "resolved_at", "feedback_at"):
-            frame[column] = pd.to_datetime(frame[column])
-        frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
-        frame["satisfaction"] = frame["satisfaction"].astype("Int8")
-        with store.writing(db) as con:
-            con.register("frame", frame)
-            columns = ", ".join(schema.DEMAND_COLUMN_NAMES)
-            con.execute(f"INSERT INTO demands ({columns}) SELECT {columns} FROM frame")
-        return db
+        return write_records(tmp_path / name, records)
 
     return build

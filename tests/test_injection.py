@@ -132,21 +132,10 @@ class RecordingConnection:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The five records of test_queries plus one rejected row (batch 1) — every answer is known."""
-    from tests.conftest import _record
-    from needsmap import schema
+    from tests.conftest import write_records
 
     path = tmp_path_factory.mktemp("injection") / "small.duckdb"
-    frame = pd.DataFrame([_record(**r) for r in RECORDS])
-    for column in ("created_at", "responded_at", "resolved_at", "feedback_at"):
-        frame[column] = pd.to_datetime(frame[column])
-    frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
-    frame["satisfaction"] = frame["satisfaction"].astype("Int8")
-    with store.writing(path) as con:
-        con.register("frame", frame)
-        columns = ", ".join(schema.DEMAND_COLUMN_NAMES)
-        con.execute(f"INSERT INTO demands ({columns}) SELECT {columns} FROM frame")
-        con.execute("INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')")
-    return path
+    return write_records(path, RECORDS, "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')")
 
 
 @pytest.fixture
