@@ -17,7 +17,7 @@ import streamlit as st
 from needsmap import assets, boundaries, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
-from needsmap.i18n import t, term
+from needsmap.i18n import LANGS, t, term
 from needsmap.ui import data, present, saved_views
 
 PAGES = (
@@ -107,7 +107,7 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
         if key not in st.session_state and from_url in options:
             st.session_state[key] = from_url
         # The widget itself (``localized``) holds the newest value; ``key`` trails it by one run.
-        value = st.session_state.get(f"{key}@{_lang()}", st.session_state.get(key))
+        value = st.session_state.get(_key_in(_lang(), key), st.session_state.get(key))
         if value in options and value != options[0]:
             params[param] = value
     return params
@@ -178,8 +178,13 @@ def _language_switch(lang: str) -> str:
     return choice
 
 
+def _key_in(lang: str, key: str) -> str:
+    """The widget key of ``key`` in one language (see ``localized``)."""
+    return f"{key}@{lang}"
+
+
 def _seed(key: str, value: object, lang: str) -> str:
-    full_key = f"{_WIDGET_PREFIX}{key}@{lang}"  # per language: see ``localized``
+    full_key = _key_in(lang, _WIDGET_PREFIX + key)  # per language: see ``localized``
     if full_key not in st.session_state:
         st.session_state[full_key] = value
     return full_key
@@ -193,7 +198,7 @@ def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwa
     widget is a new one, seeded from the language-independent value stored under ``key``
     (which ``widgets_from_url`` and saved views also set).
     """
-    widget_key = f"{key}@{lang}"
+    widget_key = _key_in(lang, key)
     if widget_key not in st.session_state and key in st.session_state:
         st.session_state[widget_key] = st.session_state[key]
     value = widget(*args, key=widget_key, **kwargs)
@@ -203,7 +208,7 @@ def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwa
 
 def forget_widget(key: str) -> None:
     """Drop a ``localized`` widget's value in every language (it re-seeds on its next run)."""
-    for name in [key, *(f"{key}@{code}" for code in ("zh", "en"))]:
+    for name in [key, *(_key_in(code, key) for code in LANGS)]:
         st.session_state.pop(name, None)
 
 
