@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 # 18-digit resident ID (the last may be X) and the older 15-digit form.
 _ID_CARD = r"(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])"
@@ -70,15 +70,16 @@ def hash_phone(normalized: pd.Series, key: bytes) -> pd.Series:
     block = block.ljust(64, b"\0")
     inner_pad = bytes(b ^ 0x36 for b in block)
     outer_pad = bytes(b ^ 0x5C for b in block)
-    values = pd.DataFrame({"position": np.arange(len(normalized)), "value": normalized.astype("string").to_numpy()})
+    values = pa.table({"value": pa.array(normalized, type=pa.large_string(), from_pandas=True)})
     with duckdb.connect() as con:
+        # A projection keeps the rows in order (preserve_insertion_order is on by default).
         con.register("phone_values", values)
-        digests = con.execute(
+        digests = con.sql(
             "SELECT left(sha256(CAST(? AS BLOB) || unhex(sha256(CAST(? AS BLOB) || encode(value)))), 32) "
-            "FROM phone_values ORDER BY position",
-            [outer_pad, inner_pad],
-        ).fetchnumpy()
-    return pd.Series(next(iter(digests.values())), index=normalized.index, dtype="string")
+            "FROM phone_values",
+            params=[outer_pad, inner_pad],
+        ).to_arrow_table()
+    return digests.column(0).to_pandas().astype("string").set_axis(normalized.index)
 
 
 def mask_name(names: pd.Series) -> pd.Series:

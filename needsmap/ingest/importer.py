@@ -241,7 +241,8 @@ def _insert_demands(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batch
     # lets it insert in parallel (~40 % faster for a million rows).
     con.execute("SET preserve_insertion_order = false")
     try:
-        con.execute(f"INSERT INTO demands ({column_list}) SELECT {column_list} FROM incoming_demands")
+        con.execute(f"INSERT INTO demands ({column_list}, requester_key) "
+                    f"SELECT {column_list}, {schema.REQUESTER_KEY_SQL} FROM incoming_demands")
     finally:
         con.execute("RESET preserve_insertion_order")
         con.unregister("incoming_demands")
