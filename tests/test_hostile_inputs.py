@@ -23,7 +23,6 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
-import json
 import re
 import shutil
 import zipfile
@@ -38,8 +37,7 @@ import pandas as pd
 import pytest
 
 from ingest_files import ZH_HEADERS, file_digest, hotline_frame, one_row, with_rows, write_csv, write_text, \
-    write_xlsx, write_xlsx_formulas
-from needsmap import store
+    write_xlsx_formulas
 from needsmap.__main__ import main as cli_main
 from needsmap.ingest import import_file, reasons
 

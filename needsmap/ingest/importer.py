@@ -10,13 +10,11 @@ the swap leaves the database file exactly as it was.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -24,10 +22,10 @@ import pandas as pd
 import pyarrow as pa
 
 from needsmap import boundaries, coords, schema, settings, store
+from needsmap.background import in_background
 from needsmap.ingest import columns, masking, readers, reasons, validate
 from needsmap.ingest.columns import ColumnMap
 
-T = TypeVar("T")
 Echo = Callable[[str], None]
 Progress = Callable[[float, str], None]
 
@@ -114,8 +112,8 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
     # Both run mostly outside the GIL while the file is read and the fields converted: the
     # district raster takes seconds to build once per process; hashing a file is I/O + OpenSSL.
     boundaries.load_districts()  # cached; loaded here so the two threads never both read the file
-    boundaries_ready = _in_background(boundaries.assign_districts, np.empty(0), np.empty(0))
-    file_sha256 = _in_background(_sha256, path)
+    boundaries_ready = in_background(boundaries.assign_districts, np.empty(0), np.empty(0))
+    file_sha256 = in_background(_sha256, path)
     stages("read")
     raw = readers.read_table(path)
     column_map = columns.map_columns(raw.frame.columns)
@@ -164,31 +162,6 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
     if report.reasons:
         stages.say(report.reasons_line())
     return report
-
-
-def _in_background(function: Callable[..., T], *args: object) -> Callable[[], T]:
-    """Start ``function(*args)`` on a daemon thread; the answer is a call that waits for its result.
-
-    A daemon thread never keeps the process alive: a CLI import that fails early exits at once.
-    """
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = function(*args)
-        except BaseException as exc:  # noqa: BLE001 — re-raised in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def result() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")  # type: ignore[return-value]
-
-    return result
 
 
 def _sha256(path: Path) -> str | None:
