@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--records", type=int, default=50_000)
     p_demo.add_argument("--seed", type=int, default=2025)
     p_demo.add_argument("--csv", type=Path, default=None,
-                        help="write a hotline-style CSV (Chinese headers, WGS-84 coordinates) instead of a database")
+                        help="write a hotline-style CSV (Chinese headers) instead of a database")
+    p_demo.add_argument("--csv-crs", choices=("wgs84", "gcj02"), default="wgs84",
+                        help="coordinate system of the CSV's lon/lat (default wgs84); import it with the same --crs")
 
     p_bench = sub.add_parser("bench", help="time every view's refresh at scale")
     _db_arg(p_bench)
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             from needsmap import demo
 
             if args.csv:
-                demo.write_demo_csv(args.csv, records=args.records, seed=args.seed, echo=print)
+                demo.write_demo_csv(args.csv, records=args.records, seed=args.seed, echo=print, crs=args.csv_crs)
             else:
                 demo.build_demo_database(db, records=args.records, seed=args.seed, echo=print)
             return 0

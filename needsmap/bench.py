@@ -277,11 +277,12 @@ def _child_main(task: str, args: list[str]) -> None:
     elif task == "_csv":
         from needsmap import demo
 
-        demo.write_demo_csv(Path(args[0]), records=int(args[1]), seed=99)
+        # GCJ-02, as AMap-based hotline systems export: the import converts every point.
+        demo.write_demo_csv(Path(args[0]), records=int(args[1]), seed=99, crs="gcj02")
     elif task == "_import":
         from needsmap.ingest import import_file
 
-        report = import_file(Path(args[0]), Path(args[1]))
+        report = import_file(Path(args[0]), Path(args[1]), crs="gcj02")
         result["rows"] = report.rows_read
         start = time.perf_counter() - report.seconds  # the importer's own clock: reading the file onwards
     else:

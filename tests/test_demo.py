@@ -20,6 +20,7 @@ import shapely
 from tests.conftest import DEMO_RECORDS, DEMO_SEED
 from needsmap import boundaries, demo, privacy, taxonomy
 from needsmap.errors import NeedsmapError
+from needsmap.ingest import import_file
 
 HASH_KEY = "test-demo-key"
 SMALL = 3_000
@@ -196,6 +197,29 @@ def test_csv_carries_the_same_records_and_phones_the_database_hashed(
     phones = exported["来电号码"].replace("", None).astype("string")
     expected = privacy.hash_phone(privacy.normalize_phone(phones), HASH_KEY.encode())
     assert expected.fillna("").tolist() == stored["requester_hash"].fillna("").tolist()
+
+
+def test_gcj02_csv_imported_as_gcj02_gives_back_the_wgs84_points(keyed_demos: dict[str, Path], tmp_path: Path) -> None:
+    path = tmp_path / "amap.csv"
+    demo.write_demo_csv(path, records=SMALL, seed=11, crs="gcj02")
+    exported = pd.read_csv(path, dtype=str, keep_default_na=False)
+    stored = pd.DataFrame(
+        _query(keyed_demos["a"], "SELECT record_id, lon, lat, district_adcode FROM demands ORDER BY record_id"),
+        columns=["record_id", "lon", "lat", "district_adcode"],
+    )
+    shift_m = np.hypot(exported["经度"].astype(float) - stored["lon"], exported["纬度"].astype(float) - stored["lat"]) * 111_000
+    assert shift_m.min() > 100  # GCJ-02 is offset from WGS-84 by a few hundred metres in Zhejiang
+
+    report = import_file(path, tmp_path / "amap.duckdb", crs="gcj02")
+    imported = pd.DataFrame(
+        _query(tmp_path / "amap.duckdb", "SELECT record_id, lon, lat, district_adcode FROM demands ORDER BY record_id"),
+        columns=["record_id", "lon", "lat", "district_adcode"],
+    )
+    kept = stored[stored["record_id"].isin(imported["record_id"])].reset_index(drop=True)
+    assert report.rows_read == SMALL and report.accepted == len(imported) >= SMALL - 3
+    back_m = np.hypot(imported["lon"] - kept["lon"], imported["lat"] - kept["lat"]) * 111_000
+    assert back_m.max() < 5  # the library's one-step GCJ-02 inverse is good to ~3 m; 6 decimals to 0.1 m
+    assert (imported["district_adcode"] == kept["district_adcode"]).mean() > 0.998
 
 
 # --- what the data says ---------------------------------------------------------------------
