@@ -15,11 +15,10 @@ Built on ``needsmap.privacy`` (the rules themselves) and made fast for millions 
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from needsmap import privacy
+from needsmap import privacy, scratch
 from needsmap.ingest import parsing
 
 FREE_TEXT_MAX_CHARS = 5_000  # description, address, and every cell of a rejected row's raw_row
@@ -63,7 +62,7 @@ def mask_names_in_text(text: pd.Series, names: pd.Series, masked_names: pd.Serie
     })
     # The needle differs per row, which pandas and Arrow string functions cannot express;
     # DuckDB's contains/replace take it per row, vectorised and multi-threaded.
-    with duckdb.connect() as con:
+    with scratch.cursor() as con:
         con.register("rows", rows)
         masked = con.sql(
             """

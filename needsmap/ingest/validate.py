@@ -106,6 +106,17 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     """
     stage = on_stage or (lambda _name: None)
     frame = frame.reset_index(drop=True)
+
+    def located() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if districts_ready is not None:
+            districts_ready()
+        return locate(frame, lookups)
+
+    # The two longest parts run from the start on threads of their own, beside the checks and
+    # the text work here (DuckDB, Arrow, shapely and numpy spend their time outside the GIL):
+    # placing the points, and the keyed phone hash. ~1 s less for a million rows on two cores.
+    location = in_background(located)
+    phones = in_background(_phone_fields, frame, lookups.hash_key)
     reason = np.zeros(len(frame), dtype=np.int8)  # 0 = fine so far; else NUMBER_OF[code]
 
     def flag(mask: np.ndarray, code: str) -> None:
@@ -120,16 +131,8 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     created_at = parsing.parse_datetimes(column(frame, "created_at"))
     flag(np.isnat(created_at), "created_at_unparseable")
 
-    def located() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if districts_ready is not None:
-            districts_ready()
-        return locate(frame, lookups)
-
-    # Points are placed (shapely and numpy, mostly outside the GIL) on a second thread while
-    # this one converts the fields: ~0.4 s less for a million rows on two cores.
-    location = in_background(located)
     stage("fields")
-    stored = _stored_fields(frame, record_id, created_at, lookups)
+    stored = _stored_fields(frame, record_id, created_at, lookups, phones)
     stage("districts")
     lon, lat, adcode, location_reason = location()
     reason = np.where(reason == 0, location_reason, reason)  # earlier reasons win
@@ -195,27 +198,31 @@ def _district_of(text: str, adcode_by_text: Mapping[str, str]) -> str | None:
     return adcode_by_text.get(key)
 
 
+def _phone_fields(frame: pd.DataFrame, hash_key: bytes) -> tuple[pd.Series, pd.Series]:
+    """(keyed hash, masked phone) per row; all blank when the file has no phone column."""
+    if "phone" not in frame.columns:
+        return column(frame, "phone"), column(frame, "phone")
+    return masking.phone_fields(frame["phone"], hash_key)
+
+
 def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.ndarray,
-                   lookups: Lookups) -> pd.DataFrame:
+                   lookups: Lookups, phones: Callable[[], tuple[pd.Series, pd.Series]]) -> pd.DataFrame:
     """The ``demands`` fields that do not depend on the location, for every row.
 
-    Also ``_category_unmapped``: True where the category text matched nothing.
+    Also ``_category_unmapped``: True where the category text matched nothing. ``phones``
+    waits for the phone fields (``_phone_fields``, computed on another thread).
     """
     source_category = column(frame, "category")
     category = parsing.map_terms(source_category, lookups.category_by_text)
     category_unmapped = category.isna().to_numpy()
 
-    # The phone hash (DuckDB and Arrow, outside the GIL) runs beside the text work below.
-    phones = (in_background(masking.phone_fields, frame["phone"], lookups.hash_key) if "phone" in frame.columns
-              else lambda: (column(frame, "phone"),) * 2)  # all blank
     names = frame["name"] if "name" in frame.columns else None
     name_masked = masking.masked_names(names) if names is not None else column(frame, "name")
 
     def free_text(field: str) -> pd.Series:
         return masking.clean_free_text(column(frame, field), names=names, masked_names=name_masked)
 
-    requester_hash, phone_masked = phones()
-    return pd.DataFrame({
+    fields = {
         "record_id": record_id,  # kept as given (stripped): an identifier, not text to mask or cut
         "created_at": created_at,
         "category": category.fillna("other"),
@@ -232,11 +239,10 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
         "feedback_at": parsing.parse_datetimes(column(frame, "feedback_at")),
         "satisfaction": parsing.parse_satisfaction(column(frame, "satisfaction")),
         "requester_group": parsing.map_terms(column(frame, "requester_group"), taxonomy.GROUP_ALIASES, "general"),
-        "requester_hash": requester_hash,
-        "requester_phone_masked": phone_masked,
-        "requester_name_masked": name_masked,
-        "_category_unmapped": category_unmapped,
-    }, index=frame.index)
+    }
+    fields["requester_hash"], fields["requester_phone_masked"] = phones()  # last: it takes longest
+    return pd.DataFrame({**fields, "requester_name_masked": name_masked, "_category_unmapped": category_unmapped},
+                        index=frame.index)
 
 
 def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray,
