@@ -11,12 +11,15 @@ self-contained HTML exports.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
 import xstatic.pkg.leaflet as xstatic_leaflet
+from filelock import FileLock
 
 from needsmap import settings
 
@@ -27,17 +30,35 @@ LEAFLET_CSS = ("leaflet_css", f"{VENDOR_URL}/leaflet/leaflet.css")
 
 
 def install_static(static_dir: Path = settings.STATIC_DIR) -> Path:
-    """Copy Leaflet (JS, CSS, images) into ``static/vendor/leaflet`` once per version."""
+    """Copy Leaflet (JS, CSS, images) into ``static/vendor/leaflet`` once per version.
+
+    Every page calls this, and a fresh server's first sessions call it at the same moment (in
+    threads, and from several servers sharing one checkout): one of them copies, under a file
+    lock, into a private folder that is then renamed into place, so no session ever sees or
+    serves a half-made copy.
+    """
     target = static_dir / "vendor" / "leaflet"
-    stamp = target / f".xstatic-{xstatic_leaflet.VERSION}"
-    if not stamp.exists():
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        for name in ("leaflet.js", "leaflet.css"):
-            shutil.copy2(_LEAFLET_DIR / name, target / name)
-        shutil.copytree(_LEAFLET_DIR / "images", target / "images")
-        stamp.touch()
+    stamp_name = f".xstatic-{xstatic_leaflet.VERSION}"
+    if (target / stamp_name).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / ".install.lock")):
+        if (target / stamp_name).exists():  # another session finished it while we waited
+            return target
+        work = target.parent / f".leaflet-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            work.mkdir()
+            for name in ("leaflet.js", "leaflet.css"):
+                shutil.copy2(_LEAFLET_DIR / name, work / name)
+            shutil.copytree(_LEAFLET_DIR / "images", work / "images")
+            (work / stamp_name).touch()
+            old = target.parent / f".leaflet-old-{uuid.uuid4().hex}"
+            if target.exists():  # another version: moved aside, then removed
+                target.rename(old)
+            work.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return target
 
 

@@ -69,3 +69,34 @@ def test_district_map_never_sends_one_marker_per_record_for_large_sets(make_db):
     cells["top_label"] = "供水"
     page = maps.district_map(geometry, kind, cells, point_labels={"urgency": "紧急", "records": "记录"}).get_root().render()
     assert page.count('"Point"') == len(cells)
+
+
+def test_many_sessions_starting_at_once_install_leaflet_once_and_whole(tmp_path):
+    # Twenty browser sessions opening a fresh server each run ``install_static`` at the same
+    # moment; none may fail, and the files served afterwards must be complete.
+    import threading
+
+    from needsmap import assets
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(12)
+
+    def install() -> None:
+        start.wait()
+        try:
+            assets.install_static(tmp_path)
+        except BaseException as exc:  # noqa: BLE001 — collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=install) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    leaflet = tmp_path / "vendor" / "leaflet"
+    assert (leaflet / "leaflet.js").read_bytes() == (assets._LEAFLET_DIR / "leaflet.js").read_bytes()
+    assert sorted(p.name for p in (leaflet / "images").iterdir()) == sorted(
+        p.name for p in (assets._LEAFLET_DIR / "images").iterdir())
+    assert not [p.name for p in (tmp_path / "vendor").iterdir() if p.name.startswith(".leaflet")]  # no half-made copies
