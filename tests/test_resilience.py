@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -182,3 +183,37 @@ def test_filter_with_an_empty_result_says_so(small_db, page, params):
     app = _open(page, **params)
     _no_exception(app)
     assert NO_DATA in [i.value for i in app.info]
+
+
+def test_sessions_opened_together_on_a_fresh_install_build_the_demo_once(tmp_path, monkeypatch):
+    # The first start builds the bundled demo; tabs opened at the same moment must wait for
+    # that one build rather than each build (and swap in) a database of their own.
+    import threading
+
+    from needsmap import demo
+    from needsmap.ui import page
+
+    db = tmp_path / "needsmap.duckdb"
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    builds: list[Path] = []
+
+    def build(path, records, seed):
+        builds.append(Path(path))
+        time.sleep(0.5)  # long enough for every other session to arrive meanwhile
+        Path(path).write_bytes(b"built")
+
+    monkeypatch.setattr(demo, "build_demo_database", build)
+    start = threading.Barrier(4)
+
+    def open_session() -> None:
+        start.wait()
+        page._build_demo_on_first_start("zh")
+
+    sessions = [threading.Thread(target=open_session) for _ in range(4)]
+    for session in sessions:
+        session.start()
+    for session in sessions:
+        session.join()
+    assert builds == [db]
+    assert db.read_bytes() == b"built"

@@ -122,10 +122,15 @@ def _build_demo_on_first_start(lang: str) -> None:
     db = data.db_path()
     if db.exists() or db != settings.DATA_DIR / "needsmap.duckdb":
         return
+    from filelock import FileLock
+
     from needsmap import demo
 
-    with st.spinner("首次启动：正在生成演示数据… (first start: building the demo database…)"):
-        demo.build_demo_database(db, records=50_000, seed=2025)
+    # Sessions opened together on a fresh install wait for the one that builds (same spinner).
+    with st.spinner("首次启动：正在生成演示数据… (first start: building the demo database…)"), \
+            FileLock(str(db) + ".first-start.lock"):
+        if not db.exists():
+            demo.build_demo_database(db, records=50_000, seed=2025)
 
 
 def _current_filter() -> Filter:
