@@ -27,10 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
+# The browser test files import Browser, Page and expect from here, and mark themselves with
+# E2E_MARKS: without playwright they still import, and skip.
 try:
-    from playwright.sync_api import FrameLocator, Locator, Page, expect
+    from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 except ImportError:  # pragma: no cover - the e2e tests skip themselves (see browser_available)
+    Browser = Page = object
     expect = None
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +82,9 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 def browser_available() -> bool:
     """Debian's Chromium and the Python playwright package are both present."""
     return expect is not None and CHROMIUM.exists()
+
+
+E2E_MARKS = [pytest.mark.e2e, pytest.mark.skipif(not browser_available(), reason=SKIP_REASON)]
 
 
 def db_scalar(db: Path, sql: str, params: list[object] | None = None) -> object:

@@ -28,12 +28,13 @@ from .browser_helpers import (
     ARTIFACTS,
     DEMO_RECORDS,
     DEMO_SEED,
+    E2E_MARKS,
     EXCEPTION,
     REPO_ROOT,
     SIDEBAR,
-    SKIP_REASON,
+    Browser,
+    Page,
     as_int,
-    browser_available,
     db_scalar,
     goto,
     metric_values,
@@ -42,12 +43,7 @@ from .browser_helpers import (
     wait_for_app,
 )
 
-try:
-    from playwright.sync_api import Browser, Page
-except ImportError:  # pragma: no cover
-    Browser = Page = object
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not browser_available(), reason=SKIP_REASON)]
+pytestmark = E2E_MARKS
 
 SESSIONS = 20
 CONTEXTS = 4

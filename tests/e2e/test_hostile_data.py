@@ -19,17 +19,18 @@ import pytest
 from .browser_helpers import (
     DEMO_RECORDS,
     DEMO_SEED,
+    E2E_MARKS,
     EXCEPTION,
     HEADING,
     MAP_IFRAME,
     SCREENSHOTS,
     SIDEBAR,
-    SKIP_REASON,
     BrowserLog,
+    Page,
     assert_only_localhost,
-    browser_available,
     dataframe_cells_matching,
     district_paths,
+    expect,
     frames_with_element,
     frames_with_script_containing,
     goto,
@@ -39,12 +40,7 @@ from .browser_helpers import (
     wait_for_districts,
 )
 
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:  # pragma: no cover
-    Page = object
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not browser_available(), reason=SKIP_REASON)]
+pytestmark = E2E_MARKS
 
 # adcode → hostile name (each keeps a bit of the real name, so a person could still tell them apart)
 HOSTILE_NAMES = {

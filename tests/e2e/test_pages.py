@@ -19,22 +19,23 @@ from needsmap import settings, taxonomy
 from needsmap.i18n import t
 
 from .browser_helpers import (
+    E2E_MARKS,
     EXCEPTION,
     HEADING,
     MAP_IFRAME,
     SIDEBAR,
-    SKIP_REASON,
     TIMEOUT_MS,
     XSS_DESCRIPTION,
     XSS_DISTRICT,
     BrowserLog,
+    Page,
     as_int,
     assert_only_localhost,
-    browser_available,
     clickable_district,
     dataframe_cells_matching,
     db_scalar,
     district_paths,
+    expect,
     frames_with_element,
     frames_with_script_containing,
     goto,
@@ -46,12 +47,7 @@ from .browser_helpers import (
     wait_for_districts,
 )
 
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:  # pragma: no cover
-    Page = object
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not browser_available(), reason=SKIP_REASON)]
+pytestmark = E2E_MARKS
 
 ZHEJIANG_DISTRICTS = 90
 FILTER_CATEGORY = "elderly_care"  # 养老服务

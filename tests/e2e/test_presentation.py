@@ -17,14 +17,16 @@ from needsmap.i18n import t
 
 from .browser_helpers import (
     DATAFRAME,
+    E2E_MARKS,
     EXCEPTION,
     HEADING,
     SIDEBAR,
-    SKIP_REASON,
     TIMEOUT_MS,
+    Browser,
     BrowserLog,
+    Page,
     assert_only_localhost,
-    browser_available,
+    expect,
     goto,
     rerun_after,
     shot,
@@ -32,12 +34,7 @@ from .browser_helpers import (
     wait_for_districts,
 )
 
-try:
-    from playwright.sync_api import Browser, Page, expect
-except ImportError:  # pragma: no cover
-    Page = Browser = object
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not browser_available(), reason=SKIP_REASON)]
+pytestmark = E2E_MARKS
 
 ZHEJIANG_DISTRICTS = 90
 PRESENTATION_URL = "/?present=1&city=330100&cat=elderly_care&from=2025-07-01&to=2025-09-30"
