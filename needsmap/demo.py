@@ -1290,18 +1290,22 @@ def build_demo_database(db: Path, records: int = 50_000, seed: int = 2025, echo:
     return written
 
 
+CSV_CRS_CHOICES = ("wgs84", "gcj02")
+
+
 def write_demo_csv(path: Path, records: int, seed: int = 2025, echo: Echo | None = None, crs: str = "wgs84") -> int:
     """Write the demo records as a 12345-hotline export (UTF-8, Chinese headers); returns the rows.
 
-    Columns are ``CSV_HEADERS``. Coordinates (经度/纬度) are in ``crs`` with 6 decimals: **WGS-84**
-    by default, or GCJ-02 as AMap-based hotline systems export them; import with the same ``--crs``. Labels are the zh labels of ``taxonomy``; 紧急程度 is
-    一般/较急/紧急/特急, 满意度 满意/基本满意/不满意, times ``YYYY-MM-DD HH:MM:SS`` (empty when the step
-    has not happened). 来电号码 and 姓名 are the *synthetic* raw values: this file is importer
-    input, and the importer hashes and masks them. Same seed → same rows as ``build_demo_database``.
+    Columns are ``CSV_HEADERS``. Coordinates (经度/纬度) are in ``crs`` (``CSV_CRS_CHOICES``) with
+    6 decimals: **WGS-84** by default, or GCJ-02 as AMap-based hotline systems export them; import
+    with the same ``--crs``. Labels are the zh labels of ``taxonomy``; 紧急程度 is 一般/较急/紧急/特急,
+    满意度 满意/基本满意/不满意, times ``YYYY-MM-DD HH:MM:SS`` (empty when the step has not happened).
+    来电号码 and 姓名 are the *synthetic* raw values: this file is importer input, and the importer
+    hashes and masks them. Same seed → same rows as ``build_demo_database``.
     """
     _check(records, seed)
-    if crs not in ("wgs84", "gcj02"):
-        raise ValueError(f"`crs` was {crs!r} but is expected to be 'wgs84' or 'gcj02'")
+    if crs not in CSV_CRS_CHOICES:
+        raise ValueError(f"`crs` was {crs!r} but is expected to be in {CSV_CRS_CHOICES}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -109,8 +109,8 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
     started_at = datetime.now()
     path, db = Path(path), Path(db)
     stages = _Stages(echo, progress)
-    # Both run mostly outside the GIL while the file is read and the fields converted: the
-    # district raster takes seconds to build once per process; hashing a file is I/O + OpenSSL.
+    # Both run mostly outside the GIL while the file is read: the district raster is built once
+    # per process (~0.3 s of shapely); hashing a file is I/O + OpenSSL.
     boundaries.load_districts()  # cached; loaded here so the two threads never both read the file
     boundaries_ready = in_background(boundaries.assign_districts, np.empty(0), np.empty(0))
     file_sha256 = in_background(_sha256, path)
