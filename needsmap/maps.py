@@ -128,9 +128,12 @@ def legend_entries(breaks: Sequence[float], no_data_label: str, palette: Sequenc
 
 
 def _fmt(value: float | None) -> str:
+    """A class bound for a legend: whole numbers (counts) without decimals, else 3 significant-ish digits."""
     if value is None or not np.isfinite(value):
         return "–"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
 
 
 def _base_map(tiles: str) -> tuple[folium.Map, bool]:

@@ -100,3 +100,11 @@ def test_many_sessions_starting_at_once_install_leaflet_once_and_whole(tmp_path)
     assert sorted(p.name for p in (leaflet / "images").iterdir()) == sorted(
         p.name for p in (assets._LEAFLET_DIR / "images").iterdir())
     assert not [p.name for p in (tmp_path / "vendor").iterdir() if p.name.startswith(".leaflet")]  # no half-made copies
+
+
+def test_legend_shows_counts_as_whole_numbers_and_rates_with_decimals():
+    counts = [label for _, label in maps.legend_entries([0.0, 6.0, 1200.0], "无数据")]
+    rates = [label for _, label in maps.legend_entries([1.56, 27.84, 256.4], "无数据")]
+
+    assert counts == ["≤ 0", "0 – 6", "6 – 1,200", "无数据"]
+    assert rates == ["≤ 1.56", "1.56 – 27.8", "27.8 – 256", "无数据"]
