@@ -396,8 +396,21 @@ def test_coded_fields_map_words_and_numbers_with_defaults(tmp_path, empty_db):
         ("resolved", "mini_program", "elderly", 4, 5, 12),
         ("received", "other", "general", 1, None, 1),
         ("received", "other", "general", 1, None, 1),
-        ("in_progress", "hotline", "low_income", 3, 1, 1),
+        ("in_progress", "hotline", "low_income", 3, 1, 2),
     ]
+
+
+def test_people_affected_reads_written_counts_at_every_size(tmp_path, empty_db):
+    # As people type them into a hotline form; no size limit turns a count into 1.
+    cells = {"1": 1, "12": 12, "2.5": 2, "约300人": 300, "3千多人": 3_000, "1.5万": 15_000, "１００万": 1_000_000,
+             "1,000,000": 1_000_000, "10000000": 10_000_000, "10000001": 10_000_001, "1000000000": 1_000_000_000,
+             "5000000000": 2_147_483_647, "0": 1, "-3": 1, "": 1, "很多": 1}
+    base = hotline_frame(1, seed=29)
+    rows = [one_row(base, record_id=f"P{i:02d}", people_affected=text) for i, text in enumerate(cells)]
+    run_import(write_csv(tmp_path / "people.csv", with_rows(*rows)), empty_db)
+
+    assert [count for _, count in query(empty_db, "SELECT record_id, people_affected FROM demands ORDER BY 1")] == \
+        list(cells.values())
 
 
 @pytest.mark.parametrize("text, expected", [

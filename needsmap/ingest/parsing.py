@@ -8,6 +8,7 @@ steps run, and each of those only on the rows still unparsed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -229,9 +230,41 @@ def parse_satisfaction(text: pd.Series) -> pd.array:
     return pd.array(map_unique(text, lookup), dtype="Int8")
 
 
+# "约300人", "100万", "1,000,000", "3千多人", "1.5万余户": an optional hedge, a number with
+# thousands separators, an optional Chinese magnitude, then words that add nothing to the count.
+_PEOPLE = re.compile(
+    r"^(?:约|大约|近|超过|超|逾|将近|接近|共|合计|about|approx\.?|~)?"
+    r"(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)"
+    r"(?P<magnitude>[十百千万亿]|万余|千余|百余|k|w)?"
+    r"(?:余|多|来|左右|以上|\+)?(?:人|户|名|位|people|persons?)?(?:余|多|左右|以上|\+)?$"
+)
+_MAGNITUDES = {None: 1, "十": 10, "百": 100, "千": 1_000, "k": 1_000, "万": 10_000, "w": 10_000, "亿": 100_000_000,
+               "万余": 10_000, "千余": 1_000, "百余": 100}
+# The stored column is a 32-bit integer: larger claims are kept at its ceiling (still ~2 × 10⁹,
+# so the need's exaggeration guard sees them as the implausible claims they are).
+PEOPLE_CEILING = 2_147_483_647
+
+
+def _people_number(value: str) -> float:
+    """The count a person wrote, as a float (NaN when the text holds no count)."""
+    match = _PEOPLE.fullmatch(taxonomy.normalize_text(value))
+    if not match:
+        return float("nan")
+    return float(match["number"].replace(",", "")) * _MAGNITUDES[match["magnitude"]]
+
+
 def parse_people_affected(text: pd.Series) -> np.ndarray:
-    """A whole number ≥ 1; blank, fractional, negative or absurd (> 10 million) values give 1."""
+    """People the need touches: a whole number ≥ 1, the same rule at every size.
+
+    ``12``, ``2.5`` (→ 2), ``1,000,000``, ``100万``, ``1.5万``, ``约300人``, ``3千多人`` are read
+    as numbers; claims above ``PEOPLE_CEILING`` are kept at the ceiling, never dropped. Blank,
+    unreadable, zero or negative counts give 1 (at least the requester). Whether a large claim is
+    believable is judged later, per need (``needsmap.needs``), not here.
+    """
     values = parse_numbers(text)
+    retry = np.isnan(values) & text.notna().to_numpy()
+    if retry.any():
+        values[retry] = np.asarray(map_unique(text[retry], _people_number), dtype="float64")
     with np.errstate(invalid="ignore"):
-        valid = (values >= 1) & (values <= 10_000_000) & (values == np.round(values))
-    return np.where(valid, values, 1).astype(np.int32)
+        values = np.floor(np.minimum(values, PEOPLE_CEILING))
+        return np.where(values >= 1, values, 1).astype(np.int32)
