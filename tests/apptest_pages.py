@@ -7,6 +7,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+# Every page under pages/, in order (the home page is ``None``: ``open_page()`` opens it).
+PAGES = tuple(str(p.relative_to(APP.parent)) for p in sorted((APP.parent / "pages").glob("*.py")))
 
 
 def open_page(page: str | None = None, **params: str) -> AppTest:

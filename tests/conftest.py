@@ -75,3 +75,17 @@ def make_db(tmp_path: Path):
         return write_records(tmp_path / name, records)
 
     return build
+
+
+@pytest.fixture
+def small_db(make_db, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The hand-built ``tests.records.RECORDS`` plus one record of hostile text, as the app's database."""
+    import pandas as pd
+
+    from tests.records import RECORDS
+
+    db = make_db(RECORDS + [dict(record_id="XSS-1", description="<img src=x onerror=alert(1)>",
+                                 address="<script>alert(1)</script>", created_at=pd.Timestamp("2025-06-05"),
+                                 status="resolved", cluster_id=30)])
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    return db

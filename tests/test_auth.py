@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from needsmap import auth, settings
 from tests.apptest_pages import open_page as _open
-from tests.test_queries import RECORDS
+from tests.records import RECORDS
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PASSWORD = "西湖-2025 staff"

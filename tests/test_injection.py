@@ -24,10 +24,11 @@ from streamlit.testing.v1 import AppTest
 
 from needsmap import queries, store
 from needsmap.filters import Filter
-from tests.test_queries import RECORDS
+from tests import apptest_pages
+from tests.records import RECORDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PAGES = (None, *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "pages").glob("*.py")))
+PAGES = (None, *apptest_pages.PAGES)
 
 HOSTILE = (
     "'; DROP TABLE demands; --",

@@ -11,7 +11,7 @@ import pytest
 from needsmap import exports, views
 from tests.apptest_pages import metrics as _metrics
 from tests.apptest_pages import open_page as _open
-from tests.test_pages import PAGES, small_db  # noqa: F401 - small_db is a fixture
+from tests.apptest_pages import PAGES
 
 RECORD_COLUMNS = {"诉求内容", "工单编号", "地址", "来电号码(脱敏)"}
 

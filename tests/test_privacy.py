@@ -1,6 +1,6 @@
 """No raw phone number, ID-card number or name anywhere in the database, after the whole hostile suite.
 
-Every file of ``test_hostile_inputs.CASES`` is imported, in order, into one database (files the
+Every file of ``hostile_files.CASES`` is imported, in order, into one database (files the
 importer refuses change nothing). The suite carries personal data in every place it can hide:
 phone columns (``13812345678``, ``+86 138 1234 5678``, ``138-1234-5678``, full-width digits),
 ID-card columns (``110101199003071234``, with ``X`` and ``x``), names in 姓名 columns (every
@@ -25,7 +25,7 @@ import pytest
 from ingest_files import GIVEN, SURNAMES, write_csv
 from needsmap.errors import UnusableFileError
 from needsmap.ingest import import_file
-from test_hostile_inputs import CASES, ID_NUMBERS, NAMES, PHONES, base_frame
+from hostile_files import CASES, ID_NUMBERS, NAMES, PHONES, base_frame
 
 MOBILE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9])")
 ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")

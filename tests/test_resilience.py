@@ -21,13 +21,14 @@ from streamlit.testing.v1 import AppTest
 from needsmap import boundaries, settings, store
 from needsmap.errors import BoundaryError
 from tests.ingest_files import hotline_frame, write_csv
+from tests.apptest_pages import PAGES
 from tests.apptest_pages import open_page as _open
-from tests.test_queries import RECORDS
+from tests.records import RECORDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-ALL_PAGES = (None, "pages/1_district.py", "pages/2_priorities.py", "pages/3_gap.py", "pages/4_loop.py", "pages/5_data.py")
-FILTERED_PAGES = ALL_PAGES[:-1]  # the data page does not follow the filters
+ALL_PAGES = (None, *PAGES)
+FILTERED_PAGES = tuple(page for page in ALL_PAGES if page != "pages/5_data.py")  # the data page does not follow the filters
 NO_DATA = "当前筛选条件下没有记录。请放宽筛选条件。"
 
 
