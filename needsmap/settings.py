@@ -18,6 +18,7 @@ DATA_DIR = REPO_ROOT / "data"
 DISTRICTS_GEOJSON = DATA_DIR / "zhejiang_districts.geojson"
 CITIES_GEOJSON = DATA_DIR / "zhejiang_cities.geojson"
 CATEGORY_MAPPING_CSV = DATA_DIR / "category_mapping.csv"
+COUNTY_SEATS_CSV = DATA_DIR / "zhejiang_county_seats.csv"  # the demo's county seats
 STATIC_DIR = REPO_ROOT / "static"
 SECRETS_TOML = REPO_ROOT / ".streamlit" / "secrets.toml"
 

@@ -19,6 +19,8 @@ import shapely
 
 from tests.conftest import DEMO_RECORDS, DEMO_SEED
 from needsmap import boundaries, demo, privacy, taxonomy
+from needsmap.demo import geography, people
+from needsmap.demo import rows as demo_rows
 from needsmap.errors import NeedsmapError
 from needsmap.ingest import import_file
 
@@ -96,7 +98,7 @@ def test_rebuilding_replaces_the_database_entirely(tmp_path: Path) -> None:
 
 
 def test_several_chunks_give_exact_count_and_contiguous_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "_CHUNK_ROWS", 700)
+    monkeypatch.setattr(demo_rows, "_CHUNK_ROWS", 700)
     db = tmp_path / "chunked.duckdb"
     assert demo.build_demo_database(db, records=SMALL, seed=3) == SMALL
     sequence = [int(r[0][-9:]) for r in _query(db, "SELECT record_id FROM demands ORDER BY record_id")]
@@ -126,7 +128,7 @@ def test_bad_arguments_are_refused(tmp_path: Path, records: int, seed: int, mess
 
 
 def test_every_seat_lies_in_its_district() -> None:
-    geo = demo._geography()
+    geo = geography._geography()
     assert len(geo.adcodes) == 90
     assert shapely.contains_xy(geo.geoms, geo.seat_lon, geo.seat_lat).all()
 
@@ -160,7 +162,7 @@ def test_urban_rural_matches_the_district(demo_db: Path) -> None:
 
 
 def test_no_raw_phone_or_name_is_stored(demo_db: Path) -> None:
-    full_name = re.compile(f"[{''.join(demo._SURNAMES)}][{''.join(demo._GIVEN)}]")
+    full_name = re.compile(f"[{''.join(people._SURNAMES)}][{''.join(people._GIVEN)}]")
     with duckdb.connect(str(demo_db), read_only=True) as con:
         text_columns = [
             row[0] for row in con.execute(
@@ -178,7 +180,7 @@ def test_no_raw_phone_or_name_is_stored(demo_db: Path) -> None:
         assert not values.str.contains(MOBILE).any(), column
         assert not values.str.contains(full_name).any(), column
     assert frame["requester_phone_masked"].dropna().str.fullmatch(r"1[3-9][0-9]\*{4}[0-9]{4}").all()
-    assert frame["requester_name_masked"].dropna().str.fullmatch(f"[{''.join(demo._SURNAMES)}]\\*{{1,2}}").all()
+    assert frame["requester_name_masked"].dropna().str.fullmatch(f"[{''.join(people._SURNAMES)}]\\*{{1,2}}").all()
 
 
 def test_csv_carries_the_same_records_and_phones_the_database_hashed(
