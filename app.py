@@ -7,7 +7,7 @@ from streamlit_folium import st_folium
 
 from needsmap import boundaries, charts, exports, maps, presentation, queries, settings
 from needsmap.errors import BoundaryError
-from needsmap.i18n import t
+from needsmap.i18n import labelled, t
 from needsmap.ui import data, downloads, page, present, widgets
 
 url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
@@ -30,7 +30,7 @@ measure = page.localized(measure_col.selectbox, "home_measure", lang, t("measure
 scheme = page.localized(scheme_col.radio, "home_scheme", lang, t("classes", lang), ("quantiles", "natural_breaks"),
                        format_func=lambda s: t(s, lang), horizontal=True)
 tile_options = ["none", "osm", "amap"]
-configured_tiles = str(settings.get("tiles"))
+configured_tiles = settings.get("tiles")
 if configured_tiles not in tile_options:
     tile_options.append(configured_tiles)
 st.session_state.setdefault("home_tiles", ctx.tiles if ctx.tiles in tile_options else "none")
@@ -40,7 +40,7 @@ st.session_state["tiles"] = tiles
 
 # The map always shows the whole province; a chosen city or district is outlined, not cut out.
 map_filter = f.with_changes(city_adcode=None, district_adcode=None)
-min_records = int(settings.get("min_records_to_rank"))
+min_records = settings.get("min_records_to_rank")
 measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records,
                     include_priority=measure == "priority_sum")
 # Honest rates: a district with too few records is drawn as "too few", not as a colour.
@@ -88,7 +88,7 @@ else:
     ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
     st.subheader(t("m_smoothed_per_10k", lang))
     st.dataframe(
-        widgets.labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
+        labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
         .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
                    t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy()}),
         hide_index=True, width="stretch", height=300,

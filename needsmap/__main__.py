@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    db = args.db or settings.db_path()
     try:
+        settings.check()
+        db = args.db or settings.db_path()
         if args.command == "import":
             from needsmap.ingest import import_file
 

@@ -20,7 +20,7 @@ def save_category_mapping(db: Path, mapping: pd.DataFrame) -> int:
     clean["source_text"] = clean["source_text"].astype(str).str.strip()
     clean["category"] = clean["category"].astype(str).str.strip()
     clean = clean[clean["source_text"] != ""].drop_duplicates("source_text", keep="last")
-    allowed = {c.code for c in taxonomy.CATEGORIES}
+    allowed = taxonomy.CATEGORY_CODES
     unknown = sorted(set(clean["category"]) - allowed)
     if unknown:
         raise NeedsmapError(f"未知类别代码 unknown category code(s) {unknown}; allowed: {sorted(allowed)}")

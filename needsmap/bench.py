@@ -194,10 +194,10 @@ def _import_throughput(records: int, echo: Callable[[str], None]) -> dict[str, f
 def main(db: Path | None, records: int, repeat: int, as_json: bool, import_records: int | None = None) -> int:
     echo = (lambda message: print(message, file=sys.stderr)) if as_json else print
     path, built = _demo_db(records, db, echo)
-    overdue_days = int(settings.get("resolve_days_target"))
-    min_records = int(settings.get("min_records_to_rank"))
-    response_target = int(settings.get("response_hours_target"))
-    feedback_target = int(settings.get("feedback_hours_target"))
+    overdue_days = settings.get("resolve_days_target")
+    min_records = settings.get("min_records_to_rank")
+    response_target = settings.get("response_hours_target")
+    feedback_target = settings.get("feedback_hours_target")
     con = store.open_readonly(path)
     as_of = queries.as_of(con)
 
@@ -252,7 +252,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "demo_seconds": round(built["seconds"], 1) if built else None,
         "demo_peak_rss_mb": round(built["peak_rss_mb"], 1) if built else None,
         "repeat": repeat,
-        "reader_memory_mb": int(settings.get("reader_memory_mb")),
+        "reader_memory_mb": settings.get("reader_memory_mb"),
         "machine": {"cpus": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
                     "python": sys.version.split()[0], "duckdb": duckdb.__version__, "pandas": pd.__version__},
     }

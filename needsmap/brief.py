@@ -146,10 +146,10 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     level = "district" if f.district_adcode else "city"
     place = names[place_code]
     city_code = (f.district_adcode or f.city_adcode)[:4] + "00"
-    k = int(settings.get("k_anonymity"))
-    overdue_days = int(settings.get("resolve_days_target"))
-    response_hours = int(settings.get("response_hours_target"))
-    min_records = int(settings.get("min_records_to_rank"))
+    k = settings.get("k_anonymity")
+    overdue_days = settings.get("resolve_days_target")
+    response_hours = settings.get("response_hours_target")
+    min_records = settings.get("min_records_to_rank")
     as_of = queries.as_of(con)
     province_filter = f.with_changes(city_adcode=None, district_adcode=None)
 
@@ -272,7 +272,7 @@ def _map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: dat
     """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
     (classes over the province), the place outlined; districts under the rank or k limits grey."""
     measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
-    enough = measures["rankable"] & (measures["records"] >= int(settings.get("k_anonymity")))
+    enough = measures["rankable"] & (measures["records"] >= settings.get("k_anonymity"))
     measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
     in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"]) if city_code else None
     legend = t(f"m_{MAP_MEASURE}", lang)
@@ -351,7 +351,7 @@ def to_pdf(b: Briefing) -> bytes:
                 for cell in cells:
                     row.cell(cell)
     else:
-        pdf.multi_cell(width, 5.5, t("b_no_priorities", b.lang, k=int(settings.get("k_anonymity"))),
+        pdf.multi_cell(width, 5.5, t("b_no_priorities", b.lang, k=settings.get("k_anonymity")),
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
@@ -440,7 +440,7 @@ def to_pptx(b: Briefing) -> bytes:
                     (0.6, 1.2, 1.4, 1.5, 0.9, 1.2, 1.1, 1.1, 1.1, 1.1, 1.2), 12)
     else:
         _pptx_text(slide.shapes.add_textbox(Inches(0.4), top, Inches(12.5), Inches(0.5)).text_frame,
-                   t("b_no_priorities", b.lang, k=int(settings.get("k_anonymity"))), 14)
+                   t("b_no_priorities", b.lang, k=settings.get("k_anonymity")), 14)
     _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(3.45), Inches(12.5), Inches(0.5)).text_frame, b.gap_title, 20, bold=True)
     if b.gap_rows:
         _pptx_table(slide, (b.gap_header, *b.gap_rows), Inches(0.4), Inches(3.95), Inches(12.5), (3.6, 1.8, 1.8, 5.3), 12)
@@ -465,7 +465,7 @@ def _html_table(rows: tuple[tuple[str, ...], ...], numeric_from: int = 1) -> str
 def to_html(b: Briefing) -> str:
     """One HTML file with everything inline (the map as a data: URL): opens with no network."""
     image = base64.b64encode(b.map_png).decode("ascii")
-    k = int(settings.get("k_anonymity"))
+    k = settings.get("k_anonymity")
     priorities = _html_table((b.priority_header, *b.priority_rows), numeric_from=4) if b.priority_rows else (
         f"<p>{html.escape(t('b_no_priorities', b.lang, k=k))}</p>")
     gap = _html_table((b.gap_header, *b.gap_rows)) if b.gap_rows else ""
@@ -550,15 +550,15 @@ def download_table(con: queries.Connection, f: Filter, *, lang: str = "zh", publ
     """
     if not public:
         return labelled(queries.export_records(con, f, limit=limit), lang, _RECORD_COLUMNS, _RECORD_TERMS)
-    measures = queries.district_measures(con, f, queries.as_of(con), int(settings.get("resolve_days_target")),
-                                         int(settings.get("min_records_to_rank")), include_priority=False)
+    measures = queries.district_measures(con, f, queries.as_of(con), settings.get("resolve_days_target"),
+                                         settings.get("min_records_to_rank"), include_priority=False)
     if f.district_adcode:
         measures = measures[measures["adcode"] == f.district_adcode]
     elif f.city_adcode:
         measures = measures[measures["city_adcode"] == f.city_adcode]
     if f.urban_rural:
         measures = measures[measures["urban_rural"].isin(f.urban_rural)]
-    table = presentation.district_aggregates(measures, int(settings.get("k_anonymity")))
+    table = presentation.district_aggregates(measures, settings.get("k_anonymity"))
     return labelled(table, lang, _AGGREGATE_COLUMNS, {"urban_rural": "urban_rural"})
 
 
@@ -582,7 +582,7 @@ def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
         place_code = f.district_adcode or f.city_adcode
         place = names.get(place_code, place_code) if place_code else t("province", lang)
         return _map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
-                    int(settings.get("resolve_days_target")), int(settings.get("min_records_to_rank")),
+                    settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
                     place_code[:4] + "00" if place_code else None, place, f.describe(lang, names), lang)
     finally:
         con.close()
@@ -594,8 +594,8 @@ def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", publ
     counts = queries.category_counts(con, f)[["category", "records"]]
     counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
     if public:
-        counts = presentation.merge_small_groups(counts, "label", "records", int(settings.get("k_anonymity")),
-                                                 t("merged_small", lang, k=int(settings.get("k_anonymity"))))
+        counts = presentation.merge_small_groups(counts, "label", "records", settings.get("k_anonymity"),
+                                                 t("merged_small", lang, k=settings.get("k_anonymity")))
     return counts.reset_index(drop=True)
 
 

@@ -57,17 +57,6 @@ def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int
     return _layout(fig, title, large=large)
 
 
-def versus_bars(labels: list[str], local: list[float], reference: list[float], local_name: str, reference_name: str,
-                title: str, large: bool = False) -> go.Figure:
-    """Grouped bars: this place against a reference (e.g. the province)."""
-    fig = go.Figure([
-        go.Bar(name=_text(local_name), x=_texts(labels), y=local, marker_color=BAR_COLOUR),
-        go.Bar(name=_text(reference_name), x=_texts(labels), y=reference, marker_color=PROVINCE_COLOUR),
-    ])
-    fig.update_layout(barmode="group")
-    return _layout(fig, title, large=large)
-
-
 def gap_dumbbell(frame: pd.DataFrame, label_column: str, urban_column: str, rural_column: str,
                  urban_name: str, rural_name: str, title: str, large: bool = False) -> go.Figure:
     """One row per category: an urban dot, a rural dot, and the line between (the gap)."""

@@ -105,7 +105,7 @@ def cjk_font() -> tuple[tuple[Path, int], tuple[Path, int]]:
 
     ``NEEDSMAP_CJK_FONT`` first (its regular face serves as bold too), then the usual places.
     """
-    configured = str(settings.get("cjk_font") or "")
+    configured = settings.get("cjk_font")
     candidates = ((configured, None),) if configured else _CJK_FONT_CANDIDATES
     for regular, bold in candidates:
         if Path(regular).is_file():

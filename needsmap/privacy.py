@@ -37,12 +37,6 @@ def mask_free_text(values: pd.Series) -> pd.Series:
     return out
 
 
-def mask_text(text: str) -> str:
-    for pattern, replacement in _FREE_TEXT_RULES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def normalize_phone(values: pd.Series) -> pd.Series:
     """Digits only, without a leading +86/86 on an 13-digit mobile; empty → NA."""
     digits = values.astype("string").str.replace(r"[^0-9]", "", regex=True)

@@ -40,10 +40,6 @@ def as_of(con: Connection) -> datetime | None:
     return con.execute("SELECT max(created_at) FROM demands").fetchone()[0]
 
 
-def data_version(con: Connection) -> int:
-    return int(con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0])
-
-
 def districts(con: Connection) -> pd.DataFrame:
     """The 90 districts without geometry: adcode, name, city, city_adcode, kind, urban_rural, population_2020."""
     return con.execute(

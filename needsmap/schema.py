@@ -10,7 +10,7 @@ Tables
               population and simplified WGS-84 geometry as GeoJSON text.
 ``category_mapping``  free-text category → category code (editable; seeded from
               ``data/category_mapping.csv``).
-``meta``      key/value: schema_version, data_version (bumped by every write).
+``meta``      key/value: schema_version.
 
 Record ids are unique by the importer's rule (anti-join before insert) rather than by a
 PRIMARY KEY: an ART index over tens of millions of strings costs more memory than the app has

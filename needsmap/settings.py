@@ -1,8 +1,10 @@
 """Paths, environment variables and tunable defaults, in one self-documenting table.
 
-Every knob has a name, a default and a sentence of help (datasette's settings table is the
-model). Values come from environment variables named ``NEEDSMAP_<NAME>``; the hashing key may
-also come from ``.streamlit/secrets.toml`` (``[needsmap] hash_key = "..."``).
+Every knob has a name, a type, a default and a sentence of help (datasette's settings table is
+the model). Values come from environment variables named ``NEEDSMAP_<NAME>`` and are returned
+typed (``get("k_anonymity")`` is an int); a value of the wrong type raises ``SettingError`` with
+one bilingual sentence. The hashing key and the staff password may also come from
+``.streamlit/secrets.toml`` (``[needsmap] hash_key = "..."``, ``staff_password = "..."``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from needsmap.errors import NeedsmapError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
@@ -23,54 +28,101 @@ STATIC_DIR = REPO_ROOT / "static"
 SECRETS_TOML = REPO_ROOT / ".streamlit" / "secrets.toml"
 
 
+class SettingError(NeedsmapError):
+    """An environment variable holds a value its setting cannot take (e.g. letters for a number)."""
+
+
 @dataclass(frozen=True)
 class Setting:
+    """One knob: read from ``NEEDSMAP_<NAME>`` (then ``[needsmap] <secret>`` in secrets.toml, if
+    ``secret`` names a key there), else ``default``; always returned as ``type``."""
+
     name: str
+    type: type
     default: object
     help: str
+    secret: str | None = None
 
+
+_TYPE_WORDS = {int: ("整数", "a whole number"), float: ("数字", "a number"),
+               bool: ("1/0、true/false、yes/no 或 on/off", "1/0, true/false, yes/no or on/off")}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", str(DATA_DIR / "needsmap.duckdb"), "DuckDB file the app reads and imports write."),
-    Setting("boundaries", str(DISTRICTS_GEOJSON), "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… properties): "
-            "new databases copy them; imports and map clicks place points with them."),
-    Setting("tiles", "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
-    Setting("cluster_radius_m", 500, "Demand clusters: records of one category within this grid cell size (metres)."),
-    Setting("cluster_window_days", 30, "Demand clusters: records within this time window (days) belong together."),
-    Setting("min_records_to_rank", 30, "A district is ranked only with at least this many records."),
-    Setting("k_anonymity", 5, "Public mode hides aggregates over fewer records than this."),
-    Setting("response_hours_target", 24, "Service-loop target: first response within this many hours."),
-    Setting("feedback_hours_target", 72, "Service-loop target: feedback to the requester within this many hours."),
-    Setting("resolve_days_target", 15, "A record still open after this many days is overdue (needs a second push)."),
-    Setting("reader_memory_mb", 1024, "Memory cap (MB) of each read-only DuckDB connection the app opens; bounds the "
-            "app's memory at province scale (DuckDB's own default is 80% of RAM)."),
-    Setting("public_mode", 0, "1 = public/presentation mode: small counts suppressed, no record tables."),
-    Setting("staff_password", "", "If set, staff views (data page, record tables) ask for this password."),
-    Setting("cjk_font", "", "Font file (.ttf/.otf/.ttc) for Chinese text in exported PNG/PDF; default: Noto Sans CJK "
-            "(Debian fonts-noto-cjk) or another CJK font found on the system."),
+    Setting("db", Path, DATA_DIR / "needsmap.duckdb", "DuckDB file the app reads and imports write."),
+    Setting("boundaries", Path, DISTRICTS_GEOJSON, "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… "
+            "properties): new databases copy them; imports and map clicks place points with them."),
+    Setting("tiles", str, "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
+    Setting("cluster_radius_m", float, 500.0, "Demand clusters: records of one category within this grid cell size (metres)."),
+    Setting("cluster_window_days", float, 30.0, "Demand clusters: records within this time window (days) belong together."),
+    Setting("min_records_to_rank", int, 30, "A district is ranked only with at least this many records."),
+    Setting("k_anonymity", int, 5, "Public mode hides aggregates over fewer records than this."),
+    Setting("response_hours_target", int, 24, "Service-loop target: first response within this many hours."),
+    Setting("feedback_hours_target", int, 72, "Service-loop target: feedback to the requester within this many hours."),
+    Setting("resolve_days_target", int, 15, "A record still open after this many days is overdue (needs a second push)."),
+    Setting("reader_memory_mb", int, 1024, "Memory cap (MB) of each read-only DuckDB connection the app opens; bounds "
+            "the app's memory at province scale (DuckDB's own default is 80% of RAM)."),
+    Setting("public_mode", bool, False, "1 = public/presentation mode: small counts suppressed, no record tables."),
+    Setting("staff_password", str, "", "If set, staff views (data page, record tables) ask for this password; "
+            "else `[needsmap] staff_password` in .streamlit/secrets.toml.", secret="staff_password"),
+    Setting("hash_key", str, "", "Key for hashing requesters' phone numbers (HMAC-SHA256); else `[needsmap] hash_key` "
+            "in .streamlit/secrets.toml; else a random key created once beside the database (<db>.key).",
+            secret="hash_key"),
+    Setting("cjk_font", Path, None, "Font file (.ttf/.otf/.ttc) for Chinese text in exported PNG/PDF; default: Noto Sans "
+            "CJK (Debian fonts-noto-cjk) or another CJK font found on the system."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def get(name: str) -> object:
-    """The value of a setting: ``NEEDSMAP_<NAME>`` if set, else the default, typed like the default."""
+def get(name: str) -> Any:
+    """The value of a setting as its type: ``NEEDSMAP_<NAME>`` if set (then the secrets.toml key,
+    for the secrets), else the default. A value the type cannot take raises ``SettingError``."""
     setting = _BY_NAME[name]
-    raw = os.environ.get(f"NEEDSMAP_{name.upper()}")
-    if raw is None or raw == "":
+    variable = f"NEEDSMAP_{name.upper()}"
+    raw = os.environ.get(variable, "")
+    if not raw and setting.secret:
+        raw = str(_secrets_section().get(setting.secret, ""))
+    if not raw.strip():
         return setting.default
-    if isinstance(setting.default, int):
-        return int(raw)
-    return raw
+    if setting.type is bool and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    if setting.type is Path:
+        return Path(raw).expanduser()
+    try:
+        if setting.type in (int, float):
+            return setting.type(raw)
+        if setting.type is str:
+            return raw
+    except ValueError:
+        pass
+    zh, en = _TYPE_WORDS[setting.type]
+    raise SettingError(f"环境变量 {variable} 的值 “{raw}” 无效，应为{zh} ({variable} is {raw!r} but must be {en})")
+
+
+def check() -> None:
+    """Raise ``SettingError`` for the first setting whose environment value is unusable."""
+    for setting in SETTINGS:
+        get(setting.name)
+
+
+def problem() -> str | None:
+    """The message of the first setting whose environment value is unusable, or None."""
+    try:
+        check()
+    except SettingError as exc:
+        return str(exc)
+    return None
 
 
 def db_path() -> Path:
-    return Path(str(get("db")))
+    """The database in use (``NEEDSMAP_DB``)."""
+    return get("db")
 
 
 def districts_geojson() -> Path:
     """The district boundary file in use (``NEEDSMAP_BOUNDARIES``; default the bundled one)."""
-    return Path(str(get("boundaries")))
+    return get("boundaries")
 
 
 def _secrets_section() -> dict:
@@ -87,20 +139,38 @@ def hash_key(db: Path | None = None) -> bytes:
     random key created once beside the database (``<db>.key``, mode 600, never committed). A key
     kept beside the data keeps repeat detection stable across imports into that database.
     """
-    env_key = os.environ.get("NEEDSMAP_HASH_KEY")
-    if env_key:
-        return env_key.encode()
-    secret_key = _secrets_section().get("hash_key")
-    if secret_key:
-        return str(secret_key).encode()
+    configured = get("hash_key")
+    if configured:
+        return configured.encode()
     key_file = Path(str(db or db_path()) + ".key")
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+        _create_key_file(key_file)
     return key_file.read_text().strip().encode()
 
 
+def _create_key_file(key_file: Path) -> None:
+    """Write a new random key to a private temporary file and link it into place.
+
+    ``os.link`` fails if ``key_file`` exists, so of callers racing here (threads, or importers in
+    other processes) the first to link wins and the others read its key; nobody can ever read a
+    file still being written, because the key file only appears complete.
+    """
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}-{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass  # another caller's key is in place: use it
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def staff_password() -> str:
-    return str(get("staff_password") or _secrets_section().get("staff_password", ""))
+    """The staff password (``NEEDSMAP_STAFF_PASSWORD``, then secrets.toml); "" when none is set."""
+    return get("staff_password")

@@ -45,10 +45,7 @@ def _initialize(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO category_mapping SELECT source_text, category FROM read_csv(?, header = true, all_varchar = true)",
         [str(settings.CATEGORY_MAPPING_CSV)],
     )
-    con.execute(
-        "INSERT INTO meta VALUES ('schema_version', ?), ('data_version', '0')",
-        [str(schema.SCHEMA_VERSION)],
-    )
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
 
 
 def _district_rows(path: Path) -> list[tuple]:
@@ -65,10 +62,6 @@ def _district_rows(path: Path) -> list[tuple]:
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BoundaryError(f"区划边界文件无法读取: {path} (boundary file cannot be read: {exc.__class__.__name__})") from exc
-
-
-def _bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
 
 
 @contextmanager
@@ -98,7 +91,6 @@ def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             con.execute("BEGIN TRANSACTION")
             yield con
             con.execute(schema.FILL_DERIVED_SQL)
-            _bump_data_version(con)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()
@@ -151,7 +143,7 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     try:
         os.link(db, link)
         con = duckdb.connect(str(link), read_only=True,
-                             config={"memory_limit": f"{int(settings.get('reader_memory_mb'))}MB"})
+                             config={"memory_limit": f"{settings.get('reader_memory_mb')}MB"})
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except duckdb.Error as exc:
         raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc

@@ -7,11 +7,9 @@ are mapped to codes through ``data/category_mapping.csv`` (visible and editable;
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -103,14 +101,7 @@ URBAN_RURAL: tuple[Term, ...] = (
 SATISFACTION_WORDS = {"满意": 5, "非常满意": 5, "基本满意": 3, "一般": 3, "不满意": 1, "非常不满意": 1}
 
 
-def _index(terms: tuple[Term, ...]) -> dict[str, Term]:
-    return {t.code: t for t in terms}
-
-
-CATEGORY_BY_CODE = _index(CATEGORIES)
-STATUS_BY_CODE = _index(STATUSES)
-CHANNEL_BY_CODE = _index(CHANNELS)
-GROUP_BY_CODE = _index(GROUPS)
+CATEGORY_CODES = frozenset(t.code for t in CATEGORIES)
 
 
 def normalize_text(text: str) -> str:
@@ -153,17 +144,6 @@ URGENCY_ALIASES = {normalize_text(t.zh): int(t.code) for t in URGENCY} | {
     "normal": 1, "low": 1, "pressing": 2, "medium": 2, "urgent": 3, "high": 3, "critical": 4, "很急": 3,
     "非常紧急": 4, "特别紧急": 4,
 }
-
-
-def load_category_mapping(path: Path) -> dict[str, str]:
-    """Read the editable ``source_text,category`` CSV into a normalized-text → code table."""
-    mapping = _alias_table(CATEGORIES, {})
-    with path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            code = (row.get("category") or "").strip()
-            if code in CATEGORY_BY_CODE:
-                mapping[normalize_text(row["source_text"])] = code
-    return mapping
 
 
 def label(terms: tuple[Term, ...], code: str | None, lang: str) -> str:

@@ -119,11 +119,6 @@ def list_views(db: Path) -> list[SavedView]:
     return sorted(_read(views_path(db)), key=lambda v: v.name)
 
 
-def get_view(db: Path, name: str) -> SavedView | None:
-    wanted = clean_name(name)
-    return next((v for v in list_views(db) if v.name == wanted), None)
-
-
 def save_view(db: Path, name: str, page: str, params: dict[str, object]) -> SavedView:
     """Save (or replace, by name) a view of ``page`` with its URL ``params``."""
     if page not in PAGES:

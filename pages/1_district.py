@@ -8,7 +8,7 @@ from streamlit_folium import st_folium
 from functools import partial
 
 from needsmap import brief, charts, exports, maps, presentation, priority
-from needsmap.i18n import t, term
+from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, page, present, staff, widgets
 
 ctx = page.setup("district_title")
@@ -83,7 +83,7 @@ if ctx.public:  # no table on a projector: the top clusters of k or more records
 else:
     st.subheader(t("top_clusters", lang))
     st.dataframe(
-        widgets.labelled(clusters, lang, {
+        labelled(clusters, lang, {
             "rank": "c_rank", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
             "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
             "people_affected": "c_people_affected", "days_open_oldest": "c_days_open_oldest", "score": "c_score",
@@ -104,7 +104,7 @@ if f.district_adcode:
         points["category_label"] = points["category"].map(lambda c: term("category", c, lang))
         st.caption(t("points_note", lang, n=len(points)))
     else:
-        points["top_label"] = points.get("top_category", points.get("top_label")).map(lambda c: term("category", c, lang))
+        points["top_label"] = points["top_category"].map(lambda c: term("category", c, lang))
         st.caption(t("cells_note_public", lang, k=k) if ctx.public else t("cells_note", lang))
     map_args = dict(geometry_text=geometry, kind=kind, points=points, tiles=ctx.tiles, large=ctx.public,
                     point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)})
@@ -114,7 +114,7 @@ st.subheader(t("records_table", lang))
 if staff.staff_view(lang, ctx.public, key="records"):
     records = data.run("records", f, limit=500)
     st.dataframe(
-        widgets.labelled(records, lang, {
+        labelled(records, lang, {
             "record_id": "c_record_id", "created_at": "c_created_at", "district": "c_district", "category": "c_category",
             "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "description": "c_description",
             "address": "c_address", "requester_group": "c_group", "requester_phone_masked": "c_phone",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from needsmap import charts, exports, priority
-from needsmap.i18n import t
+from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, present, widgets
 
 ctx = page.setup("priorities_title")
@@ -30,7 +30,7 @@ if ranked.empty:
 if ctx.public:  # small clusters could point at one household: keep only those with k or more records
     ranked = ranked[ranked["records"] >= page.k_anonymity()]
 
-table = widgets.labelled(ranked, lang, {
+table = labelled(ranked, lang, {
     "rank": "c_rank", "city": "c_city", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
     "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
     "people_affected": "c_people_affected", "open_records": "c_open_records", "days_open_oldest": "c_days_open_oldest",

@@ -12,7 +12,7 @@ from needsmap.ui import data, page, present, widgets
 
 ctx = page.setup("gap_title")
 lang, f = ctx.lang, ctx.filter
-target_hours = int(settings.get("response_hours_target"))
+target_hours = settings.get("response_hours_target")
 
 present.heading(lang, f, ctx.public, t("gap_title", lang), page.place_names())
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from needsmap import charts, settings
-from needsmap.i18n import t
+from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, present, staff, widgets
 
 ctx = page.setup("loop_title")
 lang, f = ctx.lang, ctx.filter
-response_target = int(settings.get("response_hours_target"))
-feedback_target = int(settings.get("feedback_hours_target"))
+response_target = settings.get("response_hours_target")
+feedback_target = settings.get("feedback_hours_target")
 
 present.heading(lang, f, ctx.public, t("loop_title", lang), page.place_names())
 
@@ -43,15 +43,15 @@ by_category = data.run("service_loop", f, response_target, feedback_target, by="
 if ctx.public:
     by_district = by_district[by_district["records"] >= page.k_anonymity()]
     by_category = by_category[by_category["records"] >= page.k_anonymity()]
-by_district_tab.dataframe(widgets.labelled(by_district, lang, {"district": "c_district", **loop_columns}).round(3),
+by_district_tab.dataframe(labelled(by_district, lang, {"district": "c_district", **loop_columns}).round(3),
                           hide_index=True, width="stretch")
-by_category_tab.dataframe(widgets.labelled(by_category, lang, {"category": "c_category", **loop_columns}, {"category": "category"}).round(3),
+by_category_tab.dataframe(labelled(by_category, lang, {"category": "c_category", **loop_columns}, {"category": "category"}).round(3),
                           hide_index=True, width="stretch")
 
 st.subheader(t("overdue_list", lang))
 if staff.staff_view(lang, ctx.public, key="overdue"):
     overdue = data.run("overdue_records", f, data.run("as_of"), widgets.overdue_days(), limit=300)
-    st.dataframe(widgets.labelled(overdue, lang, {
+    st.dataframe(labelled(overdue, lang, {
         "record_id": "c_record_id", "city": "c_city", "district": "c_district", "category": "c_category",
         "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "created_at": "c_created_at",
         "days_open": "c_days_open",

@@ -17,12 +17,12 @@ def test_save_list_open_and_delete(tmp_path):
     views.save_view(db, "淳安县", "pages/1_district.py", {"district": "330127", "city": "330100"})
     assert [v.name for v in views.list_views(db)] == ["杭州养老 7–9 月", "淳安县"]
 
-    opened = views.get_view(db, "杭州养老 7–9 月")
+    opened, chun_an = views.list_views(db)
     assert opened.page == "app.py"
     assert opened.params == {"city": "330100", "cat": "elderly_care", "measure": "per_10k"}
     assert Filter.from_query_params(opened.params) == Filter(city_adcode="330100", categories=("elderly_care",))
     assert opened.url("http://intranet:8501") == "http://intranet:8501/?city=330100&cat=elderly_care&measure=per_10k"
-    assert views.get_view(db, "淳安县").url() == "/district?district=330127&city=330100"
+    assert chun_an.url() == "/district?district=330127&city=330100"
 
     assert views.delete_view(db, "淳安县") is True
     assert views.delete_view(db, "淳安县") is False

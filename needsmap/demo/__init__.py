@@ -92,7 +92,7 @@ def _check(records: int, seed: int) -> None:
 
 
 def _grid() -> _Grid:
-    return _Grid(float(settings.get("cluster_radius_m")), float(settings.get("cluster_window_days")) * _DAY)
+    return _Grid(settings.get("cluster_radius_m"), settings.get("cluster_window_days") * _DAY)
 
 
 def _progress(echo: Echo | None, done: int, records: int, started: float) -> None:

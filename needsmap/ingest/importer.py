@@ -182,8 +182,8 @@ def _lookups(con: duckdb.DuckDBPyConnection, crs: str, hash_key: bytes) -> valid
         urban_rural_by_adcode=urban_rural,
         hash_key=hash_key,
         crs=crs,
-        cluster_radius_m=float(settings.get("cluster_radius_m")),
-        cluster_window_days=float(settings.get("cluster_window_days")),
+        cluster_radius_m=settings.get("cluster_radius_m"),
+        cluster_window_days=settings.get("cluster_window_days"),
     )
 
 

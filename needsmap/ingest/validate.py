@@ -75,7 +75,7 @@ def category_lookup(mapping_rows: list[tuple[str, str]]) -> dict[str, str]:
     lookup = {taxonomy.normalize_text(alias): term.code
               for term in taxonomy.CATEGORIES for alias in (term.code, term.zh, term.en)}
     for source_text, code in mapping_rows:
-        if source_text and code in taxonomy.CATEGORY_BY_CODE:
+        if source_text and code in taxonomy.CATEGORY_CODES:
             lookup[taxonomy.normalize_text(source_text)] = code
     return lookup
 

@@ -64,7 +64,7 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
                                  f"{stem}-data.csv", "text/csv", key=f"{key}_data_csv", on_click="ignore")
         data_xlsx.download_button(t("x_data_xlsx", lang), partial(brief.table_bytes, db, f, "xlsx", lang=lang, public=aggregates_only),
                                   f"{stem}-data.xlsx", brief.MIME_TYPES["xlsx"], key=f"{key}_data_xlsx", on_click="ignore")
-        k = int(settings.get("k_anonymity"))
+        k = settings.get("k_anonymity")
         notes = [t("x_html_note", lang),
                  t("x_public_note", lang, k=k) if public else t("x_staff_note", lang, k=k) if aggregates_only
                  else t("x_data_note", lang, cap=f"{queries.EXPORT_ROW_CAP:,}")]

@@ -52,7 +52,7 @@ def _lang() -> str:
 
 def is_public() -> bool:
     """Public/presentation mode: by setting (NEEDSMAP_PUBLIC_MODE=1) or the URL (?present=1)."""
-    return int(settings.get("public_mode")) == 1 or st.query_params.get("present") == "1"
+    return settings.get("public_mode") or st.query_params.get("present") == "1"
 
 
 def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> PageContext:
@@ -62,9 +62,13 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     (and goes on: the maps draw from the database) if the boundary file cannot be read.
     """
     lang = _lang()
+    bad_setting = settings.problem()  # a NEEDSMAP_* value of the wrong type: one sentence, no traceback
     # An emoji favicon is inlined as a data: URL; a ":material/…" favicon is fetched from a public CDN.
     st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
-                       initial_sidebar_state="collapsed" if is_public() else "expanded")
+                       initial_sidebar_state="collapsed" if not bad_setting and is_public() else "expanded")
+    if bad_setting:
+        st.error(t("settings_problem", lang, error=bad_setting))
+        st.stop()
     assets.install_static()
     try:
         _build_demo_on_first_start(lang)
@@ -89,7 +93,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
         saved_views.panel(lang, script, current.to_query_params() | (extra_params or {}))
     st.session_state[FILTER_KEY] = current
     _write_url(current, lang, extra_params or {})
-    tiles = st.session_state.get("tiles", str(settings.get("tiles")))
+    tiles = st.session_state.get("tiles", settings.get("tiles"))
     return PageContext(lang=lang, filter=current, public=public, tiles=tiles, script=script)
 
 
@@ -275,4 +279,4 @@ def place_names() -> dict[str, str]:
 
 
 def k_anonymity() -> int:
-    return int(settings.get("k_anonymity"))
+    return settings.get("k_anonymity")

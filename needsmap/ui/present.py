@@ -36,7 +36,7 @@ header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDec
 
 def fixed_by_setting() -> bool:
     """Public mode switched on for the whole app (``NEEDSMAP_PUBLIC_MODE=1``): no way out."""
-    return int(settings.get("public_mode")) == 1
+    return settings.get("public_mode")
 
 
 def install_css() -> None:
@@ -56,7 +56,7 @@ def switch(lang: str, public: bool) -> None:
             st.query_params["present"] = "1"
 
     st.toggle(t("present_toggle", lang), key=SWITCH_KEY, on_change=turn_on,
-              help=t("present_help", lang, k=int(settings.get("k_anonymity"))))
+              help=t("present_help", lang, k=settings.get("k_anonymity")))
 
 
 def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: dict[str, str],
@@ -71,7 +71,7 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
         return
     first, last = data.run("date_range")
     st.title(md_escape(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None)))
-    k = int(settings.get("k_anonymity"))
+    k = settings.get("k_anonymity")
     st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
     if not fixed_by_setting():
         st.button(t("present_exit", lang), key="present_exit", icon=":material/close_fullscreen:", on_click=_turn_off)

@@ -77,15 +77,10 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None, suppress_bel
         column.metric(t(key, lang), value, delta=delta, delta_color="inverse" if inverse else "normal")
 
 
-def labelled(frame: pd.DataFrame, lang: str, columns: dict[str, str], terms: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy with taxonomy codes turned into labels and column names translated (c_* keys)."""
-    return i18n.labelled(frame, lang, columns, terms)
-
-
 def with_headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """``frame`` with each column named by its ``c_<column>`` label (columns without one keep their name)."""
     return frame.rename(columns={column: t(f"c_{column}", lang) for column in frame.columns if f"c_{column}" in i18n.STRINGS})
 
 
 def overdue_days() -> int:
-    return int(settings.get("resolve_days_target"))
+    return settings.get("resolve_days_target")
