@@ -125,37 +125,62 @@ def create(db: Path) -> None:
 
 
 def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current version of ``db``.
+    """A read-only connection to the current version of ``db``; it never writes to the file.
 
     DuckDB caches open databases by path inside a process, so after a swap a plain reopen
     would hand back the old snapshot. Each open therefore goes through a fresh hard link to
-    the current file (removed at once; the open file stays readable). A WAL left beside the
-    file by a crash is first folded in through ``writing``. A missing, corrupt or foreign file
-    raises ``DatabaseError``.
+    the current file (a name removed at once; the open file stays readable). A WAL left beside
+    the file by a crash is linked beside it too: DuckDB replays a WAL in memory on a read-only
+    open and changes neither file (measured with DuckDB 2.0), and refuses a WAL that belongs to
+    another version of the file. The next write folds the WAL in for good (``writing``).
+    Where no link can be made (a read-only folder or mount) the file is opened by its own name:
+    no writer can swap it there. A missing, vanished, corrupt or foreign file, or any other
+    failure to open, raises ``DatabaseError`` with one line.
     """
     db = Path(db)
+    not_found = DatabaseError(f"找不到数据库文件 {db} (database file not found)")
     if not db.exists():
-        raise DatabaseError(f"找不到数据库文件 {db} (database file not found)")
-    if Path(str(db) + ".wal").exists():
-        with writing(db):
-            pass
-    link = db.with_name(f".{db.name}.read-{os.getpid()}-{uuid.uuid4().hex}")
+        raise not_found
     try:
-        os.link(db, link)
-        con = duckdb.connect(str(link), read_only=True,
-                             config={"memory_limit": f"{settings.get('reader_memory_mb')}MB"})
+        con = _connect_current(db)
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except duckdb.Error as exc:
+    except FileNotFoundError as exc:
+        raise not_found from exc
+    except (OSError, duckdb.Error) as exc:
+        if not db.exists():  # deleted while it was being opened
+            raise not_found from exc
         raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc
-    finally:
-        link.unlink(missing_ok=True)
     if version is None or int(version[0]) != schema.SCHEMA_VERSION:
         con.close()
         raise DatabaseError(f"数据库版本不符: {db} (schema version mismatch)")
     return con
 
 
+def _connect_current(db: Path) -> duckdb.DuckDBPyConnection:
+    config = {"memory_limit": f"{settings.get('reader_memory_mb')}MB"}
+    link = db.with_name(f".{db.name}.read-{os.getpid()}-{uuid.uuid4().hex}")
+    try:
+        os.link(db, link)
+    except FileNotFoundError:
+        raise
+    except OSError:  # no links here (read-only folder or file system): nobody swaps the file either
+        return duckdb.connect(str(db), read_only=True, config=config)
+    link_wal = Path(str(link) + ".wal")
+    try:
+        try:
+            os.link(str(db) + ".wal", link_wal)
+        except FileNotFoundError:
+            pass  # no WAL: the usual case
+        return duckdb.connect(str(link), read_only=True, config=config)
+    finally:
+        link.unlink(missing_ok=True)
+        link_wal.unlink(missing_ok=True)
+
+
 def data_signature(db: Path) -> tuple[int, int]:
     """Changes whenever a write swaps in a new file: part of every cache key."""
-    stat = Path(db).stat()
+    try:
+        stat = Path(db).stat()
+    except FileNotFoundError as exc:
+        raise DatabaseError(f"找不到数据库文件 {db} (database file not found)") from exc
     return (stat.st_ino, stat.st_mtime_ns)

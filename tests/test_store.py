@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import duckdb
 import pytest
@@ -90,8 +92,8 @@ def test_missing_and_corrupt_files_give_a_clear_error(tmp_path):
         store.open_readonly(corrupt)
 
 
-def test_database_left_with_a_wal_after_a_crash_still_opens(make_db):
-    db = make_db([{"record_id": "A"}])
+def _leave_a_wal(db) -> None:
+    """Delete every record the way a crashed process would leave it: only in ``<db>.wal``."""
     script = textwrap.dedent(f"""
         import os, duckdb
         con = duckdb.connect({str(db)!r})
@@ -102,6 +104,93 @@ def test_database_left_with_a_wal_after_a_crash_still_opens(make_db):
     """)
     subprocess.run([sys.executable, "-c", script], check=True)
     assert db.with_name(db.name + ".wal").exists()
+
+
+def _folder_state(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_reading_a_database_left_with_a_wal_sees_it_and_writes_nothing(make_db):
+    db = make_db([{"record_id": "A"}, {"record_id": "B"}])
+    _leave_a_wal(db)
+    before = _folder_state(db.parent)
     with store.open_readonly(db) as con:
+        assert con.execute("SELECT count(*) FROM demands").fetchone()[0] == 0  # the WAL's delete is seen
+    assert _folder_state(db.parent) == before  # file and WAL byte-identical, nothing added
+
+
+def test_the_next_write_folds_a_leftover_wal_into_the_file(make_db):
+    db = make_db([{"record_id": "A"}, {"record_id": "B"}])
+    _leave_a_wal(db)
+    with store.writing(db) as con:
         assert con.execute("SELECT count(*) FROM demands").fetchone()[0] == 0
     assert not db.with_name(db.name + ".wal").exists()
+    assert _count(db) == 0
+
+
+@pytest.fixture
+def read_only_folder():
+    """Make a folder read-only as a read-only mount would: mode 555, and for root (whom modes do not
+    stop) the immutable attribute."""
+    made = []
+
+    def make(folder):
+        folder.chmod(0o555)
+        if os.geteuid() == 0:
+            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+                folder.chmod(0o755)
+                pytest.skip("running as root where the immutable attribute cannot be set")
+        made.append(folder)
+        return folder
+
+    yield make
+    for folder in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("with_wal", [False, True], ids=["clean", "leftover-wal"])
+def test_a_database_in_a_read_only_folder_opens(make_db, read_only_folder, with_wal):
+    db = make_db([{"record_id": "A"}, {"record_id": "B"}])
+    if with_wal:
+        _leave_a_wal(db)
+    before = _folder_state(db.parent)
+    read_only_folder(db.parent)
+    with store.open_readonly(db) as con:
+        assert con.execute("SELECT count(*) FROM demands").fetchone()[0] == (0 if with_wal else 2)
+    assert _folder_state(db.parent) == before
+
+
+def test_a_database_file_that_vanishes_while_opened_gives_the_clear_error(make_db):
+    # Another program deletes and restores the file over and over while the app opens it: every
+    # open either works or says "not found" in one line, never another exception.
+    db = make_db([{"record_id": "A"}])
+    keep = db.with_name("keep.duckdb")
+    os.link(db, keep)
+    outcomes: dict[str, int] = {}
+    stop = threading.Event()
+
+    def flicker() -> None:
+        while not stop.is_set():
+            db.unlink(missing_ok=True)
+            time.sleep(0.0005)
+            os.link(keep, db)
+            time.sleep(0.002)  # present most of the time
+
+    thread = threading.Thread(target=flicker)
+    thread.start()
+    try:
+        for _ in range(400):
+            try:
+                with store.open_readonly(db) as con:
+                    assert con.execute("SELECT count(*) FROM demands").fetchone()[0] == 1
+                    store.data_signature(db)
+                outcomes["opened"] = outcomes.get("opened", 0) + 1
+            except DatabaseError as exc:
+                assert str(exc) == f"找不到数据库文件 {db} (database file not found)"
+                outcomes["not found"] = outcomes.get("not found", 0) + 1
+    finally:
+        stop.set()
+        thread.join()
+    assert outcomes.get("opened") and outcomes.get("not found"), outcomes
