@@ -14,15 +14,15 @@ url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": 
 ctx = page.setup("home_title", extra_params=url_params)
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
-k = page.k_anonymity()
+k = data.k_anonymity()
 
 present.heading(lang, f, ctx.public, t("home_title", lang), names)
 
-as_of = data.run("as_of")
-kpis = data.run("kpis", f, as_of, widgets.overdue_days())
+as_of = data.as_of()
+kpis = data.kpis(f, as_of, widgets.overdue_days())
 if not kpis["records"]:
     st.info(t("no_data", lang))
-widgets.kpi_strip(kpis, lang, suppress_below=k if ctx.public else None)
+widgets.kpi_strip(kpis, lang)
 
 measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
 measure = page.localized(measure_col.selectbox, "home_measure", lang, t("measure", lang), queries.MAP_MEASURES,
@@ -41,12 +41,12 @@ st.session_state["tiles"] = tiles
 # The map always shows the whole province; a chosen city or district is outlined, not cut out.
 map_filter = f.with_changes(city_adcode=None, district_adcode=None)
 min_records = settings.get("min_records_to_rank")
-measures = data.run("district_measures", map_filter, as_of, widgets.overdue_days(), min_records,
-                    include_priority=measure == "priority_sum")
+measures = data.district_measures(map_filter, as_of, widgets.overdue_days(), min_records,
+                                  include_priority=measure == "priority_sum")
 # Honest rates: a district with too few records is drawn as "too few", not as a colour.
 shown = presentation.map_frame(measures, measure, lang=lang, public=ctx.public, k=k)
 palette = maps.PRESENT_PALETTE if ctx.public else maps.PALETTE
-geometries = data.run("district_geometries")
+geometries = data.district_geometries()
 
 
 def needs_map():

@@ -168,7 +168,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
 
     def shown(figures: dict, key: str, show) -> str:
         # Shares, medians and means over fewer than k records are not given (too few to publish).
-        if show is not count and (figures["records"] or 0) < k:
+        if show is not count and not presentation.enough_in(figures, k):
             return "–"
         return show(figures[key])
 
@@ -188,7 +188,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     )
 
     clusters = queries.priority_clusters(con, f, as_of, overdue_days, priority.Weights(), limit=200)
-    top = clusters[clusters["records"] >= k].head(5)
+    top = presentation.suppress_small_groups(clusters, k).head(5)
     priority_header = tuple(t(key, lang) for key in (
         "c_rank", "c_district", "c_category", "c_subcategory", "c_records", "c_distinct_requesters",
         "c_urgency_component", "c_people_component", "c_frequency_component", "c_age_component", "c_score"))
@@ -272,7 +272,7 @@ def _map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: dat
     """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
     (classes over the province), the place outlined; districts under the rank or k limits grey."""
     measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
-    enough = measures["rankable"] & (measures["records"] >= settings.get("k_anonymity"))
+    enough = measures["rankable"] & presentation.enough_to_show(measures, settings.get("k_anonymity"))
     measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
     in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"]) if city_code else None
     legend = t(f"m_{MAP_MEASURE}", lang)

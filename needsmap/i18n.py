@@ -72,6 +72,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Click a district for its details. Data as of {as_of}; population from the 2020 national census."),
     "too_few_to_rank": ("记录少于 {n} 条的区县不参与排名", "Districts with fewer than {n} records are not ranked"),
     "no_data": ("当前筛选条件下没有记录。请放宽筛选条件。", "No records match these filters. Widen the filters."),
+    "no_data_public": ("当前筛选条件下没有可公开显示的数据（少于 {k} 条记录的分组不显示）。请放宽筛选条件。",
+                       "Nothing to show in public for these filters (groups under {k} records are hidden). Widen the filters."),
     "province": ("浙江省", "Zhejiang"),
     "province_average": ("全省平均", "Province average"),
     "choose_district": ("选择区县", "Choose a district"),

@@ -14,8 +14,8 @@ from needsmap.ui import data, downloads, page, present, staff, widgets
 ctx = page.setup("district_title")
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
-districts = data.run("districts")
-k = page.k_anonymity()
+districts = data.districts()
+k = data.k_anonymity()
 
 
 def go_to(city: str | None, district: str | None) -> None:
@@ -46,32 +46,30 @@ if not f.district_adcode:
     if chosen:
         go_to(chosen[:4] + "00", chosen)
 
-as_of = data.run("as_of")
+as_of = data.as_of()
 overdue = widgets.overdue_days()
-kpis = data.run("kpis", f, as_of, overdue)
-province = data.run("kpis", f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue)
+kpis = data.kpis(f, as_of, overdue)
+province = data.kpis(f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue)
 if not kpis["records"]:
     st.info(t("no_data", lang))
     st.stop()
-widgets.kpi_strip(kpis, lang, reference=province, suppress_below=k if ctx.public else None)
+widgets.kpi_strip(kpis, lang, reference=province)
 
 left, right = st.columns(2)
-categories = data.run("category_counts", f)
-categories["label"] = categories["category"].map(lambda c: term("category", c, lang))
-if ctx.public:  # categories under k records are merged, so no bar stands for a household
-    categories = presentation.merge_small_groups(categories, "label", "records", k, t("merged_small", lang, k=k))
+categories = data.category_counts(f)  # in public mode small categories come merged, so no bar stands for a household
+categories["label"] = categories["category"].map(
+    lambda c: t("merged_small", lang, k=k) if c == presentation.MERGED_CATEGORIES else term("category", c, lang))
 left.plotly_chart(charts.category_bars(categories, "label", "records", t("category_breakdown", lang), large=ctx.public),
                   width="stretch")
-trend = data.run("monthly_trend", f)
-trend["label"] = trend["category"].map(lambda c: term("category", c, lang))
-if ctx.public:  # per category most months are small: one line of all records, small months blanked
-    trend = presentation.monthly_totals(trend, "label", t("all", lang), k)
+trend = data.monthly_trend(f)  # in public mode one line of all records, small months blanked
+trend["label"] = trend["category"].map(lambda c: t("all", lang) if c == presentation.ALL_CATEGORIES else term("category", c, lang))
 right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
 
-clusters = data.run("priority_clusters", f, as_of, overdue, priority.Weights(), limit=200 if ctx.public else 10)
+# In public mode small clusters come left out: ask for more, so ten remain.
+clusters = data.priority_clusters(f, as_of, overdue, priority.Weights(), limit=200 if ctx.public else 10)
 if ctx.public:  # no table on a projector: the top clusters of k or more records, as their score factors
     st.subheader(t("present_clusters", lang))
-    top = clusters[clusters["records"] >= k].head(10).copy()
+    top = clusters.head(10).copy()
     top["label"] = top["rank"].astype(str) + ". " + top["district"].astype(str) + " " + top["category"].map(
         lambda c: term("category", c, lang))
     component_columns = ["urgency_component", "people_component", "frequency_component", "age_component"]
@@ -93,12 +91,8 @@ else:
 
 if f.district_adcode:
     st.subheader(t("district_map", lang))
-    geometry = data.run("district_geometries").set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
-    if ctx.public:  # never single records: ~1 km cells of k or more records only
-        kind, points = data.run("map_points", f, cap=0, cell_degrees=0.01)
-        points = points[points["records"] >= k]
-    else:
-        kind, points = data.run("map_points", f)
+    geometry = data.district_geometries().set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
+    kind, points = data.map_points(f)  # in public mode never single records: ~1 km cells big enough to show
     points = points.copy()
     if kind == "points":
         points["category_label"] = points["category"].map(lambda c: term("category", c, lang))
@@ -112,7 +106,7 @@ if f.district_adcode:
 
 st.subheader(t("records_table", lang))
 if staff.staff_view(lang, ctx.public, key="records"):
-    records = data.run("records", f, limit=500)
+    records = data.records(f, limit=500)
     st.dataframe(
         labelled(records, lang, {
             "record_id": "c_record_id", "created_at": "c_created_at", "district": "c_district", "category": "c_category",

@@ -23,12 +23,11 @@ weights = priority.Weights(
 )
 open_only = columns[4].toggle(t("open_only", lang), value=True, key="open_only")
 
-ranked = data.run("priority_clusters", f, data.run("as_of"), widgets.overdue_days(), weights, limit=200, open_only=open_only)
+# In public mode small clusters (they could point at one household) come left out.
+ranked = data.priority_clusters(f, data.as_of(), widgets.overdue_days(), weights, limit=200, open_only=open_only)
 if ranked.empty:
-    st.info(t("no_data", lang))
+    present.no_data(lang, ctx.public)
     st.stop()
-if ctx.public:  # small clusters could point at one household: keep only those with k or more records
-    ranked = ranked[ranked["records"] >= page.k_anonymity()]
 
 table = labelled(ranked, lang, {
     "rank": "c_rank", "city": "c_city", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",

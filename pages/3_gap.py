@@ -16,9 +16,9 @@ target_hours = settings.get("response_hours_target")
 
 present.heading(lang, f, ctx.public, t("gap_title", lang), page.place_names())
 
-summary = data.run("gap_summary", f, target_hours)
+summary = data.gap_summary(f, target_hours)  # public mode: empty unless both sides are big enough to show
 if summary.empty:
-    st.info(t("no_data", lang))
+    present.no_data(lang, ctx.public)
     st.stop()
 by_measure = summary.set_index("measure")
 ratio = by_measure.loc["per_10k", "gap"]
@@ -57,10 +57,8 @@ st.subheader(t("by_category", lang))
 measure = page.localized(st.selectbox, "gap_measure", lang, t("indicator", lang),
                         ("per_10k", "urgent_share", "median_hours_to_response", "resolution_rate", "mean_satisfaction"),
                         format_func=lambda m: t(f"g_{m}", lang))
-by_category = data.run("urban_rural_gap", f, target_hours)
+by_category = data.urban_rural_gap(f, target_hours)  # public mode: small groups left out
 by_category = by_category[by_category["category"] != "__all__"]
-if ctx.public:
-    by_category = by_category[by_category["records"] >= page.k_anonymity()]
 wide = by_category.pivot(index="category", columns="urban_rural", values=measure).reset_index()
 for area in ("urban", "rural"):
     if area not in wide:

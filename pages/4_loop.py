@@ -15,9 +15,10 @@ feedback_target = settings.get("feedback_hours_target")
 
 present.heading(lang, f, ctx.public, t("loop_title", lang), page.place_names())
 
-overall = data.run("service_loop", f, response_target, feedback_target)
+# In public mode a group too small to show (the whole selection too) comes left out.
+overall = data.service_loop(f, response_target, feedback_target)
 if overall.empty or not int(overall.loc[0, "records"]):
-    st.info(t("no_data", lang))
+    present.no_data(lang, ctx.public)
     st.stop()
 row = overall.iloc[0]
 metrics = st.columns(5)
@@ -37,12 +38,9 @@ loop_columns = {
 }
 by_district_tab, by_category_tab = st.tabs([t("by_district", lang), t("by_category", lang)])
 names = page.place_names()
-by_district = data.run("service_loop", f, response_target, feedback_target, by="district")
+by_district = data.service_loop(f, response_target, feedback_target, by="district")
 by_district["district"] = by_district["district"].map(lambda a: names.get(a, a))
-by_category = data.run("service_loop", f, response_target, feedback_target, by="category")
-if ctx.public:
-    by_district = by_district[by_district["records"] >= page.k_anonymity()]
-    by_category = by_category[by_category["records"] >= page.k_anonymity()]
+by_category = data.service_loop(f, response_target, feedback_target, by="category")
 by_district_tab.dataframe(labelled(by_district, lang, {"district": "c_district", **loop_columns}).round(3),
                           hide_index=True, width="stretch")
 by_category_tab.dataframe(labelled(by_category, lang, {"category": "c_category", **loop_columns}, {"category": "category"}).round(3),
@@ -50,7 +48,7 @@ by_category_tab.dataframe(labelled(by_category, lang, {"category": "c_category",
 
 st.subheader(t("overdue_list", lang))
 if staff.staff_view(lang, ctx.public, key="overdue"):
-    overdue = data.run("overdue_records", f, data.run("as_of"), widgets.overdue_days(), limit=300)
+    overdue = data.overdue_records(f, data.as_of(), widgets.overdue_days(), limit=300)
     st.dataframe(labelled(overdue, lang, {
         "record_id": "c_record_id", "city": "c_city", "district": "c_district", "category": "c_category",
         "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "created_at": "c_created_at",

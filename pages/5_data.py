@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from needsmap import admin, queries
+from needsmap import admin
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
 from needsmap.ui import data, page, staff, widgets
@@ -47,23 +47,22 @@ if submitted and uploaded is not None:
                          skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
             st.session_state["last_batch"] = report.batch_id
 
-con = data.cursor()
 st.subheader(t("data_quality", lang))
-quality = queries.data_quality(con)
+quality = data.data_quality()
 columns = st.columns(len(quality))
 for column, (key, value) in zip(columns, quality.items(), strict=True):
     column.metric(t(f"q_{key}", lang), f"{value:,}")
 
 st.subheader(t("imports_history", lang))
-st.dataframe(widgets.with_headers(queries.imports(con), lang), hide_index=True, width="stretch")
+st.dataframe(widgets.with_headers(data.imports(), lang), hide_index=True, width="stretch")
 
 st.subheader(t("rejected_rows", lang))
-st.dataframe(widgets.with_headers(queries.reject_reasons(con), lang), hide_index=True, width="stretch")
-st.dataframe(widgets.with_headers(queries.rejects(con, st.session_state.get("last_batch"), limit=1_000), lang),
+st.dataframe(widgets.with_headers(data.reject_reasons(), lang), hide_index=True, width="stretch")
+st.dataframe(widgets.with_headers(data.rejects(st.session_state.get("last_batch"), limit=1_000), lang),
              hide_index=True, width="stretch", height=300)
 
 st.subheader(t("category_mapping", lang))
-edited = st.data_editor(queries.category_mapping(con), num_rows="dynamic", hide_index=True, width="stretch",
+edited = st.data_editor(data.category_mapping(), num_rows="dynamic", hide_index=True, width="stretch",
                         key="mapping_editor",
                         column_config={"source_text": st.column_config.TextColumn(t("c_source_text", lang)),
                                        "category": st.column_config.TextColumn(t("c_category", lang))})
@@ -74,4 +73,3 @@ if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapp
         st.error(widgets.md_escape(exc))
     else:
         st.success(f"✓ {saved}")
-con.close()

@@ -118,3 +118,85 @@ def test_without_a_cjk_font_the_page_says_so_and_offers_only_what_needs_none(sma
     finally:
         monkeypatch.undo()
         exports.cjk_font.cache_clear()
+
+
+# --- Public mode: a group too small to show never reaches the screen, on any page ------------
+# Five open water records in 西湖区 (urban) from five people, rated 3; one elderly-care record in
+# 淳安县 (rural), rated 5 by its one requester. k = 5: the 淳安县 group is too small to show.
+_BIG = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}", cluster_id=10,
+             responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 6)]
+_SMALL = dict(record_id="E1", created_at="2025-06-09 09:00", category="elderly_care", subcategory="助餐", district_adcode="330127",
+              urban_rural="rural", status="in_progress", requester_hash="h9", cluster_id=20, urgency=4,
+              responded_at="2025-06-09 10:00", satisfaction=5)
+
+
+@pytest.fixture
+def one_small_group(make_db, monkeypatch):
+    db = make_db([*_BIG, _SMALL], name="public.duckdb")
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    monkeypatch.setenv("NEEDSMAP_MIN_RECORDS_TO_RANK", "1")  # both districts rankable: only k keeps 淳安县 out
+    return db
+
+
+def _charts(app) -> str:
+    """The plotly figures of the page, as their JSON text (Chinese unescaped)."""
+    return " ".join(json.dumps(json.loads(element.proto.spec), ensure_ascii=False) for element in app.get("plotly_chart"))
+
+
+def _tables(app) -> list:
+    return [frame.value for frame in app.dataframe]
+
+
+def test_public_home_ranks_only_districts_big_enough_and_hides_a_small_selection(one_small_group):
+    staff_view = _open(ur="rural")
+    assert _metrics(staff_view)["诉求总数"] == "1" and _metrics(staff_view)["平均满意度"] == "5.00"
+    home = _open(present="1")
+    assert not home.exception
+    assert "西湖区" in _charts(home) and "淳安县" not in _charts(home)
+    rural = _open(ur="rural", present="1")
+    assert _metrics(rural)["诉求总数"] == "<5" and _metrics(rural)["平均满意度"] == "–"
+
+
+def test_public_district_page_shows_no_figure_of_a_small_district(one_small_group):
+    staff_view = _open("pages/1_district.py", district="330127")
+    assert "养老服务" in _charts(staff_view)
+    app = _open("pages/1_district.py", district="330127", present="1")
+    assert not app.exception
+    metrics = _metrics(app)
+    assert metrics["诉求总数"] == "<5" and metrics["平均满意度"] == "–" and metrics["紧急占比"] == "–"
+    assert "养老服务" not in _charts(app)  # the one category bar is left out, merged or not
+    assert "没有记录数不少于 5 条的未办结需求簇。" in [i.value for i in app.info]
+    big = _open("pages/1_district.py", district="330106", present="1")
+    assert "1. 西湖区 供水" in _charts(big)
+
+
+def test_public_priorities_leave_out_a_small_cluster(one_small_group):
+    staff_view = _open("pages/2_priorities.py")
+    assert set(staff_view.dataframe[0].value["区县"]) == {"淳安县", "西湖区"}
+    app = _open("pages/2_priorities.py", present="1")
+    assert not app.exception
+    assert list(app.dataframe[0].value["区县"]) == ["西湖区"]
+    assert "淳安县" not in _charts(app)
+
+
+def test_public_gap_page_shows_no_side_of_one_record(one_small_group):
+    staff_view = _open("pages/3_gap.py")
+    summary = staff_view.dataframe[0].value.set_index("指标")
+    assert summary.loc["平均满意度（1–5）", "县域"] == "5.00"
+    app = _open("pages/3_gap.py", present="1")
+    assert not app.exception
+    assert _tables(app) == [] and _charts(app) == ""
+    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录的分组不显示）。请放宽筛选条件。" in [i.value for i in app.info]
+
+
+def test_public_loop_page_shows_no_figure_of_a_small_group(one_small_group):
+    staff_view = _open("pages/4_loop.py", district="330127")
+    assert _metrics(staff_view)["平均满意度"] == "5.00"
+    small = _open("pages/4_loop.py", district="330127", present="1")
+    assert not small.exception
+    assert _metrics(small) == {} and _tables(small) == []
+    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录的分组不显示）。请放宽筛选条件。" in [i.value for i in small.info]
+    province = _open("pages/4_loop.py", present="1")
+    assert _metrics(province)["平均满意度"] == f"{(3 * 5 + 5) / 6:.2f}"  # six records: enough to show
+    by_district, by_category = _tables(province)
+    assert list(by_district["区县"]) == ["西湖区"] and list(by_category["类别"]) == ["供水"]

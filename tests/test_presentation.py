@@ -89,3 +89,19 @@ def test_monthly_totals_make_one_line_with_small_months_blanked():
     totals = presentation.monthly_totals(trend, "label", "全部", 5)
     assert totals["label"].tolist() == ["全部", "全部"]
     assert totals["records"].tolist()[0] == 7 and np.isnan(totals["records"].tolist()[1])
+
+
+def test_small_groups_are_left_out_by_the_one_public_rule():
+    groups = pd.DataFrame({"district": ["西湖区", "淳安县", "上城区", "空"], "records": [5, 4, 12, 0],
+                           "distinct_requesters": [1, 4, 9, 0]})
+    assert list(presentation.suppress_small_groups(groups, 5)["district"]) == ["西湖区", "上城区"]
+    # The rule counting people as well as records: five records from one person are left out too.
+    both = ("records", "distinct_requesters")
+    assert list(presentation.suppress_small_groups(groups, 5, both)["district"]) == ["上城区"]
+    assert list(presentation.too_few_mask(groups, 5)) == [False, True, False, False]  # none: nothing to hide
+
+
+def test_one_selection_is_judged_by_the_same_rule():
+    assert presentation.enough_in({"records": 5, "distinct_requesters": 1}, 5)
+    assert not presentation.enough_in({"records": 5, "distinct_requesters": 1}, 5, ("records", "distinct_requesters"))
+    assert not presentation.enough_in({"records": None}, 5)

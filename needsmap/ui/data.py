@@ -1,32 +1,43 @@
-"""Cached, read-only data access for pages.
+"""Cached, read-only data access for pages: one named function per question a page asks.
 
 One read-only DuckDB connection per database version per process (``st.cache_resource``);
 each query runs on its own ``cursor()``, because DuckDB connections are not thread-safe and
-Streamlit runs sessions on threads. Results are cached (``st.cache_data``) by the query name,
-the database path, its signature (changes when an import swaps in a new file, so new data is
-seen at once) and the frozen Filter.
+Streamlit runs sessions on threads. Results are cached (``st.cache_data``) by the query, the
+database path, its signature (changes when an import swaps in a new file, so new data is seen
+at once) and the arguments (the frozen Filter among them).
+
+Public mode is applied here, not in the pages: whenever the page is public (``state.is_public``)
+grouped results come back with the groups too small to show in public left out (the rule:
+``presentation.PUBLIC_COUNT_COLUMNS``), small categories merged, one monthly line, map cells
+instead of points, and no record-level rows at all. A page cannot forget it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
-from needsmap import queries, settings, store
+from needsmap import presentation, priority, queries, settings, store
 from needsmap.errors import DatabaseError
+from needsmap.filters import Filter
+from needsmap.ui import state
 
-# Query functions pages may call through ``run`` (an allow-list: names never come from users).
-_CACHED_QUERIES = {
-    "kpis", "district_measures", "category_counts", "monthly_trend", "priority_clusters", "urban_rural_gap",
-    "gap_summary", "service_loop", "overdue_records", "records", "map_points", "district_geometries", "districts",
-    "date_range", "subcategories", "as_of",
-}
+Result = TypeVar("Result")
 
 
 def db_path() -> Path:
     return settings.db_path()
+
+
+def k_anonymity() -> int:
+    """k of the public-mode rule (setting ``k_anonymity``)."""
+    return settings.get("k_anonymity")
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -43,25 +54,154 @@ def signature() -> tuple[int, int]:
 
 def check() -> None:
     """Raise ``DatabaseError`` unless the current database file exists and opens (a corrupt file too)."""
-    cursor().close()
-
-
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A fresh cursor on the current version of the database."""
-    return _connection(str(db_path()), signature()).cursor()
+    _connection(str(db_path()), signature()).cursor().close()
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _run(db: str, version: tuple[int, int], name: str, args: tuple, kwargs: tuple) -> object:
+def _cached(db: str, version: tuple[int, int], name: str, args: tuple, _query: Callable[..., Any]) -> Any:
+    """``_query(cursor, *args)``, cached by ``name`` (the query's), database and arguments."""
     con = _connection(db, version).cursor()
     try:
-        return getattr(queries, name)(con, *args, **dict(kwargs))
+        return _query(con, *args)
     finally:
         con.close()
 
 
-def run(name: str, *args: object, **kwargs: object) -> object:
-    """Run ``queries.<name>(cursor, *args, **kwargs)`` with caching keyed by data version."""
-    if name not in _CACHED_QUERIES:
-        raise ValueError(f"`name` was {name!r} but is expected to be in {sorted(_CACHED_QUERIES)}")
-    return _run(str(db_path()), signature(), name, args, tuple(sorted(kwargs.items())))
+def _run(query: Callable[..., Result], *args: object) -> Result:
+    return _cached(str(db_path()), signature(), query.__name__, args, query)
+
+
+def _public_groups(groups: pd.DataFrame) -> pd.DataFrame:
+    """``groups`` as a page may show them: in public mode without the groups too small to show."""
+    return presentation.suppress_small_groups(groups, k_anonymity()) if state.is_public() else groups
+
+
+def _staff_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Record-level rows: none at all in public mode (the staff gate says so on the page)."""
+    return rows.head(0) if state.is_public() else rows
+
+
+# --- Reference data and the data's own dates ------------------------------------------------
+
+def as_of() -> datetime | None:
+    """``queries.as_of``: the latest created_at (the data's 'now')."""
+    return _run(queries.as_of)
+
+
+def date_range() -> tuple[datetime | None, datetime | None]:
+    return _run(queries.date_range)
+
+
+def districts() -> pd.DataFrame:
+    return _run(queries.districts)
+
+
+def district_geometries() -> pd.DataFrame:
+    return _run(queries.district_geometries)
+
+
+def subcategories(categories: tuple[str, ...] = ()) -> list[str]:
+    return _run(queries.subcategories, tuple(categories))
+
+
+# --- Aggregates (public mode applied) --------------------------------------------------------
+
+def kpis(f: Filter, as_of_time: datetime | None, overdue_days: int) -> dict[str, float]:
+    """``queries.kpis``; in public mode ``widgets.kpi_strip`` shows small numbers as "<k"."""
+    return _run(queries.kpis, f, as_of_time, overdue_days)
+
+
+def district_measures(f: Filter, as_of_time: datetime | None, overdue_days: int, min_records_to_rank: int,
+                      include_priority: bool = True) -> pd.DataFrame:
+    """``queries.district_measures``: every district, always (the map needs them all); in public
+    mode ``presentation.map_frame`` and ``presentation.ranking`` blank the small ones."""
+    return _run(queries.district_measures, f, as_of_time, overdue_days, min_records_to_rank, include_priority)
+
+
+def category_counts(f: Filter) -> pd.DataFrame:
+    """``queries.category_counts``; in public mode small categories are merged into one row
+    (category ``presentation.MERGED_CATEGORIES``, records only), left out if still small."""
+    counts = _run(queries.category_counts, f)
+    if state.is_public():
+        return presentation.merge_small_groups(counts, "category", "records", k_anonymity(), presentation.MERGED_CATEGORIES)
+    return counts
+
+
+def monthly_trend(f: Filter) -> pd.DataFrame:
+    """``queries.monthly_trend``; in public mode one line of all records (category
+    ``presentation.ALL_CATEGORIES``) with small months blanked."""
+    trend = _run(queries.monthly_trend, f)
+    if state.is_public():
+        return presentation.monthly_totals(trend, "category", presentation.ALL_CATEGORIES, k_anonymity())
+    return trend
+
+
+def priority_clusters(f: Filter, as_of_time: datetime | None, overdue_days: int,
+                      weights: priority.Weights = priority.Weights(), limit: int = 100,
+                      open_only: bool = True) -> pd.DataFrame:
+    """``queries.priority_clusters`` (small clusters left out in public mode; ranks keep their numbers)."""
+    return _public_groups(_run(queries.priority_clusters, f, as_of_time, overdue_days, weights, limit, open_only))
+
+
+def urban_rural_gap(f: Filter, response_hours_target: int) -> pd.DataFrame:
+    """``queries.urban_rural_gap`` (small category × area groups left out in public mode)."""
+    return _public_groups(_run(queries.urban_rural_gap, f, response_hours_target))
+
+
+def gap_summary(f: Filter, response_hours_target: int) -> pd.DataFrame:
+    """``queries.gap_summary``; in public mode empty unless both the urban and the rural side
+    may be shown (a comparison with one small side would show that side's figures)."""
+    summary = _run(queries.gap_summary, f, response_hours_target)
+    if state.is_public():
+        overall = urban_rural_gap(f, response_hours_target)
+        if not {"urban", "rural"} <= set(overall.loc[overall["category"] == "__all__", "urban_rural"]):
+            return summary.head(0)
+    return summary
+
+
+def service_loop(f: Filter, response_hours_target: int, feedback_hours_target: int, by: str | None = None) -> pd.DataFrame:
+    """``queries.service_loop`` (small groups, the overall row too, left out in public mode)."""
+    return _public_groups(_run(queries.service_loop, f, response_hours_target, feedback_hours_target, by))
+
+
+def map_points(f: Filter) -> tuple[str, pd.DataFrame]:
+    """``queries.map_points`` of the filtered records: points up to 3,000, else ~500 m cells.
+
+    In public mode never single records: ~1 km cells, those too small to show left out.
+    """
+    if state.is_public():
+        kind, cells = _run(queries.map_points, f, 0, 0.01)
+        return kind, _public_groups(cells) if kind == "cells" else cells.head(0)  # "points" only when there are none
+    return _run(queries.map_points, f, 3_000, 0.005)
+
+
+# --- Record-level rows (staff views; none in public mode) ------------------------------------
+
+def records(f: Filter, limit: int = 500) -> pd.DataFrame:
+    return _staff_rows(_run(queries.records, f, limit))
+
+
+def overdue_records(f: Filter, as_of_time: datetime | None, overdue_days: int, limit: int = 200) -> pd.DataFrame:
+    return _staff_rows(_run(queries.overdue_records, f, as_of_time, overdue_days, limit))
+
+
+# --- The data page (staff) -------------------------------------------------------------------
+
+def data_quality() -> dict[str, int]:
+    return _run(queries.data_quality)
+
+
+def imports() -> pd.DataFrame:
+    return _staff_rows(_run(queries.imports))
+
+
+def reject_reasons() -> pd.DataFrame:
+    return _staff_rows(_run(queries.reject_reasons))
+
+
+def rejects(batch_id: int | None = None, limit: int = 1_000) -> pd.DataFrame:
+    return _staff_rows(_run(queries.rejects, batch_id, limit))
+
+
+def category_mapping() -> pd.DataFrame:
+    return _run(queries.category_mapping)

@@ -17,8 +17,9 @@ import streamlit as st
 from needsmap import assets, boundaries, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
-from needsmap.i18n import LANGS, t, term
-from needsmap.ui import data, present, saved_views
+from needsmap.i18n import t, term
+from needsmap.ui import data, present, saved_views, state
+from needsmap.ui.state import FILTER_KEY, is_public, set_filter  # noqa: F401 - pages call page.set_filter
 
 PAGES = (
     # Material icons ship with Streamlit's frontend (no emoji font needed on intranet PCs).
@@ -29,8 +30,6 @@ PAGES = (
     ("pages/4_loop.py", "nav_loop", ":material/autorenew:"),
     ("pages/5_data.py", "nav_data", ":material/database:"),
 )
-FILTER_KEY = "filter"
-_WIDGET_PREFIX = "flt_"
 _SCRIPT_OF_TITLE = {"home_title": "app.py", **{f"{path.split('_', 1)[1][:-3]}_title": path for path, _, _ in PAGES[1:]}}
 
 
@@ -48,11 +47,6 @@ def _lang() -> str:
     if requested in ("zh", "en"):
         st.session_state["lang"] = requested
     return st.session_state.get("lang", "zh")
-
-
-def is_public() -> bool:
-    """Public/presentation mode: by setting (NEEDSMAP_PUBLIC_MODE=1) or the URL (?present=1)."""
-    return settings.get("public_mode") or st.query_params.get("present") == "1"
 
 
 def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> PageContext:
@@ -111,7 +105,7 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
         if key not in st.session_state and from_url in options:
             st.session_state[key] = from_url
         # The widget itself (``localized``) holds the newest value; ``key`` trails it by one run.
-        value = st.session_state.get(_key_in(_lang(), key), st.session_state.get(key))
+        value = st.session_state.get(state.key_in(_lang(), key), st.session_state.get(key))
         if value in options and value != options[0]:
             params[param] = value
     return params
@@ -141,24 +135,9 @@ def _current_filter() -> Filter:
     from_url = Filter.from_query_params(st.query_params.to_dict())
     if from_url != Filter() or FILTER_KEY not in st.session_state:
         if from_url != st.session_state.get(FILTER_KEY):
-            _clear_widgets()
+            state.clear_filter_widgets()
         return from_url
     return st.session_state[FILTER_KEY]
-
-
-def set_filter(new: Filter) -> None:
-    """Change the filter from code (a map click, a breadcrumb): widgets re-seed from it."""
-    _clear_widgets()
-    st.session_state[FILTER_KEY] = new
-    params = new.to_query_params()
-    if st.session_state.get("lang", "zh") != "zh":
-        params["lang"] = st.session_state["lang"]
-    st.query_params.from_dict(params)
-
-
-def _clear_widgets() -> None:
-    for key in [k for k in st.session_state if str(k).startswith(_WIDGET_PREFIX)]:
-        del st.session_state[key]
 
 
 def _write_url(current: Filter, lang: str, extra: dict[str, str]) -> None:
@@ -187,13 +166,8 @@ def _language_switch(lang: str) -> str:
     return choice
 
 
-def _key_in(lang: str, key: str) -> str:
-    """The widget key of ``key`` in one language (see ``localized``)."""
-    return f"{key}@{lang}"
-
-
 def _seed(key: str, value: object, lang: str) -> str:
-    full_key = _key_in(lang, _WIDGET_PREFIX + key)  # per language: see ``localized``
+    full_key = state.key_in(lang, state.WIDGET_PREFIX + key)  # per language: see ``localized``
     if full_key not in st.session_state:
         st.session_state[full_key] = value
     return full_key
@@ -207,7 +181,7 @@ def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwa
     widget is a new one, seeded from the language-independent value stored under ``key``
     (which ``widgets_from_url`` and saved views also set).
     """
-    widget_key = _key_in(lang, key)
+    widget_key = state.key_in(lang, key)
     if widget_key not in st.session_state and key in st.session_state:
         st.session_state[widget_key] = st.session_state[key]
     value = widget(*args, key=widget_key, **kwargs)
@@ -215,15 +189,9 @@ def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwa
     return value
 
 
-def forget_widget(key: str) -> None:
-    """Drop a ``localized`` widget's value in every language (it re-seeds on its next run)."""
-    for name in [key, *(_key_in(code, key) for code in LANGS)]:
-        st.session_state.pop(name, None)
-
-
 def _filter_widgets(current: Filter, lang: str) -> Filter:
     st.markdown(f"**{t('filters', lang)}**")
-    first, last = data.run("date_range")
+    first, last = data.date_range()
     # An empty database has no dates: offer today, so the widget still draws.
     first = first.date() if first is not None else date.today()
     last = last.date() if last is not None else first
@@ -235,7 +203,7 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
         date_to = dates[1] if dates[1] < last else None
     categories = st.multiselect(t("category", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CATEGORIES],
                                 format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories), lang))
-    sub_options = data.run("subcategories", tuple(categories))
+    sub_options = data.subcategories(tuple(categories))
     sub_seed = [s for s in current.subcategories if s in sub_options]
     subcategories = st.multiselect(t("subcategory", lang), placeholder=t("all", lang), options=sub_options, key=_seed("subcategories", sub_seed, lang))
     urgency = st.multiselect(t("urgency", lang), placeholder=t("all", lang), options=[1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
@@ -248,7 +216,7 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
                             format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups), lang))
     urban_rural = st.multiselect(t("urban_rural", lang), placeholder=t("all", lang), options=["urban", "rural"],
                                  format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural), lang))
-    districts = data.run("districts")
+    districts = data.districts()
     cities = districts.drop_duplicates("city_adcode").set_index("city_adcode")["city"].to_dict()
     city_seed = current.city_adcode or (current.district_adcode[:4] + "00" if current.district_adcode else "")
     city = st.selectbox(t("city", lang), [""] + list(cities), format_func=lambda c: cities.get(c, t("all", lang)),
@@ -259,7 +227,7 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     district = st.selectbox(t("district", lang), [""] + list(names), format_func=lambda a: names.get(a, t("all", lang)),
                             key=_seed("district", district_seed, lang), disabled=not city)
     if st.button(t("reset_filters", lang)):
-        _clear_widgets()
+        state.clear_filter_widgets()
         st.session_state[FILTER_KEY] = Filter()
         st.query_params.clear()
         st.rerun()
@@ -272,11 +240,7 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
 
 def place_names() -> dict[str, str]:
     """adcode → name for districts and cities (for titles and breadcrumbs)."""
-    districts = data.run("districts")
+    districts = data.districts()
     names = dict(zip(districts["adcode"], districts["name"], strict=True))
     names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
     return names
-
-
-def k_anonymity() -> int:
-    return settings.get("k_anonymity")

@@ -1,6 +1,6 @@
 """Presentation mode in the page: the switch, the projector CSS, the title in words, the way out.
 
-Presentation mode is public mode (``page.is_public``): on by the setting ``public_mode``, by the
+Presentation mode is public mode (``state.is_public``): on by the setting ``public_mode``, by the
 URL (``?present=1``) or by the sidebar switch (which writes the URL, so the link can be shared).
 What it shows and hides is decided in ``needsmap.presentation`` and the pages; this module only
 draws.
@@ -56,7 +56,7 @@ def switch(lang: str, public: bool) -> None:
             st.query_params["present"] = "1"
 
     st.toggle(t("present_toggle", lang), key=SWITCH_KEY, on_change=turn_on,
-              help=t("present_help", lang, k=settings.get("k_anonymity")))
+              help=t("present_help", lang, k=data.k_anonymity()))
 
 
 def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: dict[str, str],
@@ -69,12 +69,17 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
         st.title(md_escape(normal_title or page_title))
         st.caption(md_escape(f.describe(lang, place_names)))
         return
-    first, last = data.run("date_range")
+    first, last = data.date_range()
     st.title(md_escape(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None)))
-    k = settings.get("k_anonymity")
+    k = data.k_anonymity()
     st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
     if not fixed_by_setting():
         st.button(t("present_exit", lang), key="present_exit", icon=":material/close_fullscreen:", on_click=_turn_off)
+
+
+def no_data(lang: str, public: bool) -> None:
+    """Say that there is nothing to draw: no records, or (public mode) none in groups big enough to show."""
+    st.info(t("no_data_public", lang, k=data.k_anonymity()) if public else t("no_data", lang))
 
 
 def _turn_off() -> None:

@@ -13,7 +13,7 @@ import streamlit as st
 from needsmap import views
 from needsmap.filters import Filter
 from needsmap.i18n import t
-from needsmap.ui import data
+from needsmap.ui import data, state
 from needsmap.ui.widgets import md_escape
 
 # Page widgets whose value lives in the URL (parameter → session-state key); a view that is
@@ -77,11 +77,9 @@ def panel(lang: str, script: str, params: dict[str, str]) -> None:
 
 def open_view(view: views.SavedView) -> None:
     """Go to the view's page with its parameters; its filter and page widgets re-seed from them."""
-    from needsmap.ui import page
-
-    page.set_filter(Filter.from_query_params(view.params))
+    state.set_filter(Filter.from_query_params(view.params))
     for key in URL_WIDGETS.values():
-        page.forget_widget(key)
+        state.forget_widget(key)
     params = dict(view.params)
     if st.session_state.get("lang", "zh") != "zh":
         params["lang"] = st.session_state["lang"]

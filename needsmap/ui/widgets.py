@@ -8,8 +8,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from needsmap import i18n, settings
+from needsmap import i18n, presentation, settings
 from needsmap.i18n import t
+from needsmap.ui import data, state
 
 
 # Everything Streamlit's markdown (titles, captions, labels, st.markdown) could read as syntax:
@@ -39,14 +40,15 @@ def fmt_num(value: object, digits: int = 1) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):,.{digits}f}"
 
 
-def kpi_strip(kpis: dict, lang: str, reference: dict | None = None, suppress_below: int | None = None) -> None:
+def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
     """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference.
 
-    ``suppress_below`` (k, presentation mode): counts of 1 … k−1 read "<k", and shares, medians
-    and means over fewer than k records are not shown.
+    In public mode (``state.is_public``) counts of 1 … k−1 read "<k", and shares, medians and
+    means of a selection too small to show (``presentation.enough_in``) are not shown.
     """
-    k = suppress_below or 0
-    too_few = (kpis["records"] or 0) < k
+    public = state.is_public()
+    k = data.k_anonymity() if public else 0
+    too_few = public and not presentation.enough_in(kpis, k)
 
     def count(value: object) -> str:
         return f"<{k}" if value is not None and 0 < float(value) < k else fmt_int(value)
