@@ -1,4 +1,4 @@
-"""Command line: ``python -m needsmap import|demo|bench|brief …``.
+"""Command line: ``python -m needsmap import|demo|bench|brief|needs …``.
 
 Each subcommand prints one clear line and exits non-zero on a problem a user can fix; no
 traceback is shown for those.
@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_brief.add_argument("--to", dest="date_to", default=None)
     p_brief.add_argument("--format", choices=("pdf", "pptx", "png", "html"), default="pdf")
     p_brief.add_argument("--out", type=Path, required=True)
+
+    p_needs = sub.add_parser("needs", help="needs ranked open now (dispatch) or structurally (planning), with each factor")
+    _db_arg(p_needs)
+    p_needs.add_argument("--ranking", choices=("open", "structural"), default="open")
+    p_needs.add_argument("--top", type=int, default=20)
+    p_needs.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
+    p_needs.add_argument("--to", dest="date_to", default=None, help="last day (inclusive), YYYY-MM-DD")
+    p_needs.add_argument("--district", default=None, help="adcode of a district or city, e.g. 330212 or 330200")
+    p_needs.add_argument("--min-requesters", type=int, default=2,
+                         help="list only needs with at least this many distinct requesters (default 2; 1 lists single callers too)")
+    p_needs.add_argument("--json", action="store_true", help="print one JSON array as the last line")
+    for name in ("urgency", "people", "reach", "age", "recurrence"):
+        p_needs.add_argument(f"--w-{name}", type=float, default=1.0, help=f"weight (exponent) of the {name} factor")
     return parser
 
 
@@ -83,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
             brief.main(db=db, adcode=args.district, date_from=args.date_from, date_to=args.date_to,
                        fmt=args.format, out=args.out)
+            return 0
+        if args.command == "needs":
+            from needsmap import needs
+
+            weights = needs.Weights(**{name: getattr(args, f"w_{name}") for name in needs.Weights.names()})
+            needs.main(db=db, ranking=args.ranking, top=args.top, date_from=args.date_from, date_to=args.date_to,
+                       place=args.district, min_requesters=args.min_requesters, weights=weights, as_json=args.json)
             return 0
     except NeedsmapError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)

@@ -1,0 +1,390 @@
+"""Needs as a planner means them, and their two rankings.
+
+A *need* is one kind of demand (a category) in one place over one period: the records that
+are density-connected in space and time. Two records of a category are *neighbours* when they
+lie within ``radius_m`` of each other (east-west and north-south) and within ``window_days``
+in time. A record with at least ``min_records - 1`` neighbours is a *core* record; core records
+that are neighbours belong to the same need, and every other record joins the need of a core
+neighbour (DBSCAN's rule, with Chebyshev distance on space and time scaled by the neighbourhood).
+So a need's extent comes from the data, not from a grid or a calendar: a district-wide outage
+that keeps the calls dense grows into one need of hundreds of records over kilometres and days,
+a broken lift stays a need of one compound, and a burst straddling a cell edge or midnight of
+the 31st stays whole. One requester's calls about one category within ``follow_up_days`` and
+``radius_m`` of each other are also one need (a person ringing back is not a new need).
+
+Each need carries its distinct requesters, a robust people-affected figure and a robust urgency:
+
+* ``people_used`` = the median over distinct requesters of each one's largest claim, but at
+  least the number of distinct requesters (each is affected), at most
+  ``people_per_requester`` × distinct requesters (an uncorroborated claim counts for a
+  household and its neighbours, no more) and at most the census population of the largest
+  district the need touches. The same rule holds at every size. A claim more than
+  ``flag_ratio`` × the figure used (or above the population) is flagged. Consequence: one
+  requester's need never has more people than a need of ``people_per_requester`` or more
+  distinct requesters.
+* ``urgency`` = the median over distinct requesters of each one's highest urgency, rounded up.
+
+Two rankings, each a product of factors raised to weights (0 switches a factor off, 1 is
+neutral, 2 doubles its say):
+
+* *open* (dispatch, 二次督办) over needs with an open record:
+  urgency U (1–4) × people P = 1 + log10(people_used) × reach F = 1 + log2(distinct requesters)
+  × age A = 1 + min(days the oldest open record has waited ÷ the overdue limit, 3).
+* *structural* (planning) over all needs: reach F × people P × recurrence R = 1 + log2(1 +
+  earlier needs of the same category within ``place_radius_m`` whose records were all closed
+  before this need began).
+
+Both rankings list only needs with at least ``min_requesters`` (default 2) distinct requesters:
+one person's calls, however many, are a case for the overdue list, not a need to plan or
+dispatch for (a single voice cannot corroborate itself). ``min_requesters=1`` lists them too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from needsmap import need_queries, taxonomy
+from needsmap.filters import Filter
+
+RANKINGS = ("open", "structural")
+_METRES_PER_DEGREE_LAT = 111_320.0
+_REFERENCE_LAT = 29.5  # mid-Zhejiang: one local grid for the province keeps distances within ~2 %
+_DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class NeedRules:
+    """How records become needs and how claims are bounded (see the module docstring)."""
+
+    radius_m: float = 600.0
+    window_days: float = 3.0
+    min_records: int = 3
+    follow_up_days: float = 14.0
+    place_radius_m: float = 250.0
+    people_per_requester: int = 10
+    flag_ratio: float = 10.0
+    min_requesters: int = 2
+    large_need_records: int = 20
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Exponents of the score factors; a ranking uses the factors it names."""
+
+    urgency: float = 1.0
+    people: float = 1.0
+    reach: float = 1.0
+    age: float = 1.0
+    recurrence: float = 1.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(field.name for field in fields(cls))
+
+
+FACTORS: dict[str, tuple[str, ...]] = {
+    "open": ("urgency", "people", "reach", "age"),
+    "structural": ("reach", "people", "recurrence"),
+}
+
+
+# --- building needs ----------------------------------------------------------------------------------
+
+def _metres(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = lon * _METRES_PER_DEGREE_LAT * math.cos(math.radians(_REFERENCE_LAT))
+    return x, lat * _METRES_PER_DEGREE_LAT
+
+
+def need_ids(
+    category: np.ndarray, lon: np.ndarray, lat: np.ndarray, seconds: np.ndarray, requester: np.ndarray,
+    rules: NeedRules = NeedRules(),
+) -> np.ndarray:
+    """A need number (0..needs-1, in order of each need's first record) per record.
+
+    ``category`` holds small integer codes; records of different codes never share a need.
+    """
+    n = len(category)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    x, y = _metres(np.asarray(lon, "float64"), np.asarray(lat, "float64"))
+    t = np.asarray(seconds, "float64")
+    # Scaled so the neighbourhood is the unit box; categories sit far apart along x.
+    span_x = (x.max() - x.min()) / rules.radius_m + 10.0
+    scaled = np.column_stack([
+        (x - x.min()) / rules.radius_m + np.asarray(category, "float64") * span_x,
+        (y - y.min()) / rules.radius_m,
+        (t - t.min()) / (rules.window_days * _DAY_S),
+    ])
+    pairs = cKDTree(scaled).query_pairs(1.0, p=np.inf, output_type="ndarray")
+    a, b = pairs[:, 0], pairs[:, 1]
+    neighbours = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    core = neighbours + 1 >= rules.min_records
+    both_core = core[a] & core[b]
+    # A non-core record joins one core neighbour's need (the first found), never bridging two.
+    border_of = np.concatenate([b[core[a] & ~core[b]], a[core[b] & ~core[a]]])
+    its_core = np.concatenate([a[core[a] & ~core[b]], b[core[b] & ~core[a]]])
+    border, first = np.unique(border_of, return_index=True)
+    follow_a, follow_b = _follow_ups(category, x, y, t, requester, rules)
+    rows = np.concatenate([a[both_core], border, follow_a])
+    cols = np.concatenate([b[both_core], its_core[first], follow_b])
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    labels = _absorb_into_large(labels, category, x, y, t, rules)
+    # Number needs by their first record (records arrive oldest first): stable across runs.
+    _, first_row, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")
+    return order[inverse].astype(np.int64)
+
+
+def _absorb_into_large(
+    labels: np.ndarray, category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, rules: NeedRules,
+) -> np.ndarray:
+    """Records of a category inside a large need's own extent (its bounding box in space and
+    time, widened by one neighbourhood) join it: a district-wide outage sets its own scale, and
+    the sparse calls at its edges are part of it, not needs of their own."""
+    sizes = np.bincount(labels)
+    large = np.flatnonzero(sizes >= rules.large_need_records)
+    if len(large) == 0:
+        return labels
+    labels = labels.copy()
+    in_large = np.isin(labels, large)
+    for need in large[np.argsort(-sizes[large], kind="stable")]:  # the largest need claims first
+        member = labels == need
+        cat = category[member][0]
+        inside = (
+            ~in_large & (category == cat)
+            & (x >= x[member].min() - rules.radius_m) & (x <= x[member].max() + rules.radius_m)
+            & (y >= y[member].min() - rules.radius_m) & (y <= y[member].max() + rules.radius_m)
+            & (t >= t[member].min() - rules.window_days * _DAY_S) & (t <= t[member].max() + rules.window_days * _DAY_S)
+        )
+        labels[inside] = need
+        in_large |= inside
+    return labels
+
+
+def _follow_ups(
+    category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, requester: np.ndarray, rules: NeedRules,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (earlier, later) of one requester's consecutive calls about one category, close in
+    place and within ``follow_up_days``."""
+    order = np.lexsort((t, requester, category))
+    same = (category[order][1:] == category[order][:-1]) & (requester[order][1:] == requester[order][:-1])
+    close = (
+        (np.abs(np.diff(x[order])) <= rules.radius_m) & (np.abs(np.diff(y[order])) <= rules.radius_m)
+        & (np.diff(t[order]) <= rules.follow_up_days * _DAY_S)
+    )
+    linked = np.flatnonzero(same & close)
+    return order[linked], order[linked + 1]
+
+
+def recurrences(summary: pd.DataFrame, rules: NeedRules = NeedRules()) -> np.ndarray:
+    """Per need: how many earlier needs of its category, centred within ``place_radius_m``,
+    had every record closed before it began (the lift repaired, then broken again)."""
+    n = len(summary)
+    out = np.zeros(n, dtype=np.int64)
+    if n < 2:
+        return out
+    codes = pd.factorize(summary["category"])[0].astype("float64")
+    x, y = _metres(summary["lon"].to_numpy("float64"), summary["lat"].to_numpy("float64"))
+    span = (x.max() - x.min()) / rules.place_radius_m + 10.0
+    points = np.column_stack([(x - x.min()) / rules.place_radius_m + codes * span, (y - y.min()) / rules.place_radius_m])
+    pairs = cKDTree(points).query_pairs(1.0, output_type="ndarray")
+    if len(pairs) == 0:
+        return out
+    closed = summary["last_resolved_at"].to_numpy("datetime64[s]")
+    began = summary["first_at"].to_numpy("datetime64[s]")
+    a, b = pairs[:, 0], pairs[:, 1]
+    with np.errstate(invalid="ignore"):
+        a_before_b = ~np.isnat(closed[a]) & (closed[a] < began[b])
+        b_before_a = ~np.isnat(closed[b]) & (closed[b] < began[a])
+    out += np.bincount(b[a_before_b], minlength=n)
+    out += np.bincount(a[b_before_a], minlength=n)
+    return out
+
+
+# --- people, urgency, factors ----------------------------------------------------------------------------
+
+def people_used(median_claim: np.ndarray, distinct_requesters: np.ndarray, population: np.ndarray,
+                rules: NeedRules = NeedRules()) -> np.ndarray:
+    """The people-affected figure a need is scored with (see the module docstring)."""
+    requesters = np.asarray(distinct_requesters, "float64")
+    ceiling = np.minimum(requesters * rules.people_per_requester,
+                         np.where(np.isnan(population), np.inf, population))
+    figure = np.clip(np.floor(np.asarray(median_claim, "float64")), requesters, np.maximum(ceiling, requesters))
+    return figure.astype(np.int64)
+
+
+def summarise(
+    con, records: pa.Table, as_of_time: datetime | None, overdue_days: float, rules: NeedRules = NeedRules(),
+) -> pd.DataFrame:
+    """Needs of ``records`` (``need_queries.need_records``) with their figures and factors;
+    ``overdue_days`` is the wait that counts as overdue (the age factor's unit)."""
+    category = pd.factorize(records["category"].to_numpy(zero_copy_only=False))[0]
+    ids = need_ids(
+        category, records["lon"].to_numpy(), records["lat"].to_numpy(), records["seconds"].to_numpy(),
+        records["requester_key"].to_numpy(), rules,
+    )
+    needs = need_queries.need_summaries(con, records.append_column("need_id", pa.array(ids)), as_of_time)
+    needs["recurrences"] = recurrences(needs, rules)
+    needs["people_used"] = people_used(needs["median_claim"].to_numpy(), needs["distinct_requesters"].to_numpy(),
+                                       needs["population"].to_numpy("float64"), rules)
+    needs["claim_flagged"] = (needs["max_claim"] > needs["people_used"] * rules.flag_ratio) | (
+        needs["max_claim"] > needs["population"].fillna(np.inf))
+    needs["urgency_factor"] = needs["urgency"].astype("float64")
+    needs["people_factor"] = 1 + np.log10(needs["people_used"].astype("float64"))
+    needs["reach_factor"] = 1 + np.log2(needs["distinct_requesters"].astype("float64"))
+    needs["age_factor"] = 1 + np.minimum(needs["days_open_oldest"].fillna(0.0).clip(lower=0.0) / overdue_days, 3.0)
+    needs["recurrence_factor"] = 1 + np.log2(1 + needs["recurrences"].astype("float64"))
+    return needs
+
+
+def build(
+    con, f: Filter, as_of_time: datetime | None, overdue_days: float, rules: NeedRules = NeedRules(),
+) -> pd.DataFrame:
+    """Every need of the records ``f`` selects, with figures and factors (``summarise``).
+
+    The costly step (a second at a million records): pages cache it per filter and data
+    version, and re-rank the result for free when a weight moves.
+    """
+    return summarise(con, need_queries.need_records(con, f), as_of_time, overdue_days, rules)
+
+
+def rank(
+    needs: pd.DataFrame, ranking: str, weights: Weights = Weights(), top: int | None = None,
+    min_requesters: int = NeedRules.min_requesters,
+) -> pd.DataFrame:
+    """``needs`` (from ``build``) scored and ranked for one ranking; rank 1 is first.
+
+    Kept: needs with at least ``min_requesters`` distinct requesters (and, for the open ranking,
+    an open record). Adds ``score``; ties fall to the need seen first.
+    """
+    if ranking not in RANKINGS:
+        raise ValueError(f"`ranking` was {ranking!r} but is expected to be in {list(RANKINGS)}")
+    keep = needs["distinct_requesters"] >= min_requesters
+    if ranking == "open":
+        keep &= needs["open_records"] > 0
+    pool = needs[keep]
+    score = np.ones(len(pool))
+    for factor in FACTORS[ranking]:
+        score = score * np.power(pool[f"{factor}_factor"].to_numpy("float64"), getattr(weights, factor))
+    ranked = pool.assign(score=score).sort_values(["score", "need_id"], ascending=[False, True], kind="stable")
+    if top is not None:
+        ranked = ranked.head(top)
+    return ranked.assign(rank=np.arange(1, len(ranked) + 1)).reset_index(drop=True)
+
+
+# --- words ---------------------------------------------------------------------------------------------------
+
+def _day(moment: pd.Timestamp, lang: str) -> str:
+    return f"{moment.month}月{moment.day}日" if lang == "zh" else moment.strftime("%-d %b")
+
+
+def period(first_at: pd.Timestamp, last_at: pd.Timestamp, lang: str) -> str:
+    """``7月3日–7月9日`` (the year in front when it is not the end's year…), or one day."""
+    first, last = pd.Timestamp(first_at), pd.Timestamp(last_at)
+    start, end = _day(first, lang), _day(last, lang)
+    if lang == "zh":
+        start = f"{first.year}年{start}"
+        if last.year != first.year:
+            end = f"{last.year}年{end}"
+    else:
+        end = f"{end} {last.year}"
+        if last.year != first.year:
+            start = f"{start} {first.year}"
+    return start if first.normalize() == last.normalize() else f"{start}–{end}"
+
+
+def about(count: int) -> str:
+    """A count a council member reads at a glance: exact below 100, else two significant digits."""
+    if count < 100:
+        return f"{count:,}"
+    magnitude = 10 ** (len(str(int(count))) - 2)
+    return f"{round(count / magnitude) * magnitude:,}"
+
+
+def label(need: pd.Series | dict, district_name: str | None, lang: str) -> str:
+    """``鄞州区 · 供水 · 停水 · 2025年7月3日–7月9日 · 约 650 人反映``."""
+    requesters = int(need["distinct_requesters"])
+    people = (f"约 {about(requesters)} 人反映" if requesters >= 100 else f"{requesters} 人反映") if lang == "zh" else (
+        f"~{about(requesters)} people reported" if requesters >= 100 else f"{requesters} reporting")
+    parts = [district_name or str(need["district_adcode"] or ""),
+             taxonomy.label(taxonomy.CATEGORIES, need["category"], lang)]
+    if isinstance(need["subcategory"], str) and need["subcategory"]:
+        parts.append(need["subcategory"])
+    parts += [period(need["first_at"], need["last_at"], lang), people]
+    return " · ".join(part for part in parts if part)
+
+
+def claim_note(need: pd.Series | dict, lang: str) -> str:
+    """``申报 1,000,000 人，按 10 人计`` when the largest claim was not taken at face value, else ``""``."""
+    if not bool(need["claim_flagged"]):
+        return ""
+    claimed, used = int(need["max_claim"]), int(need["people_used"])
+    return f"申报 {claimed:,} 人，按 {used:,} 人计" if lang == "zh" else f"claimed {claimed:,} people, counted as {used:,}"
+
+
+# Columns of a ranked need as the CLI and exports give them (factor columns follow the ranking).
+def table(ranked: pd.DataFrame, districts: pd.DataFrame, ranking: str, lang: str = "zh") -> list[dict[str, object]]:
+    """Ranked needs as plain rows: rank, label, category, district_adcode, records,
+    distinct_requesters, people_used, people_claimed (largest claim), median_claim, claim_flag,
+    open_records, days_open_oldest, recurrences, first_at, last_at, score and each factor."""
+    names = dict(zip(districts["adcode"], districts["name"], strict=False))
+    rows = []
+    for need in ranked.to_dict("records"):
+        row: dict[str, object] = {
+            "rank": int(need["rank"]), "label": label(need, names.get(need["district_adcode"]), lang),
+            "category": need["category"], "subcategory": need["subcategory"] if isinstance(need["subcategory"], str) else None,
+            "district_adcode": need["district_adcode"], "records": int(need["records"]),
+            "distinct_requesters": int(need["distinct_requesters"]), "people_used": int(need["people_used"]),
+            "people_claimed": int(need["max_claim"]), "median_claim": float(need["median_claim"]),
+            "claim_flag": claim_note(need, lang), "urgency": int(need["urgency"]),
+            "open_records": int(need["open_records"]),
+            "days_open_oldest": None if pd.isna(need["days_open_oldest"]) else round(float(need["days_open_oldest"]), 1),
+            "recurrences": int(need["recurrences"]),
+            "first_at": pd.Timestamp(need["first_at"]).isoformat(), "last_at": pd.Timestamp(need["last_at"]).isoformat(),
+            "score": round(float(need["score"]), 4),
+        }
+        row.update({f"{factor}_factor": round(float(need[f"{factor}_factor"]), 4) for factor in FACTORS[ranking]})
+        rows.append(row)
+    return rows
+
+
+def main(
+    *, db: Path, ranking: str = "open", top: int = 20, date_from: str | None = None, date_to: str | None = None,
+    place: str | None = None, min_requesters: int = NeedRules.min_requesters, weights: Weights = Weights(),
+    as_json: bool = False, lang: str = "zh", echo=print,
+) -> list[dict[str, object]]:
+    """``python -m needsmap needs``: print the ranked needs (a table, or one JSON array last)."""
+    from needsmap import brief, queries, settings, store  # brief imports this module
+
+    start, end = brief.parse_day(date_from, "--from"), brief.parse_day(date_to, "--to")
+    con = store.open_readonly(Path(db))
+    try:
+        f = brief.place_filter(con, place, start, end) if place else Filter(date_from=start, date_to=end)
+        needs = build(con, f, queries.as_of(con), float(settings.get("resolve_days_target")))
+        rows = table(rank(needs, ranking, weights, top, min_requesters), queries.districts(con), ranking, lang)
+    finally:
+        con.close()
+    if as_json:
+        echo(json.dumps(rows, ensure_ascii=False))
+        return rows
+    factors = FACTORS[ranking]
+    echo(f"# {ranking} · {len(rows)} needs · score = " + " × ".join(f"{name}^{getattr(weights, name):g}" for name in factors))
+    for row in rows:
+        flag = f"  ⚠ {row['claim_flag']}" if row["claim_flag"] else ""
+        echo(f"{row['rank']:>3}. {row['label']}  [{row['category']} {row['district_adcode']}]  "
+             f"records {row['records']:,} · requesters {row['distinct_requesters']:,} · "
+             f"people {row['people_used']:,} (claimed up to {row['people_claimed']:,}) · score {row['score']:.2f} = "
+             + " × ".join(f"{name} {row[f'{name}_factor']:.2f}" for name in factors) + flag)
+    return rows
