@@ -55,46 +55,74 @@ def need_summaries(con: Connection, records: pa.Table, as_of_time: datetime | No
     urgency (median over requesters of each one's highest urgency, rounded up), median_claim
     (median over requesters of each one's largest people-affected claim), max_claim,
     population (the largest census population among the districts the need touches),
-    open_records, days_open_oldest (days the oldest open record has waited until
+    open_records, open_requesters (distinct requesters with an open record), days_open_oldest (days the oldest open record has waited until
     ``as_of_time``), first_at, last_at, last_resolved_at (NULL while any record is open),
     lon, lat (mean point).
     """
     cursor = con.cursor()
     try:
         cursor.register("need_rows", records)
+        # Most needs are one record (~90 % at a million): those are read as they are, and only
+        # the needs of several records are grouped.
         return cursor.execute(
             """
-            WITH per_requester AS (
-                SELECT need_id, requester_key, max(people_affected) AS claim, max(urgency) AS urgency
-                FROM need_rows GROUP BY need_id, requester_key
+            WITH sized AS (
+                SELECT *, count(*) OVER (PARTITION BY need_id) AS need_records FROM need_rows
+            ), single AS (
+                SELECT s.need_id, s.category,
+                       s.subcategory, s.district_adcode, 1::BIGINT AS records, 1::BIGINT AS distinct_requesters,
+                       s.urgency::INTEGER AS urgency, s.people_affected::DOUBLE AS median_claim,
+                       s.people_affected AS max_claim, g.population_2020 AS population,
+                       s.is_open::BIGINT AS open_records, s.is_open::BIGINT AS open_requesters,
+                       CASE WHEN s.is_open THEN s.created_at END AS oldest_open_at,
+                       s.created_at AS first_at, s.created_at AS last_at,
+                       CASE WHEN NOT s.is_open THEN coalesce(s.resolved_at, s.created_at) END AS last_resolved_at,
+                       s.lon, s.lat
+                FROM sized s LEFT JOIN districts g ON g.adcode = s.district_adcode
+                WHERE s.need_records = 1
+            ), several AS (
+                SELECT s.*, g.population_2020 FROM sized s LEFT JOIN districts g ON g.adcode = s.district_adcode
+                WHERE s.need_records > 1
+            ), per_requester AS (
+                SELECT need_id, requester_key, max(people_affected) AS claim, max(urgency) AS urgency,
+                       bool_or(is_open) AS is_open
+                FROM several GROUP BY need_id, requester_key
             ), voices AS (
-                SELECT need_id, count(*) AS distinct_requesters,
+                SELECT need_id, count(*) AS distinct_requesters, count(*) FILTER (WHERE is_open) AS open_requesters,
                        median(claim) AS median_claim, max(claim) AS max_claim,
                        ceil(median(urgency))::INTEGER AS urgency
                 FROM per_requester GROUP BY need_id
+            ), subs AS (
+                SELECT need_id, arg_max(subcategory, n) AS subcategory, max(n) AS n_sub
+                FROM (SELECT need_id, subcategory, count(*) AS n FROM several GROUP BY ALL) GROUP BY need_id
             ), places AS (
-                SELECT need_id, max(g.population_2020) AS population
-                FROM (SELECT DISTINCT need_id, district_adcode FROM need_rows) p
-                LEFT JOIN districts g ON g.adcode = p.district_adcode
-                GROUP BY need_id
-            ), kinds AS (
+                SELECT need_id, arg_max(district_adcode, n) AS district_adcode
+                FROM (SELECT need_id, district_adcode, count(*) AS n FROM several GROUP BY ALL) GROUP BY need_id
+            ), grouped AS (
                 SELECT need_id, any_value(category) AS category, count(*) AS records,
-                       mode(district_adcode) AS district_adcode,
-                       CASE WHEN count(*) FILTER (WHERE subcategory = mode_sub) * 2 >= count(*) THEN any_value(mode_sub) END AS subcategory,
+                       max(population_2020) AS population,
                        count(*) FILTER (WHERE is_open) AS open_records,
                        min(created_at) FILTER (WHERE is_open) AS oldest_open_at,
                        min(created_at) AS first_at, max(created_at) AS last_at,
                        CASE WHEN bool_or(is_open) THEN NULL ELSE max(coalesce(resolved_at, created_at)) END AS last_resolved_at,
                        avg(lon) AS lon, avg(lat) AS lat
-                FROM (SELECT *, mode(subcategory) OVER (PARTITION BY need_id) AS mode_sub FROM need_rows)
-                GROUP BY need_id
+                FROM several GROUP BY need_id
+            ), combined AS (
+                SELECT * FROM single
+                UNION ALL
+                SELECT k.need_id, k.category,
+                       CASE WHEN u.n_sub * 2 >= k.records THEN u.subcategory END AS subcategory,
+                       p.district_adcode, k.records, v.distinct_requesters, v.urgency, v.median_claim,
+                       v.max_claim, k.population, k.open_records, v.open_requesters, k.oldest_open_at, k.first_at, k.last_at,
+                       k.last_resolved_at, k.lon, k.lat
+                FROM grouped k JOIN voices v USING (need_id) JOIN subs u USING (need_id) JOIN places p USING (need_id)
             )
-            SELECT k.need_id, k.category, k.subcategory, k.district_adcode, k.records, v.distinct_requesters,
-                   v.urgency, v.median_claim, v.max_claim, p.population, k.open_records,
-                   date_diff('hour', k.oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest,
-                   k.first_at, k.last_at, k.last_resolved_at, k.lon, k.lat
-            FROM kinds k JOIN voices v USING (need_id) JOIN places p USING (need_id)
-            ORDER BY k.need_id
+            SELECT need_id, category, subcategory, district_adcode, records, distinct_requesters, urgency,
+                   median_claim, max_claim, population, open_records, open_requesters,
+                   date_diff('hour', oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest,
+                   first_at, last_at, last_resolved_at, lon, lat
+            FROM combined
+            ORDER BY need_id
             """,
             [as_of_time],
         ).df()

@@ -28,13 +28,14 @@ Two rankings, each a product of factors raised to weights (0 switches a factor o
 neutral, 2 doubles its say):
 
 * *open* (dispatch, 二次督办) over needs with an open record:
-  urgency U (1–4) × people P = 1 + log10(people_used) × reach F = 1 + log2(distinct requesters)
-  × age A = 1 + min(days the oldest open record has waited ÷ the overdue limit, 3).
+  urgency U (1–4) × people P = 1 + log10(people_used) × reach F = 1 + log2(distinct requesters
+  with an open record) × age A = 1 + min(days the oldest open record has waited ÷ the overdue limit, 3).
 * *structural* (planning) over all needs: reach F × people P × recurrence R = 1 + log2(1 +
   earlier needs of the same category within ``place_radius_m`` whose records were all closed
   before this need began).
 
-Both rankings list only needs with at least ``min_requesters`` (default 2) distinct requesters:
+Both rankings list only needs with at least ``min_requesters`` (default 2) distinct requesters
+(for the open ranking: requesters with an open record):
 one person's calls, however many, are a case for the overdue list, not a need to plan or
 dispatch for (a single voice cannot corroborate itself). ``min_requesters=1`` lists them too.
 """
@@ -76,6 +77,8 @@ class NeedRules:
     flag_ratio: float = 10.0
     min_requesters: int = 2
     large_need_records: int = 20
+    chance_neighbours: float = 0.25
+    scale_sample: int = 4_000
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,17 @@ def need_ids(
         return np.zeros(0, dtype=np.int64)
     x, y = _metres(np.asarray(lon, "float64"), np.asarray(lat, "float64"))
     t = np.asarray(seconds, "float64")
-    # Scaled so the neighbourhood is the unit box; categories sit far apart along x.
+    # Scaled so the widest neighbourhood is the unit box; categories sit far apart along x.
     span_x = (x.max() - x.min()) / rules.radius_m + 10.0
     scaled = np.column_stack([
         (x - x.min()) / rules.radius_m + np.asarray(category, "float64") * span_x,
         (y - y.min()) / rules.radius_m,
         (t - t.min()) / (rules.window_days * _DAY_S),
     ])
-    pairs = cKDTree(scaled).query_pairs(1.0, p=np.inf, output_type="ndarray")
+    tree = cKDTree(scaled, balanced_tree=False, compact_nodes=False)
+    scale = neighbourhood_scale(tree, scaled, rules)
+    radius_m, window_s = rules.radius_m * scale, rules.window_days * _DAY_S * scale
+    pairs = tree.query_pairs(scale, p=np.inf, output_type="ndarray")
     a, b = pairs[:, 0], pairs[:, 1]
     neighbours = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     core = neighbours + 1 >= rules.min_records
@@ -135,25 +141,52 @@ def need_ids(
     border_of = np.concatenate([b[core[a] & ~core[b]], a[core[b] & ~core[a]]])
     its_core = np.concatenate([a[core[a] & ~core[b]], b[core[b] & ~core[a]]])
     border, first = np.unique(border_of, return_index=True)
-    follow_a, follow_b = _follow_ups(category, x, y, t, requester, rules)
+    follow_a, follow_b = _follow_ups(category, x, y, t, requester, radius_m, rules)
     rows = np.concatenate([a[both_core], border, follow_a])
     cols = np.concatenate([b[both_core], its_core[first], follow_b])
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    labels = _absorb_into_large(labels, category, x, y, t, rules)
+    labels = _absorb_into_large(labels, category, x, y, t, requester, radius_m, window_s, rules)
     # Number needs by their first record (records arrive oldest first): stable across runs.
     _, first_row, inverse = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")
     return order[inverse].astype(np.int64)
 
 
+def neighbourhood_scale(tree: cKDTree, scaled: np.ndarray, rules: NeedRules) -> float:
+    """How far to shrink the widest neighbourhood (1 = ``radius_m`` × ``window_days``) for this data.
+
+    Background calls are scattered; the denser the data, the more of them fall near each other
+    by chance and the more a fixed neighbourhood chains them into sprawling "needs". So the
+    neighbourhood is chosen from the data: from a fixed sample of ``scale_sample`` records (all
+    of them when there are fewer: then the widest box is kept), the share of background records
+    (fewer than ten neighbours) with at least one neighbour in the widest box gives the
+    chance-neighbour rate λ = −ln(1 − share) (a Poisson background); the box shrinks in space and time alike until λ is at most
+    ``chance_neighbours``. Bursts are tens of times denser than the background and stay whole.
+    """
+    n = len(scaled)
+    if n < rules.scale_sample:  # too few records to tell the background from the bursts
+        return 1.0
+    sample = scaled[np.random.default_rng(0).choice(n, size=rules.scale_sample, replace=False)]
+    counts = tree.query_ball_point(sample, 1.0, p=np.inf, return_length=True) - 1  # not itself
+    # Records inside bursts (ten or more neighbours) are not background: leave them out.
+    background = counts < 10
+    share = float(np.mean(counts[background] > 0)) if background.any() else 0.0
+    rate = -math.log(max(1.0 - share, 1e-9))
+    return 1.0 if rate <= rules.chance_neighbours else (rules.chance_neighbours / rate) ** (1 / 3)
+
+
 def _absorb_into_large(
-    labels: np.ndarray, category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, rules: NeedRules,
+    labels: np.ndarray, category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, requester: np.ndarray,
+    radius_m: float, window_s: float, rules: NeedRules,
 ) -> np.ndarray:
     """Records of a category inside a large need's own extent (its bounding box in space and
     time, widened by one neighbourhood) join it: a district-wide outage sets its own scale, and
-    the sparse calls at its edges are part of it, not needs of their own."""
-    sizes = np.bincount(labels)
+    the sparse calls at its edges are part of it, not needs of their own. Large means at least
+    ``large_need_records`` distinct requesters."""
+    # Large: many distinct requesters (not one person ringing a hundred times).
+    pairs = np.unique(np.column_stack([labels, requester.astype(np.int64, copy=False)]), axis=0) if len(labels) else None
+    sizes = np.bincount(pairs[:, 0], minlength=labels.max() + 1)
     large = np.flatnonzero(sizes >= rules.large_need_records)
     if len(large) == 0:
         return labels
@@ -164,9 +197,9 @@ def _absorb_into_large(
         cat = category[member][0]
         inside = (
             ~in_large & (category == cat)
-            & (x >= x[member].min() - rules.radius_m) & (x <= x[member].max() + rules.radius_m)
-            & (y >= y[member].min() - rules.radius_m) & (y <= y[member].max() + rules.radius_m)
-            & (t >= t[member].min() - rules.window_days * _DAY_S) & (t <= t[member].max() + rules.window_days * _DAY_S)
+            & (x >= x[member].min() - radius_m) & (x <= x[member].max() + radius_m)
+            & (y >= y[member].min() - radius_m) & (y <= y[member].max() + radius_m)
+            & (t >= t[member].min() - window_s) & (t <= t[member].max() + window_s)
         )
         labels[inside] = need
         in_large |= inside
@@ -174,14 +207,15 @@ def _absorb_into_large(
 
 
 def _follow_ups(
-    category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, requester: np.ndarray, rules: NeedRules,
+    category: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, requester: np.ndarray, radius_m: float,
+    rules: NeedRules,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (earlier, later) of one requester's consecutive calls about one category, close in
     place and within ``follow_up_days``."""
     order = np.lexsort((t, requester, category))
     same = (category[order][1:] == category[order][:-1]) & (requester[order][1:] == requester[order][:-1])
     close = (
-        (np.abs(np.diff(x[order])) <= rules.radius_m) & (np.abs(np.diff(y[order])) <= rules.radius_m)
+        (np.abs(np.diff(x[order])) <= radius_m) & (np.abs(np.diff(y[order])) <= radius_m)
         & (np.diff(t[order]) <= rules.follow_up_days * _DAY_S)
     )
     linked = np.flatnonzero(same & close)
@@ -244,6 +278,7 @@ def summarise(
     needs["urgency_factor"] = needs["urgency"].astype("float64")
     needs["people_factor"] = 1 + np.log10(needs["people_used"].astype("float64"))
     needs["reach_factor"] = 1 + np.log2(needs["distinct_requesters"].astype("float64"))
+    needs["open_reach_factor"] = 1 + np.log2(needs["open_requesters"].clip(lower=1).astype("float64"))
     needs["age_factor"] = 1 + np.minimum(needs["days_open_oldest"].fillna(0.0).clip(lower=0.0) / overdue_days, 3.0)
     needs["recurrence_factor"] = 1 + np.log2(1 + needs["recurrences"].astype("float64"))
     return needs
@@ -271,10 +306,11 @@ def rank(
     """
     if ranking not in RANKINGS:
         raise ValueError(f"`ranking` was {ranking!r} but is expected to be in {list(RANKINGS)}")
-    keep = needs["distinct_requesters"] >= min_requesters
-    if ranking == "open":
-        keep &= needs["open_records"] > 0
-    pool = needs[keep]
+    if ranking == "open":  # what is still open: its requesters are the reach
+        pool = needs[(needs["open_records"] > 0) & (needs["open_requesters"] >= min_requesters)]
+        pool = pool.assign(reach_factor=pool["open_reach_factor"])
+    else:
+        pool = needs[needs["distinct_requesters"] >= min_requesters]
     score = np.ones(len(pool))
     for factor in FACTORS[ranking]:
         score = score * np.power(pool[f"{factor}_factor"].to_numpy("float64"), getattr(weights, factor))
@@ -349,7 +385,7 @@ def table(ranked: pd.DataFrame, districts: pd.DataFrame, ranking: str, lang: str
             "distinct_requesters": int(need["distinct_requesters"]), "people_used": int(need["people_used"]),
             "people_claimed": int(need["max_claim"]), "median_claim": float(need["median_claim"]),
             "claim_flag": claim_note(need, lang), "urgency": int(need["urgency"]),
-            "open_records": int(need["open_records"]),
+            "open_records": int(need["open_records"]), "open_requesters": int(need["open_requesters"]),
             "days_open_oldest": None if pd.isna(need["days_open_oldest"]) else round(float(need["days_open_oldest"]), 1),
             "recurrences": int(need["recurrences"]),
             "first_at": pd.Timestamp(need["first_at"]).isoformat(), "last_at": pd.Timestamp(need["last_at"]).isoformat(),

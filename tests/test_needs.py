@@ -97,3 +97,130 @@ def test_burst_across_a_grid_line_and_a_month_end_is_one_need_and_a_far_burst_is
     ranked = needs_json(empty_db, capsys, "--ranking", "structural")
     assert [(row["records"], row["distinct_requesters"]) for row in ranked] == [(40, 40), (12, 12)]
     assert ranked[0]["label"].endswith("2025年7月31日–8月1日 · 40 人反映")
+
+
+# --- exaggeration: one loud caller against many real ones ------------------------------------------------------
+
+def _independent_open_score(callers: list[dict], as_of: pd.Timestamp) -> float:
+    """The open score of one need from its calls, written out from the documented rule."""
+    urgency_words = {"一般": 1, "较急": 2, "紧急": 3, "特急": 4}
+    per_caller = pd.DataFrame({
+        "caller": [c["caller"] for c in callers],
+        "urgency": [urgency_words[c["urgency"]] for c in callers],
+        "claim": [int(c["people"].replace(",", "")) for c in callers],
+    }).groupby("caller").max()
+    requesters = len(per_caller)
+    people = min(max(math.floor(per_caller["claim"].median()), requesters), 10 * requesters)
+    urgency = math.ceil(per_caller["urgency"].median())
+    waited_days = (as_of - min(pd.Timestamp(c["at"]) for c in callers)).total_seconds() / 86_400
+    age = 1 + min(waited_days / OVERDUE_DAYS, 3)
+    return urgency * (1 + math.log10(people)) * (1 + math.log2(requesters)) * age
+
+
+def test_one_caller_claiming_a_million_at_top_urgency_stays_out_of_the_top_ten_and_is_flagged(tmp_path, empty_db, capsys):
+    lons, lats, _ = interior_points(11, seed=43)
+    categories = (("供水", "停水"), ("停电", "停电"), ("道路", "路灯不亮"), ("环境卫生/垃圾", "垃圾未清运"), ("燃气", "燃气停供"))
+    calls: list[dict] = []
+    groups: list[list[dict]] = []
+    for place in range(10):  # ten needs of 20–29 distinct callers, ordinary claims, 一般 or 较急
+        category, subcategory = categories[place % len(categories)]
+        group = [dict(caller=1_000 * place + i, lon=lons[place] + (i % 4) * 0.0002, lat=lats[place] + (i % 3) * 0.0002,
+                      at=f"2025-12-{10 + i % 3:02d} {8 + i % 10:02d}:00:00", category=category, subcategory=subcategory,
+                      urgency="较急" if (place + i) % 3 == 0 else "一般", people=str(10 + (7 * i + place) % 40))
+                 for i in range(20 + place)]
+        groups.append(group)
+        calls += group
+    loud = dict(caller=99_999, lon=lons[10], lat=lats[10], at="2025-12-11 09:00:00", urgency="特急", people="1,000,000",
+                category="供水", subcategory="停水", text="全市停水，一百万人没水喝")
+    calls.append(loud)
+    import_calls(tmp_path, empty_db, calls, "exaggeration.csv")
+    as_of = max(pd.Timestamp(c["at"]) for c in calls)
+
+    top = needs_json(empty_db, capsys, "--top", "10")
+    expected = sorted((_independent_open_score(group, as_of) for group in groups), reverse=True)
+    assert [row["score"] for row in top] == pytest.approx(expected, abs=5e-5)
+    assert all(row["distinct_requesters"] >= 20 for row in top)
+
+    # Single callers listed too: the loud one comes after all ten, its claim flagged and bounded.
+    everyone = needs_json(empty_db, capsys, "--top", "20", "--min-requesters", "1")
+    assert [row["distinct_requesters"] >= 20 for row in everyone] == [True] * 10 + [False]
+    assert everyone[10]["score"] == pytest.approx(_independent_open_score([loud], as_of), abs=5e-5)
+    assert (everyone[10]["people_claimed"], everyone[10]["people_used"]) == (1_000_000, 10)
+    assert everyone[10]["claim_flag"] == "申报 1,000,000 人，按 10 人计"
+    assert everyone[10]["urgency_factor"] == 4.0
+
+
+def test_people_used_is_one_rule_from_one_to_a_billion():
+    claims = np.array([1, 5, 30, 1_000, 10_000_000, 10_000_001, 1_000_000_000], dtype="float64")
+    ones = np.ones(len(claims))
+    single = needs.people_used(claims, ones, np.full(len(claims), 800_000.0))
+    assert single.tolist() == [1, 5, 10, 10, 10, 10, 10]  # never more than one household's worth uncorroborated
+    many = needs.people_used(claims, ones * 50_000, np.full(len(claims), 800_000.0))
+    assert many.tolist() == [50_000, 50_000, 50_000, 50_000, 500_000, 500_000, 500_000]
+    bounded = needs.people_used(claims, ones * 200_000, np.full(len(claims), 800_000.0))
+    assert bounded.tolist() == [200_000] * 4 + [800_000] * 3  # no more than the district holds
+    # A single requester's people never exceed those of a need with ten or more requesters.
+    assert needs.people_used(np.array([1e9]), np.array([1.0]), np.array([1e6]))[0] <= \
+        needs.people_used(np.array([1.0]), np.array([10.0]), np.array([1e6]))[0]
+
+
+def test_a_lift_broken_again_after_its_repair_counts_as_recurring(tmp_path, empty_db, capsys):
+    (lon,), (lat,), _ = interior_points(1, seed=44)
+    lift = dict(category="住房/物业", subcategory="电梯故障", text="电梯又坏了", people="60")
+    first = [dict(lift, caller=i, lon=lon, lat=lat + i * 0.0001, at=f"2025-03-0{1 + i} 09:00:00", status="已办结",
+                  resolved="2025-03-06 17:00:00") for i in range(3)]
+    again = [dict(lift, caller=10 + i, lon=lon + i * 0.0001, lat=lat, at=f"2025-06-1{i} 10:00:00") for i in range(4)]
+    import_calls(tmp_path, empty_db, first + again, "lift.csv")
+
+    ranked = needs_json(empty_db, capsys, "--ranking", "structural")
+    assert [(row["records"], row["recurrences"], row["recurrence_factor"]) for row in ranked] == [(4, 1, 2.0), (3, 0, 1.0)]
+
+
+# --- the bundled demo ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_2025(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo2025") / "demo.duckdb"
+    demo.build_demo_database(db, records=50_000, seed=2025)
+    return db
+
+
+def test_demo_structural_top_ten_holds_the_planted_bursts_and_no_single_caller(demo_2025, capsys):
+    # The bursts found independently: the (category, district, day) with the most distinct callers.
+    with duckdb.connect(str(demo_2025), read_only=True) as con:
+        bursts = con.execute(
+            """
+            SELECT category, district_adcode, created_at::DATE AS day, count(DISTINCT requester_key) AS callers
+            FROM demands GROUP BY ALL HAVING count(DISTINCT requester_key) >= 30 ORDER BY callers DESC
+            """).df()
+    water = bursts[bursts["category"] == "water"].iloc[0]
+    typhoon = bursts[bursts["category"] == "sewage"].iloc[0]
+
+    structural = needs_json(demo_2025, capsys, "--ranking", "structural", "--top", "10")
+    opened = needs_json(demo_2025, capsys, "--ranking", "open", "--top", "10")
+
+    def holds(burst: pd.Series) -> bool:
+        return any(row["category"] == burst["category"] and row["district_adcode"] == burst["district_adcode"]
+                   and row["first_at"][:10] <= str(burst["day"]) <= row["last_at"][:10]
+                   and row["distinct_requesters"] >= burst["callers"] for row in structural)
+
+    assert holds(water) and holds(typhoon)
+    assert all(row["distinct_requesters"] >= 2 for row in structural + opened)
+
+
+def test_demo_extreme_repeater_is_one_requester_in_one_need(demo_2025):
+    frame = record_needs(demo_2025)
+    calls = frame.groupby("requester_key").size()
+    repeater = calls.idxmax()
+    assert calls.max() >= 55  # the demo's extreme repeater: 55–130 calls by one person
+    theirs = frame[frame["requester_key"] == repeater]
+    assert theirs["need_id"].nunique() == 1
+    con = store.open_readonly(demo_2025)
+    try:
+        built = needs.build(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
+    finally:
+        con.close()
+    need = built.set_index("need_id").loc[theirs["need_id"].iloc[0]]
+    others = frame.loc[frame["need_id"] == theirs["need_id"].iloc[0], "requester_key"].nunique()
+    assert (need["records"], need["distinct_requesters"]) == (len(frame[frame["need_id"] == theirs["need_id"].iloc[0]]), others)
+    assert need["distinct_requesters"] <= 1 + (need["records"] - len(theirs))
