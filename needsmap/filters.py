@@ -26,7 +26,8 @@ _LIST_FIELDS = {
     "groups": {t.code for t in taxonomy.GROUPS},
     "urban_rural": {t.code for t in taxonomy.URBAN_RURAL},
 }
-_URL_NAMES = {
+# Filter field → its URL parameter (short, so copied links stay readable).
+URL_NAMES = {
     "date_from": "from", "date_to": "to", "categories": "cat", "subcategories": "sub", "urgency": "urg",
     "statuses": "status", "channels": "ch", "groups": "grp", "urban_rural": "ur", "city_adcode": "city",
     "district_adcode": "district",
@@ -109,9 +110,9 @@ class Filter:
             if value in (None, ()):
                 continue
             if isinstance(value, tuple):
-                out[_URL_NAMES[f.name]] = ",".join(str(v) for v in value)
+                out[URL_NAMES[f.name]] = ",".join(str(v) for v in value)
             else:
-                out[_URL_NAMES[f.name]] = value.isoformat() if isinstance(value, date) else str(value)
+                out[URL_NAMES[f.name]] = value.isoformat() if isinstance(value, date) else str(value)
         return out
 
     @classmethod
@@ -119,7 +120,7 @@ class Filter:
         """Parse URL parameters; values outside the allowed sets are dropped, never passed on."""
 
         def text(name: str) -> str:
-            raw = params.get(_URL_NAMES[name], "")
+            raw = params.get(URL_NAMES[name], "")
             if isinstance(raw, list):
                 raw = ",".join(str(r) for r in raw)
             return str(raw)[:2000]

@@ -20,20 +20,8 @@ from urllib.parse import urlencode
 
 from filelock import FileLock
 
+from needsmap import navigation
 from needsmap.errors import NeedsmapError
-
-# Script path → URL path of each page (Streamlit derives "/district" from "pages/1_district.py").
-PAGES: dict[str, str] = {
-    "app.py": "",
-    "pages/1_district.py": "district",
-    "pages/2_priorities.py": "priorities",
-    "pages/3_gap.py": "gap",
-    "pages/4_loop.py": "loop",
-    "pages/5_data.py": "data",
-}
-# URL parameters a view may carry: the Filter's own (see filters._URL_NAMES) and page settings.
-PARAMS = frozenset({"from", "to", "cat", "sub", "urg", "status", "ch", "grp", "ur", "city", "district",
-                    "measure", "classes"})
 MAX_NAME_CHARS = 60
 MAX_VIEWS = 200
 _VALUE_CHARS = 2_000
@@ -46,14 +34,14 @@ class ViewsError(NeedsmapError):
 @dataclass(frozen=True)
 class SavedView:
     name: str
-    page: str  # a key of PAGES
+    page: str  # a page's script (``navigation.BY_SCRIPT``)
     params: dict[str, str]
     saved_at: str  # ISO time, local
 
     def url(self, base: str = "") -> str:
         """The view's plain link: ``{base}/{page}?{params}`` (``base`` like ``http://host:8501``)."""
         query = urlencode(self.params)
-        return f"{base.rstrip('/')}/{PAGES[self.page]}" + (f"?{query}" if query else "")
+        return f"{base.rstrip('/')}/{navigation.BY_SCRIPT[self.page].url_path}" + (f"?{query}" if query else "")
 
 
 def views_path(db: Path) -> Path:
@@ -73,7 +61,7 @@ def clean_name(name: str) -> str:
 
 def _clean_params(params: dict[str, object]) -> dict[str, str]:
     """Only known parameter names, as short strings; anything else is dropped, not stored."""
-    return {str(k): str(v)[:_VALUE_CHARS] for k, v in params.items() if k in PARAMS and v not in (None, "")}
+    return {str(k): str(v)[:_VALUE_CHARS] for k, v in params.items() if k in navigation.URL_PARAMS and v not in (None, "")}
 
 
 def _read(path: Path) -> list[SavedView]:
@@ -86,7 +74,7 @@ def _read(path: Path) -> list[SavedView]:
             raise ValueError("no list of views")
         views = []
         for item in items:
-            if not isinstance(item, dict) or item.get("page") not in PAGES or not isinstance(item.get("params"), dict):
+            if not isinstance(item, dict) or item.get("page") not in navigation.BY_SCRIPT or not isinstance(item.get("params"), dict):
                 continue  # one damaged entry does not cost the others
             views.append(SavedView(name=clean_name(item.get("name", "")), page=item["page"],
                                    params=_clean_params(item["params"]), saved_at=str(item.get("saved_at", ""))))
@@ -121,8 +109,8 @@ def list_views(db: Path) -> list[SavedView]:
 
 def save_view(db: Path, name: str, page: str, params: dict[str, object]) -> SavedView:
     """Save (or replace, by name) a view of ``page`` with its URL ``params``."""
-    if page not in PAGES:
-        raise ViewsError(f"`page` was {page!r} but is expected to be in {sorted(PAGES)}")
+    if page not in navigation.BY_SCRIPT:
+        raise ViewsError(f"`page` was {page!r} but is expected to be in {sorted(navigation.BY_SCRIPT)}")
     view = SavedView(name=clean_name(name), page=page, params=_clean_params(params),
                      saved_at=datetime.now().isoformat(timespec="seconds"))
     with _lock(db):

@@ -1,13 +1,17 @@
 """Saved views: a name for a page and its URL parameters, kept in ``<db>.views.json``."""
 
 import json
+import re
 from concurrent.futures import ProcessPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from needsmap import views
+from needsmap import i18n, navigation, views
 from needsmap.filters import Filter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_save_list_open_and_delete(tmp_path):
@@ -106,3 +110,22 @@ def test_concurrent_saves_from_several_processes_lose_no_view(tmp_path):
     names = {v.name for v in views.list_views(db)}
     assert names == {f"w{w}-{n}" for w in range(workers) for n in range(per_worker)}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".needs.duckdb.views.json.")]  # no temp files left
+
+
+def test_the_page_registry_names_every_page_file_by_the_path_streamlit_gives_it():
+    scripts = {"app.py", *(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "pages").glob("*.py"))}
+    assert {page.script for page in navigation.PAGES} == scripts
+    # Streamlit's multipage URL: the file name without its leading number ("pages/1_district.py" → "/district").
+    assert [page.url_path for page in navigation.PAGES] == ["", *(
+        re.sub(r"^[0-9]+_", "", Path(page.script).stem) for page in navigation.PAGES[1:])]
+    assert all(page.title_key in i18n.STRINGS and page.nav_key in i18n.STRINGS for page in navigation.PAGES)
+
+
+def test_a_view_keeps_every_filter_parameter_and_the_page_widgets(tmp_path):
+    every = Filter(date_from=date(2025, 7, 1), date_to=date(2025, 9, 30), categories=("water",), subcategories=("停水",),
+                   urgency=(3, 4), statuses=("received",), channels=("hotline",), groups=("elderly",),
+                   urban_rural=("rural",), city_adcode="330100", district_adcode="330127")
+    params = every.to_query_params() | {"measure": "per_10k", "classes": "natural_breaks"}
+    view = views.save_view(tmp_path / "needs.duckdb", "全部", "pages/3_gap.py", params)
+    assert view.params == params and Filter.from_query_params(view.params) == every
+    assert view.url().startswith("/gap?from=2025-07-01&to=2025-09-30&cat=water")

@@ -14,23 +14,13 @@ from typing import Any
 
 import streamlit as st
 
-from needsmap import assets, boundaries, settings, taxonomy
+from needsmap import assets, boundaries, navigation, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
 from needsmap.ui import data, present, saved_views, state
 from needsmap.ui.state import FILTER_KEY, is_public, set_filter  # noqa: F401 - pages call page.set_filter
 
-PAGES = (
-    # Material icons ship with Streamlit's frontend (no emoji font needed on intranet PCs).
-    ("app.py", "nav_home", ":material/map:"),
-    ("pages/1_district.py", "nav_district", ":material/location_on:"),
-    ("pages/2_priorities.py", "nav_priorities", ":material/priority_high:"),
-    ("pages/3_gap.py", "nav_gap", ":material/balance:"),
-    ("pages/4_loop.py", "nav_loop", ":material/autorenew:"),
-    ("pages/5_data.py", "nav_data", ":material/database:"),
-)
-_SCRIPT_OF_TITLE = {"home_title": "app.py", **{f"{path.split('_', 1)[1][:-3]}_title": path for path, _, _ in PAGES[1:]}}
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     public = is_public()
     if public:
         present.install_css()
-    script = _SCRIPT_OF_TITLE.get(title_key, "app.py")
+    script = navigation.BY_TITLE.get(title_key, navigation.HOME).script
     current = _current_filter()
     with st.sidebar:
         _navigation(lang)
@@ -92,7 +82,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
 
 
 def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Page widgets whose value lives in the URL (``saved_views.URL_WIDGETS``, e.g. the map measure).
+    """Page widgets whose value lives in the URL (``navigation.URL_WIDGETS``, e.g. the map measure).
 
     Call before ``setup``. On a page's first run a widget is seeded from its URL parameter (if
     that names one of its ``choices``); afterwards the widget leads. Returns the parameters to
@@ -100,7 +90,7 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """
     params = {}
     for param, options in choices.items():
-        key = saved_views.URL_WIDGETS[param]
+        key = navigation.URL_WIDGETS[param]
         from_url = st.query_params.get(param)
         if key not in st.session_state and from_url in options:
             st.session_state[key] = from_url
@@ -152,8 +142,8 @@ def _write_url(current: Filter, lang: str, extra: dict[str, str]) -> None:
 
 def _navigation(lang: str) -> None:
     st.markdown(f"### {t('app_title', lang)}")
-    for path, label_key, icon in PAGES:
-        st.page_link(path, label=t(label_key, lang), icon=icon)
+    for page in navigation.PAGES:
+        st.page_link(page.script, label=t(page.nav_key, lang), icon=page.icon)
     st.divider()
 
 

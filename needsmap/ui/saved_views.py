@@ -10,15 +10,11 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from needsmap import views
+from needsmap import navigation, views
 from needsmap.filters import Filter
 from needsmap.i18n import t
 from needsmap.ui import data, state
 from needsmap.ui.widgets import md_escape
-
-# Page widgets whose value lives in the URL (parameter → session-state key); a view that is
-# opened re-seeds them from its parameters.
-URL_WIDGETS = {"measure": "home_measure", "classes": "home_scheme"}
 
 def _base_url(script: str) -> str:
     """``scheme://host[/base path]`` of the app as the browser sees it, or "" when unknown."""
@@ -29,7 +25,8 @@ def _base_url(script: str) -> str:
     if not current.scheme or not current.netloc:
         return ""
     path = current.path.rstrip("/")
-    page_path = views.PAGES.get(script, "")
+    page = navigation.BY_SCRIPT.get(script)
+    page_path = page.url_path if page else ""
     if page_path and path.endswith("/" + page_path):
         path = path[: -len(page_path) - 1]
     return f"{current.scheme}://{current.netloc}{path}"
@@ -78,7 +75,7 @@ def panel(lang: str, script: str, params: dict[str, str]) -> None:
 def open_view(view: views.SavedView) -> None:
     """Go to the view's page with its parameters; its filter and page widgets re-seed from them."""
     state.set_filter(Filter.from_query_params(view.params))
-    for key in URL_WIDGETS.values():
+    for key in navigation.URL_WIDGETS.values():  # page widgets re-seed from the view's parameters
         state.forget_widget(key)
     params = dict(view.params)
     if st.session_state.get("lang", "zh") != "zh":
