@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from needsmap import maps, priority, queries, settings, store, taxonomy
+from needsmap import maps, needs, priority, queries, settings, store, taxonomy
 from needsmap.errors import DatabaseError, NeedsmapError
 from needsmap.filters import Filter
 
@@ -223,6 +223,11 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
                 duck_home[name] = statistics.median(timings)
         echo(f"{name:>20}: " + "  ".join(f"{s} {views[f'{name}/{s}']['median_ms']:.0f}/{views[f'{name}/{s}']['p95_ms']:.0f} ms"
                                           for s in steps))
+    # Needs at province level, built from scratch each time (pages cache them per filter).
+    needs_timings = _timed(lambda: needs.rank(needs.build(con, Filter(), as_of, overdue_days), "structural", top=200),
+                           max(2, min(repeat, 5)), warm=False)
+    views["province/needs"] = {"median_ms": round(statistics.median(needs_timings), 2), "p95_ms": round(_p95(needs_timings), 2)}
+    echo(f"needs (province, uncached): {views['province/needs']['median_ms']:.0f} ms")
     payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
     # What a serving process needs: measured before the pandas baseline loads every row.
     app_peak_rss_mb = _peak_rss_mb()
@@ -242,6 +247,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "views": views,
         "refresh_median_ms": round(statistics.median(home_all), 2),
         "refresh_p95_ms": round(_p95(home_all), 2),
+        "needs_ms": views["province/needs"]["median_ms"],
         "pandas_ratio": round(sum(duck_home.values()) / pandas_total, 3) if pandas_total else math.nan,
         "map_payload_bytes": max(payload.values()),
         "map_payload_detail": payload,

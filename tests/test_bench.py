@@ -13,7 +13,7 @@ import sys
 
 from needsmap import bench
 
-REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "pandas_ratio", "map_payload_bytes",
+REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
                  "peak_rss_mb", "import_rows_per_s"}
 
 
@@ -30,11 +30,12 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     assert result["records"] == 3000
     assert result["import_records"] == 3000
     expected_views = {f"{state}/{step}" for state in bench.FILTER_STATES
-                      for step in ("home", "home_priority", "priorities", "gap", "loop", "home_pandas")}
+                      for step in ("home", "home_priority", "priorities", "gap", "loop", "home_pandas")} | {"province/needs"}
     assert set(result["views"]) == expected_views
     for timing in result["views"].values():
         assert 0 < timing["median_ms"] <= timing["p95_ms"]
     assert 0 < result["refresh_median_ms"] <= result["refresh_p95_ms"]
+    assert result["needs_ms"] == result["views"]["province/needs"]["median_ms"] > 0
     assert result["pandas_ratio"] > 0
     # The province choropleth dominates the payload and does not grow with the records.
     assert 100_000 < result["map_payload_bytes"] <= 1_500_000
