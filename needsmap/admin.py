@@ -8,6 +8,7 @@ import pandas as pd
 
 from needsmap import store, taxonomy
 from needsmap.errors import NeedsmapError
+from needsmap.i18n import error
 
 
 def save_category_mapping(db: Path, mapping: pd.DataFrame) -> int:
@@ -23,7 +24,7 @@ def save_category_mapping(db: Path, mapping: pd.DataFrame) -> int:
     allowed = taxonomy.CATEGORY_CODES
     unknown = sorted(set(clean["category"]) - allowed)
     if unknown:
-        raise NeedsmapError(f"未知类别代码 unknown category code(s) {unknown}; allowed: {sorted(allowed)}")
+        raise NeedsmapError(error("mapping_unknown", unknown=unknown, allowed=sorted(allowed)))
     with store.writing(db) as con:
         con.execute("DELETE FROM category_mapping")
         con.executemany("INSERT INTO category_mapping VALUES (?, ?)", clean[["source_text", "category"]].values.tolist())

@@ -17,6 +17,7 @@ import shapely
 
 from needsmap import settings
 from needsmap.errors import BoundaryError
+from needsmap.i18n import error
 
 # Zhejiang's extent with a margin: a point outside it is not in the province at all.
 PROVINCE_BOUNDS = (118.0, 27.0, 123.5, 31.5)
@@ -41,11 +42,10 @@ def _load_districts(path: Path) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path)
     except (OSError, RuntimeError, ValueError) as exc:  # pyogrio's DataSourceError is a RuntimeError
-        raise BoundaryError(f"区划边界文件无法读取: {path} (boundary file cannot be read: {exc.__class__.__name__})") from exc
+        raise BoundaryError(error("boundary_unreadable", path=path, reason=exc.__class__.__name__)) from exc
     missing = [name for name in REQUIRED_PROPERTIES if name not in frame.columns]
     if missing or frame.empty:
-        raise BoundaryError(f"区划边界文件缺少字段 {', '.join(missing) or 'features'}: {path} "
-                            f"(boundary file lacks {', '.join(missing) or 'features'})")
+        raise BoundaryError(error("boundary_fields", path=path, missing=", ".join(missing) or "features"))
     frame["adcode"] = frame["adcode"].astype(str)
     return frame.sort_values("adcode").reset_index(drop=True)
 

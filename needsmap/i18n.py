@@ -279,6 +279,31 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+# Error sentences: one line each, shown as "中文 (English)" whatever the page's language, because
+# the same line goes to the CLI, a page (``st.error``) and a log. Raised as ``NeedsmapError``s.
+ERRORS: dict[str, tuple[str, str]] = {
+    "db_missing": ("找不到数据库文件 {path}", "database file not found"),
+    "db_unreadable": ("数据库文件无法打开或已损坏: {path}", "cannot open database: {reason}"),
+    "db_schema": ("数据库版本不符: {path}", "schema version mismatch"),
+    "boundary_unreadable": ("区划边界文件无法读取: {path}", "boundary file cannot be read: {reason}"),
+    "boundary_fields": ("区划边界文件缺少字段 {missing}: {path}", "boundary file lacks {missing}"),
+    "setting_invalid": ("环境变量 {variable} 的值 “{raw}” 无效，应为{wanted_zh}", "{variable} is {raw!r} but must be {wanted_en}"),
+    "view_name_empty": ("视图名称不能为空", "a view needs a name"),
+    "view_name_long": ("视图名称最多 {n} 个字", "a view name has at most {n} characters"),
+    "views_unreadable": ("已保存视图文件无法读取：{name}", "saved views file unreadable: {reason}"),
+    "views_too_many": ("已保存视图最多 {n} 个，请先删除一些", "at most {n} saved views"),
+    "mapping_unknown": ("未知类别代码 {unknown}", "unknown category code(s) {unknown}; allowed: {allowed}"),
+    "demo_records": ("演示记录数应在 0 到 {most:,} 之间", "records was {records:,}"),
+    "demo_seed": ("随机种子不能为负数", "seed was {seed}"),
+}
+
+
+def error(key: str, **values: object) -> str:
+    """The error sentence ``key`` with its ``values``: ``中文 (English)``."""
+    zh, en = ERRORS[key]
+    return f"{zh.format(**values)} ({en.format(**values)})"
+
+
 def t(key: str, lang: str, **values: object) -> str:
     zh, en = STRINGS.get(key, (key, key))
     text = en if lang == "en" and en else zh

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from needsmap.errors import NeedsmapError
+from needsmap.i18n import error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
@@ -97,7 +98,7 @@ def get(name: str) -> Any:
     except ValueError:
         pass
     zh, en = _TYPE_WORDS[setting.type]
-    raise SettingError(f"环境变量 {variable} 的值 “{raw}” 无效，应为{zh} ({variable} is {raw!r} but must be {en})")
+    raise SettingError(error("setting_invalid", variable=variable, raw=raw, wanted_zh=zh, wanted_en=en))
 
 
 def check() -> None:

@@ -24,6 +24,7 @@ from filelock import FileLock
 
 from needsmap import schema, settings
 from needsmap.errors import BoundaryError, DatabaseError
+from needsmap.i18n import error
 
 
 def _initialize(con: duckdb.DuckDBPyConnection) -> None:
@@ -61,7 +62,7 @@ def _district_rows(path: Path) -> list[tuple]:
             for f in features
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BoundaryError(f"区划边界文件无法读取: {path} (boundary file cannot be read: {exc.__class__.__name__})") from exc
+        raise BoundaryError(error("boundary_unreadable", path=path, reason=exc.__class__.__name__)) from exc
 
 
 @contextmanager
@@ -138,7 +139,7 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     failure to open, raises ``DatabaseError`` with one line.
     """
     db = Path(db)
-    not_found = DatabaseError(f"找不到数据库文件 {db} (database file not found)")
+    not_found = DatabaseError(error("db_missing", path=db))
     if not db.exists():
         raise not_found
     try:
@@ -149,10 +150,10 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     except (OSError, duckdb.Error) as exc:
         if not db.exists():  # deleted while it was being opened
             raise not_found from exc
-        raise DatabaseError(f"数据库文件无法打开或已损坏: {db} (cannot open database: {exc.__class__.__name__})") from exc
+        raise DatabaseError(error("db_unreadable", path=db, reason=exc.__class__.__name__)) from exc
     if version is None or int(version[0]) != schema.SCHEMA_VERSION:
         con.close()
-        raise DatabaseError(f"数据库版本不符: {db} (schema version mismatch)")
+        raise DatabaseError(error("db_schema", path=db))
     return con
 
 
@@ -182,5 +183,5 @@ def data_signature(db: Path) -> tuple[int, int]:
     try:
         stat = Path(db).stat()
     except FileNotFoundError as exc:
-        raise DatabaseError(f"找不到数据库文件 {db} (database file not found)") from exc
+        raise DatabaseError(error("db_missing", path=db)) from exc
     return (stat.st_ino, stat.st_mtime_ns)

@@ -22,6 +22,7 @@ from filelock import FileLock
 
 from needsmap import navigation
 from needsmap.errors import NeedsmapError
+from needsmap.i18n import error
 MAX_NAME_CHARS = 60
 MAX_VIEWS = 200
 _VALUE_CHARS = 2_000
@@ -53,9 +54,9 @@ def clean_name(name: str) -> str:
     text = "".join(ch for ch in str(name) if unicodedata.category(ch)[0] != "C")
     text = " ".join(text.split())
     if not text:
-        raise ViewsError("视图名称不能为空 (a view needs a name)")
+        raise ViewsError(error("view_name_empty"))
     if len(text) > MAX_NAME_CHARS:
-        raise ViewsError(f"视图名称最多 {MAX_NAME_CHARS} 个字 (a view name has at most {MAX_NAME_CHARS} characters)")
+        raise ViewsError(error("view_name_long", n=MAX_NAME_CHARS))
     return text
 
 
@@ -80,7 +81,7 @@ def _read(path: Path) -> list[SavedView]:
                                    params=_clean_params(item["params"]), saved_at=str(item.get("saved_at", ""))))
         return views
     except (OSError, ValueError, KeyError, ViewsError) as exc:
-        raise ViewsError(f"已保存视图文件无法读取：{path.name} (saved views file unreadable: {exc.__class__.__name__})") from exc
+        raise ViewsError(error("views_unreadable", name=path.name, reason=exc.__class__.__name__)) from exc
 
 
 def _write(path: Path, views: list[SavedView]) -> None:
@@ -116,7 +117,7 @@ def save_view(db: Path, name: str, page: str, params: dict[str, object]) -> Save
     with _lock(db):
         others = [v for v in _read(views_path(db)) if v.name != view.name]
         if len(others) >= MAX_VIEWS:
-            raise ViewsError(f"已保存视图最多 {MAX_VIEWS} 个，请先删除一些 (at most {MAX_VIEWS} saved views)")
+            raise ViewsError(error("views_too_many", n=MAX_VIEWS))
         _write(views_path(db), [*others, view])
     return view
 

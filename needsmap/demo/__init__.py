@@ -73,6 +73,7 @@ from needsmap.demo.geography import _Grid
 from needsmap.demo.model import _DAY, PERIOD_END, PERIOD_START
 from needsmap.demo.sql import _INSERT_DEMANDS, _SELECT_HOTLINE_EXPORT, CSV_HEADERS, _parameters
 from needsmap.errors import NeedsmapError
+from needsmap.i18n import error
 
 Echo = Callable[[str], None]
 
@@ -86,9 +87,9 @@ MAX_RECORDS = 100_000_000
 
 def _check(records: int, seed: int) -> None:
     if not 0 <= records <= MAX_RECORDS:
-        raise NeedsmapError(f"演示记录数应在 0 到 {MAX_RECORDS:,} 之间 (records was {records:,})")
+        raise NeedsmapError(error("demo_records", most=MAX_RECORDS, records=records))
     if seed < 0:
-        raise NeedsmapError(f"随机种子不能为负数 (seed was {seed})")
+        raise NeedsmapError(error("demo_seed", seed=seed))
 
 
 def _grid() -> _Grid:

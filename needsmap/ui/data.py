@@ -26,6 +26,7 @@ import streamlit as st
 from needsmap import presentation, priority, queries, settings, store
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
+from needsmap.i18n import error
 from needsmap.ui import state
 
 Result = TypeVar("Result")
@@ -48,7 +49,7 @@ def _connection(db: str, signature: tuple[int, int]) -> duckdb.DuckDBPyConnectio
 def signature() -> tuple[int, int]:
     db = db_path()
     if not db.exists():
-        raise DatabaseError(f"找不到数据库文件 {db} (database file not found)")
+        raise DatabaseError(error("db_missing", path=db))
     return store.data_signature(db)
 
 
