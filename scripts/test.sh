@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything the tests need and runs the whole suite: the README's test command.
-#   bash scripts/test.sh            # all tests (unit, page logic, browser)
-#   bash scripts/test.sh -m "not e2e"   # pytest arguments pass through
+# Installs everything the tests need and runs the whole suite: the README's test command (and CI's).
+#   bash scripts/test.sh                 # everything: unit, page logic, slow, browser — on every core
+#   bash scripts/test.sh -m "not e2e"    # pytest arguments pass through (a later -m wins)
+# `.venv/bin/python -m pytest` alone runs the fast tier (pytest.ini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +20,6 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
-exec .venv/bin/python -m pytest -q "$@"
+# -m "" selects every test (the fast tier's -m in pytest.ini is overridden); the browser tests
+# share one worker, the rest spread over the other.
+exec .venv/bin/python -m pytest -q -m "" "$@"

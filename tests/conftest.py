@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from needsmap import store
+from needsmap import settings, store
 
 DEMO_RECORDS = 6_000
 DEMO_SEED = 7
+
+# New databases made by ``store.create`` once per test process and boundary file, then copied:
+# creating one parses the 90 district shapes (~0.5 s), and hundreds of tests start from one.
+_templates = tempfile.TemporaryDirectory(prefix="needsmap-test-templates-")
+_template_by_boundaries: dict[tuple[str, int], Path] = {}
+
+
+def create_database(db: Path) -> Path:
+    """Exactly what ``store.create(db)`` makes for a new path (schema, boundaries, category mapping)."""
+    boundaries = settings.districts_geojson()
+    key = (str(boundaries), boundaries.stat().st_mtime_ns)
+    template = _template_by_boundaries.get(key)
+    if template is None:
+        template = Path(_templates.name) / f"empty-{len(_template_by_boundaries)}.duckdb"
+        store.create(template)
+        _template_by_boundaries[key] = template
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, db)
+    return Path(db)
 
 
 @pytest.fixture
 def empty_db(tmp_path: Path) -> Path:
     """A new database holding only the schema, the 90 districts and the category mapping."""
-    db = tmp_path / "empty.duckdb"
-    store.create(db)
-    return db
+    return create_database(tmp_path / "empty.duckdb")
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +77,8 @@ def write_records(db: Path, records: list[dict], *statements: str) -> Path:
         frame[column] = pd.to_datetime(frame[column])
     frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
     frame["satisfaction"] = frame["satisfaction"].astype("Int8")
+    if not Path(db).exists():
+        create_database(db)
     with store.writing(db) as con:
         con.register("frame", frame)
         columns = ", ".join(schema.DEMAND_COLUMN_NAMES)

@@ -11,12 +11,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from needsmap import bench
 
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
                  "peak_rss_mb", "import_rows_per_s"}
 
 
+@pytest.mark.slow  # a whole bench run: demo, import, timed views
 def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     db = tmp_path / "bench.duckdb"
     completed = subprocess.run(

@@ -41,7 +41,7 @@ def test_xlsx_round_trips_the_filtered_records(db):
     with store.open_readonly(db) as con:
         table = brief.download_table(con, flt, lang="zh")
         expected_ids = set(queries.records(con, flt, limit=1_000)["record_id"])
-    back = pd.read_excel(io.BytesIO(exports.to_xlsx_bytes(table)), dtype={"工单编号": str, "区划代码": str})
+    back = pd.read_excel(io.BytesIO(exports.to_xlsx_bytes(table)), engine="openpyxl", dtype={"工单编号": str, "区划代码": str})
     assert list(back.columns) == list(table.columns)
     assert set(back["工单编号"]) == expected_ids == {"R1", "R2", "R3", "F-1"}
     assert len(back) == len(table) == 4
@@ -54,7 +54,7 @@ def test_xlsx_round_trips_the_filtered_records(db):
         elif pd.api.types.is_numeric_dtype(right):
             assert np.allclose(left.astype(float), right.astype(float), equal_nan=True), column
         else:
-            assert left.fillna("").astype(str).tolist() == right.fillna("").astype(str).tolist(), column
+            assert left.astype(object).fillna("").astype(str).tolist() == right.astype(object).fillna("").astype(str).tolist(), column
     row = back.set_index("工单编号").loc["F-1"]
     assert row["诉求内容"] == "'" + FORMULA and row["地址"] == "'+86 不是公式"
     assert row["类别"] == "供水" and row["城乡"] == "城区" and row["区县"] == "西湖区"

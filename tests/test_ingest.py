@@ -115,7 +115,7 @@ def test_xlsx_real_date_and_number_cells_are_understood(tmp_path, empty_db):
 
     assert query(empty_db, "SELECT record_id, created_at, people_affected FROM demands ORDER BY 1") == [
         ("20250001", pd.Timestamp("2025-03-01 08:30").to_pydatetime(), 3),
-        ("20250002", pd.Timestamp("2025-03-01 12:00").to_pydatetime(), 1),
+        ("20250002", pd.Timestamp("2025-03-01 12:00").to_pydatetime(), 2),  # 2.5 people: floored
     ]
 
 

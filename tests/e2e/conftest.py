@@ -59,11 +59,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/e2e is an e2e test, and skips with a reason when no browser is at hand."""
+    """Every test under tests/e2e is an e2e test, and skips with a reason when no browser is at hand.
+
+    All of them run on one pytest-xdist worker (``--dist loadgroup``): they share the app servers and
+    the Chromium of the session, and two browsers fighting for two cores would time the pages badly.
+    """
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("browser"))
             if not browser_available():
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
