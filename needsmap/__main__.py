@@ -16,7 +16,8 @@ from needsmap.errors import NeedsmapError
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=None,
-                        help="DuckDB file (default: $NEEDSMAP_DB or data/needsmap.duckdb); created if missing")
+                        help="DuckDB file (default: $NEEDSMAP_DB, or needsmap.duckdb in the data folder, $NEEDSMAP_DATA_DIR); "
+                             "created if missing")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -133,9 +133,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def default_db(records: int) -> Path:
+    """Where the bench keeps its database of ``records`` records (reused by later runs): the data folder."""
+    return settings.data_dir() / f"bench-{records}.duckdb"
+
+
 def _demo_db(records: int, db: Path | None, echo: Callable[[str], None]) -> tuple[Path, dict[str, float] | None]:
     """The bench database (reused when it holds ``records`` records) and, if built now, the build's figures."""
-    path = db or settings.DATA_DIR / f"bench-{records}.duckdb"
+    path = db or default_db(records)
     if path.exists():
         try:
             with store.open_readonly(path) as con:

@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
-DISTRICTS_GEOJSON = DATA_DIR / "zhejiang_districts.geojson"
-CITIES_GEOJSON = DATA_DIR / "zhejiang_cities.geojson"
-CATEGORY_MAPPING_CSV = DATA_DIR / "category_mapping.csv"
-COUNTY_SEATS_CSV = DATA_DIR / "zhejiang_county_seats.csv"  # the demo's county seats
-STATIC_DIR = REPO_ROOT / "static"
+# The checkout's data/ folder: bundled reference files, read at run time, written only by scripts/.
+BUNDLED_DATA_DIR = REPO_ROOT / "data"
+DISTRICTS_GEOJSON = BUNDLED_DATA_DIR / "zhejiang_districts.geojson"
+CITIES_GEOJSON = BUNDLED_DATA_DIR / "zhejiang_cities.geojson"
+CATEGORY_MAPPING_CSV = BUNDLED_DATA_DIR / "category_mapping.csv"
+COUNTY_SEATS_CSV = BUNDLED_DATA_DIR / "zhejiang_county_seats.csv"  # the demo's county seats
 SECRETS_TOML = REPO_ROOT / ".streamlit" / "secrets.toml"
 
 
@@ -36,7 +38,8 @@ class SettingError(NeedsmapError):
 @dataclass(frozen=True)
 class Setting:
     """One knob: read from ``NEEDSMAP_<NAME>`` (then ``[needsmap] <secret>`` in secrets.toml, if
-    ``secret`` names a key there), else ``default``; always returned as ``type``."""
+    ``secret`` names a key there), else ``default`` (called, if it is a function of the other
+    settings); always returned as ``type``."""
 
     name: str
     type: type
@@ -50,7 +53,12 @@ _TYPE_WORDS = {int: ("整数", "a whole number"), float: ("数字", "a number"),
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", Path, DATA_DIR / "needsmap.duckdb", "DuckDB file the app reads and imports write."),
+    Setting("data_dir", Path, lambda: _default_data_dir(), "Folder for everything the app writes at run time: the "
+            "demo database built on first start, the hashing key and saved views beside the database (unless DB "
+            "names one elsewhere), bench databases. Default: `needsmap` in the user's data directory "
+            "(~/.local/share/needsmap on Linux), or the checkout's data/ if that one cannot be created."),
+    Setting("db", Path, lambda: default_db_path(), "DuckDB file the app reads and imports write "
+            "(default: needsmap.duckdb in DATA_DIR)."),
     Setting("boundaries", Path, DISTRICTS_GEOJSON, "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… "
             "properties): new databases copy them; imports and map clicks place points with them."),
     Setting("tiles", str, "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
@@ -85,7 +93,7 @@ def get(name: str) -> Any:
     if not raw and setting.secret:
         raw = str(_secrets_section().get(setting.secret, ""))
     if not raw.strip():
-        return setting.default
+        return setting.default() if callable(setting.default) else setting.default
     if setting.type is bool and raw.strip().lower() in _TRUE | _FALSE:
         return raw.strip().lower() in _TRUE
     if setting.type is Path:
@@ -114,6 +122,35 @@ def problem() -> str | None:
     except SettingError as exc:
         return str(exc)
     return None
+
+
+def data_dir() -> Path:
+    """The folder for run-time files (``NEEDSMAP_DATA_DIR``); not created here (writers create it)."""
+    return get("data_dir")
+
+
+def _default_data_dir() -> Path:
+    """``needsmap`` in the user's data directory (platformdirs), or the checkout's data/ when the
+    former cannot be created (no home folder, a read-only one) and data/ can be written."""
+    user = platformdirs.user_data_path("needsmap", appauthor=False)
+    if _can_create(user) or not os.access(BUNDLED_DATA_DIR, os.W_OK):
+        return user
+    return BUNDLED_DATA_DIR
+
+
+def _can_create(folder: Path) -> bool:
+    """Whether ``folder`` exists as a writable folder or could be made (its nearest existing ancestor is one)."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def default_db_path() -> Path:
+    """The database when ``NEEDSMAP_DB`` names none: ``needsmap.duckdb`` in the data folder (the demo
+    is built there on first start)."""
+    return data_dir() / "needsmap.duckdb"
 
 
 def db_path() -> Path:

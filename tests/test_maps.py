@@ -71,37 +71,6 @@ def test_district_map_never_sends_one_marker_per_record_for_large_sets(make_db):
     assert page.count('"Point"') == len(cells)
 
 
-def test_many_sessions_starting_at_once_install_leaflet_once_and_whole(tmp_path):
-    # Twenty browser sessions opening a fresh server each run ``install_static`` at the same
-    # moment; none may fail, and the files served afterwards must be complete.
-    import threading
-
-    from needsmap import assets
-
-    errors: list[BaseException] = []
-    start = threading.Barrier(12)
-
-    def install() -> None:
-        start.wait()
-        try:
-            assets.install_static(tmp_path)
-        except BaseException as exc:  # noqa: BLE001 — collected for the assertion
-            errors.append(exc)
-
-    threads = [threading.Thread(target=install) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
-    leaflet = tmp_path / "vendor" / "leaflet"
-    assert (leaflet / "leaflet.js").read_bytes() == (assets._LEAFLET_DIR / "leaflet.js").read_bytes()
-    assert sorted(p.name for p in (leaflet / "images").iterdir()) == sorted(
-        p.name for p in (assets._LEAFLET_DIR / "images").iterdir())
-    assert not [p.name for p in (tmp_path / "vendor").iterdir() if p.name.startswith(".leaflet")]  # no half-made copies
-
-
 def test_legend_shows_counts_as_whole_numbers_and_rates_with_decimals():
     counts = [label for _, label in maps.legend_entries([0.0, 6.0, 1200.0], "无数据")]
     rates = [label for _, label in maps.legend_entries([1.56, 27.84, 256.4], "无数据")]

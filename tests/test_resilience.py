@@ -195,8 +195,8 @@ def test_sessions_opened_together_on_a_fresh_install_build_the_demo_once(tmp_pat
     from needsmap.ui import page
 
     db = tmp_path / "needsmap.duckdb"
-    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
-    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    monkeypatch.setenv("NEEDSMAP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NEEDSMAP_DB", raising=False)
     builds: list[Path] = []
 
     def build(path, records, seed):

@@ -17,7 +17,7 @@ from apptest_pages import open_page
 @pytest.fixture(autouse=True)
 def no_secrets_file(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "SECRETS_TOML", tmp_path / "no-secrets.toml")
-    for name in ("HASH_KEY", "STAFF_PASSWORD", "K_ANONYMITY", "PUBLIC_MODE", "CLUSTER_RADIUS_M", "DB", "CJK_FONT"):
+    for name in ("HASH_KEY", "STAFF_PASSWORD", "K_ANONYMITY", "PUBLIC_MODE", "CLUSTER_RADIUS_M", "DB", "DATA_DIR", "CJK_FONT"):
         monkeypatch.delenv(f"NEEDSMAP_{name}", raising=False)
 
 
@@ -140,3 +140,56 @@ def test_processes_asking_for_a_new_key_at_once_all_get_the_same_nonempty_key(tm
 def test_the_key_file_is_private(tmp_path):
     settings.hash_key(tmp_path / "k.duckdb")
     assert (tmp_path / "k.duckdb.key").stat().st_mode & 0o777 == 0o600
+
+
+# --- One data directory for everything the app writes at run time -------------------------------
+
+@pytest.fixture
+def user_data_home(tmp_path, monkeypatch):
+    """A user data directory of its own (XDG_DATA_HOME, which platformdirs follows on Linux)."""
+    monkeypatch.delenv("NEEDSMAP_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg"
+
+
+def test_run_time_files_default_to_a_needsmap_folder_in_the_users_data_directory(user_data_home):
+    assert settings.data_dir() == user_data_home / "needsmap"
+    assert settings.db_path() == user_data_home / "needsmap" / "needsmap.duckdb"
+    settings.hash_key(settings.db_path())
+    assert (user_data_home / "needsmap" / "needsmap.duckdb.key").exists()  # the key and views follow the database
+
+
+def test_needsmap_data_dir_moves_every_run_time_file(tmp_path, monkeypatch):
+    from needsmap import bench
+
+    monkeypatch.setenv("NEEDSMAP_DATA_DIR", str(tmp_path / "state"))
+    assert settings.db_path() == tmp_path / "state" / "needsmap.duckdb"
+    assert bench.default_db(3_000) == tmp_path / "state" / "bench-3000.duckdb"
+    monkeypatch.setenv("NEEDSMAP_DB", str(tmp_path / "elsewhere.duckdb"))  # the database can still be named alone
+    assert settings.db_path() == tmp_path / "elsewhere.duckdb"
+
+
+def test_without_a_usable_user_data_directory_the_checkouts_data_folder_is_used(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.delenv("NEEDSMAP_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "a-file" / "xdg"))  # cannot be created
+    assert settings.data_dir() == Path(__file__).resolve().parents[1] / "data"
+
+
+def test_the_leaflet_files_the_map_names_are_in_the_repository_as_released():
+    # Streamlit serves only the app's own static/ folder, so the files live there, committed,
+    # rather than being copied into the checkout at run time.
+    import subprocess
+
+    import xstatic.pkg.leaflet as xstatic_leaflet
+
+    from needsmap import assets
+
+    repo = Path(__file__).resolve().parents[1]
+    served = [repo / url.removeprefix("/app/") for _, url in (assets.LEAFLET_JS, assets.LEAFLET_CSS)]
+    leaflet = served[0].parent
+    names = ["leaflet.js", "leaflet.css", *(f"images/{p.name}" for p in (leaflet / "images").iterdir())]
+    tracked = subprocess.run(["git", "ls-files", "--", *names], cwd=leaflet, capture_output=True, text=True).stdout.split()
+    assert sorted(tracked) == sorted(names) and len(names) == 7
+    for name in names:
+        assert (leaflet / name).read_bytes() == (Path(xstatic_leaflet.BASE_DIR) / name).read_bytes(), name

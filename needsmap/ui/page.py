@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from needsmap import assets, boundaries, navigation, settings, taxonomy
+from needsmap import boundaries, navigation, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
@@ -53,7 +53,6 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     if bad_setting:
         st.error(t("settings_problem", lang, error=bad_setting))
         st.stop()
-    assets.install_static()
     try:
         _build_demo_on_first_start(lang)
         data.check()
@@ -108,7 +107,7 @@ def _build_demo_on_first_start(lang: str) -> None:
     configuration mistake, and quietly filling it with demo data would hide it.
     """
     db = data.db_path()
-    if db.exists() or db != settings.DATA_DIR / "needsmap.duckdb":
+    if db.exists() or db != settings.default_db_path():
         return
     from filelock import FileLock
 
