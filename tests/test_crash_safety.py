@@ -104,6 +104,7 @@ def write_window(cli_output: str) -> float:
     return max(total - write_start, 0.05)
 
 
+@pytest.mark.slow  # many imports of a large file, each killed
 def test_import_killed_at_random_moments_leaves_all_or_none(big_file, base_db, tmp_path):
     rng = random.Random(SEED)
     before = state(base_db)

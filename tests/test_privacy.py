@@ -81,6 +81,7 @@ def test_the_detector_finds_each_raw_form_and_passes_masked_ones():
         assert personal_data_in(masked) == [], masked
 
 
+@pytest.mark.slow  # imports every hostile file into one database first
 def test_the_suite_really_carried_personal_data_into_the_database(suite_db):
     values = text_values(suite_db)
     assert len(values["demands.record_id"]) > 50
@@ -90,6 +91,7 @@ def test_the_suite_really_carried_personal_data_into_the_database(suite_db):
     assert any("138****5678" in text for text in values["rejects.raw_row"])
 
 
+@pytest.mark.slow  # imports every hostile file into one database first
 def test_no_raw_phone_id_number_or_name_in_any_text_column_of_any_table(suite_db):
     values = text_values(suite_db)
     assert {"demands.description", "demands.address", "rejects.raw_row", "imports.file_name",
@@ -101,6 +103,7 @@ def test_no_raw_phone_id_number_or_name_in_any_text_column_of_any_table(suite_db
     assert found == {}
 
 
+@pytest.mark.slow  # imports every hostile file into one database first
 def test_no_personal_data_inside_the_rejected_rows_raw_text(suite_db):
     with duckdb.connect(str(suite_db), read_only=True) as con:
         raw_rows = [raw for (raw,) in con.execute("SELECT raw_row FROM rejects").fetchall()]

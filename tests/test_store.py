@@ -20,8 +20,9 @@ def _count(db) -> int:
         return con.execute("SELECT count(*) FROM demands").fetchone()[0]
 
 
-def test_new_database_holds_schema_boundaries_and_mapping(empty_db):
-    with store.open_readonly(empty_db) as con:
+def test_new_database_holds_schema_boundaries_and_mapping(tmp_path):
+    store.create(tmp_path / "new.duckdb")  # not the empty_db fixture, which copies one made once
+    with store.open_readonly(tmp_path / "new.duckdb") as con:
         assert con.execute("SELECT count(*) FROM districts").fetchone()[0] == 90
         assert con.execute("SELECT count(*) FROM cities").fetchone()[0] == 11
         assert con.execute("SELECT sum(population_2020) FROM districts").fetchone()[0] == 64_567_588
