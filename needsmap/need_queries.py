@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from needsmap import queries, taxonomy
 from needsmap.filters import Filter
@@ -23,7 +25,7 @@ _OPEN_IN = f"status IN ({', '.join('?' * len(_OPEN))})"
 
 
 def need_records(con: Connection, f: Filter) -> pa.Table:
-    """The filtered records that have a point and a time, oldest first (ties by record id).
+    """The filtered records that have a point and a time, oldest first (ties by requester and place).
 
     Arrow columns: category, subcategory, district_adcode, requester_key (one value per
     requester), lon, lat, created_at, seconds (epoch seconds of created_at), urgency,
@@ -39,7 +41,7 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
                    {_OPEN_IN} AS is_open, resolved_at
             FROM ({base})
             WHERE lon IS NOT NULL AND lat IS NOT NULL AND created_at IS NOT NULL
-            ORDER BY created_at, record_id
+            ORDER BY created_at, requester_key, lon, lat
             """,
             params=[*_OPEN, *params],
         ).to_arrow_table()
@@ -47,28 +49,29 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
         cursor.close()
 
 
-def need_summaries(con: Connection, records: pa.Table, as_of_time: datetime | None) -> pd.DataFrame:
-    """One row per need of ``records`` (``need_records`` plus an integer ``need_id`` column).
+def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray, as_of_time: datetime | None) -> pd.DataFrame:
+    """One row per need of ``records`` (``need_records`` plus an integer ``need_id`` column);
+    ``need_records`` holds, per record, how many records its need has.
 
     Columns: need_id, category, subcategory (the commonest, when it covers at least half the
     records, else NULL), district_adcode (the commonest), records, distinct_requesters,
     urgency (median over requesters of each one's highest urgency, rounded up), median_claim
     (median over requesters of each one's largest people-affected claim), max_claim,
     population (the largest census population among the districts the need touches),
-    open_records, open_requesters (distinct requesters with an open record), days_open_oldest (days the oldest open record has waited until
-    ``as_of_time``), first_at, last_at, last_resolved_at (NULL while any record is open),
-    lon, lat (mean point).
+    open_records, open_requesters (distinct requesters with an open record), days_open_oldest
+    (days the oldest open record has waited until ``as_of_time``), first_at, last_at,
+    last_resolved_at (NULL while any record is open), lon, lat (mean point). In no set order.
     """
+    several = np.asarray(need_records) > 1
     cursor = con.cursor()
     try:
-        cursor.register("need_rows", records)
         # Most needs are one record (~90 % at a million): those are read as they are, and only
         # the needs of several records are grouped.
-        return cursor.execute(
+        cursor.register("single_rows", records.filter(pa.array(~several)))
+        cursor.register("several_rows", records.filter(pa.array(several)))
+        table = cursor.sql(
             """
-            WITH sized AS (
-                SELECT *, count(*) OVER (PARTITION BY need_id) AS need_records FROM need_rows
-            ), single AS (
+            WITH single AS (
                 SELECT s.need_id, s.category,
                        s.subcategory, s.district_adcode, 1::BIGINT AS records, 1::BIGINT AS distinct_requesters,
                        s.urgency::INTEGER AS urgency, s.people_affected::DOUBLE AS median_claim,
@@ -78,11 +81,9 @@ def need_summaries(con: Connection, records: pa.Table, as_of_time: datetime | No
                        s.created_at AS first_at, s.created_at AS last_at,
                        CASE WHEN NOT s.is_open THEN coalesce(s.resolved_at, s.created_at) END AS last_resolved_at,
                        s.lon, s.lat
-                FROM sized s LEFT JOIN districts g ON g.adcode = s.district_adcode
-                WHERE s.need_records = 1
+                FROM single_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
             ), several AS (
-                SELECT s.*, g.population_2020 FROM sized s LEFT JOIN districts g ON g.adcode = s.district_adcode
-                WHERE s.need_records > 1
+                SELECT s.*, g.population_2020 FROM several_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
             ), per_requester AS (
                 SELECT need_id, requester_key, max(people_affected) AS claim, max(urgency) AS urgency,
                        bool_or(is_open) AS is_open
@@ -122,10 +123,15 @@ def need_summaries(con: Connection, records: pa.Table, as_of_time: datetime | No
                    date_diff('hour', oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest,
                    first_at, last_at, last_resolved_at, lon, lat
             FROM combined
-            ORDER BY need_id
             """,
-            [as_of_time],
-        ).df()
+            params=[as_of_time],
+        ).to_arrow_table()
     finally:
-        cursor.unregister("need_rows")
+        cursor.unregister("single_rows")
+        cursor.unregister("several_rows")
         cursor.close()
+    # Few distinct texts over hundreds of thousands of needs: pandas categoricals, not strings.
+    for name in ("category", "subcategory", "district_adcode"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.dictionary_encode(table[name]))
+    return table.to_pandas()

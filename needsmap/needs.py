@@ -185,14 +185,18 @@ def _absorb_into_large(
     the sparse calls at its edges are part of it, not needs of their own. Large means at least
     ``large_need_records`` distinct requesters."""
     # Large: many distinct requesters (not one person ringing a hundred times).
-    pairs = np.unique(np.column_stack([labels, requester.astype(np.int64, copy=False)]), axis=0) if len(labels) else None
-    sizes = np.bincount(pairs[:, 0], minlength=labels.max() + 1)
-    large = np.flatnonzero(sizes >= rules.large_need_records)
+    candidates = np.flatnonzero(np.bincount(labels) >= rules.large_need_records)
+    if len(candidates) == 0:
+        return labels
+    member = np.isin(labels, candidates)
+    voices = pd.DataFrame({"need": labels[member], "requester": requester[member]}).drop_duplicates()
+    distinct = voices.groupby("need").size()
+    large = distinct.index[distinct >= rules.large_need_records].to_numpy()
     if len(large) == 0:
         return labels
     labels = labels.copy()
     in_large = np.isin(labels, large)
-    for need in large[np.argsort(-sizes[large], kind="stable")]:  # the largest need claims first
+    for need in large[np.argsort(-distinct.loc[large].to_numpy(), kind="stable")]:  # the largest need claims first
         member = labels == need
         cat = category[member][0]
         inside = (
@@ -212,7 +216,9 @@ def _follow_ups(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (earlier, later) of one requester's consecutive calls about one category, close in
     place and within ``follow_up_days``."""
-    order = np.lexsort((t, requester, category))
+    # Only requesters with more than one record can ring back (those without a phone never do).
+    repeated = np.flatnonzero(pd.Series(requester).duplicated(keep=False).to_numpy())
+    order = repeated[np.lexsort((t[repeated], requester[repeated], category[repeated]))]
     same = (category[order][1:] == category[order][:-1]) & (requester[order][1:] == requester[order][:-1])
     close = (
         (np.abs(np.diff(x[order])) <= radius_m) & (np.abs(np.diff(y[order])) <= radius_m)
@@ -223,27 +229,29 @@ def _follow_ups(
 
 
 def recurrences(summary: pd.DataFrame, rules: NeedRules = NeedRules()) -> np.ndarray:
-    """Per need: how many earlier needs of its category, centred within ``place_radius_m``,
-    had every record closed before it began (the lift repaired, then broken again)."""
+    """Per need of at least two distinct requesters (the ones a ranking lists; others get 0):
+    how many earlier needs of its category, centred within ``place_radius_m``, had every record
+    closed before it began (the lift repaired, then broken again)."""
     n = len(summary)
     out = np.zeros(n, dtype=np.int64)
-    if n < 2:
+    targets = np.flatnonzero(summary["distinct_requesters"].to_numpy() >= 2)
+    closed = summary["last_resolved_at"].to_numpy("datetime64[s]")
+    sources = np.flatnonzero(~np.isnat(closed))
+    if len(targets) == 0 or len(sources) == 0:
         return out
     codes = pd.factorize(summary["category"])[0].astype("float64")
     x, y = _metres(summary["lon"].to_numpy("float64"), summary["lat"].to_numpy("float64"))
     span = (x.max() - x.min()) / rules.place_radius_m + 10.0
     points = np.column_stack([(x - x.min()) / rules.place_radius_m + codes * span, (y - y.min()) / rules.place_radius_m])
-    pairs = cKDTree(points).query_pairs(1.0, output_type="ndarray")
-    if len(pairs) == 0:
+    near = cKDTree(points[sources]).query_ball_point(points[targets], 1.0)
+    lengths = np.fromiter((len(found) for found in near), dtype=np.int64, count=len(targets))
+    if lengths.sum() == 0:
         return out
-    closed = summary["last_resolved_at"].to_numpy("datetime64[s]")
+    target_of = np.repeat(targets, lengths)
+    source_of = sources[np.concatenate([np.asarray(found, dtype=np.int64) for found in near if found])]
     began = summary["first_at"].to_numpy("datetime64[s]")
-    a, b = pairs[:, 0], pairs[:, 1]
-    with np.errstate(invalid="ignore"):
-        a_before_b = ~np.isnat(closed[a]) & (closed[a] < began[b])
-        b_before_a = ~np.isnat(closed[b]) & (closed[b] < began[a])
-    out += np.bincount(b[a_before_b], minlength=n)
-    out += np.bincount(a[b_before_a], minlength=n)
+    earlier = closed[source_of] < began[target_of]
+    out += np.bincount(target_of[earlier], minlength=n)
     return out
 
 
@@ -269,7 +277,9 @@ def summarise(
         category, records["lon"].to_numpy(), records["lat"].to_numpy(), records["seconds"].to_numpy(),
         records["requester_key"].to_numpy(), rules,
     )
-    needs = need_queries.need_summaries(con, records.append_column("need_id", pa.array(ids)), as_of_time)
+    sizes = np.bincount(ids, minlength=int(ids.max()) + 1 if len(ids) else 0)
+    needs = need_queries.need_summaries(con, records.append_column("need_id", pa.array(ids)), sizes[ids], as_of_time)
+    needs = needs.sort_values("need_id", kind="stable", ignore_index=True)
     needs["recurrences"] = recurrences(needs, rules)
     needs["people_used"] = people_used(needs["median_claim"].to_numpy(), needs["distinct_requesters"].to_numpy(),
                                        needs["population"].to_numpy("float64"), rules)
