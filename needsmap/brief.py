@@ -251,14 +251,17 @@ def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: 
     for row in summary.itertuples(index=False):
         percent = row.measure in _PERCENT_MEASURES
         value = _pct if percent else (lambda v: _num(v, 2))
+        # Without an interval (too few districts to judge their spread) the gap alone, then "(–)".
+        no_interval = _missing(row.low)
         if row.kind == "ratio":
-            gap = f"{t('gap_ratio', lang)} = {_num(row.gap, 2)}× ({_num(row.low, 2)}–{_num(row.high, 2)})"
+            interval = "–" if no_interval else f"{_num(row.low, 2)}–{_num(row.high, 2)}"
+            gap = f"{t('gap_ratio', lang)} = {_num(row.gap, 2)}× ({interval})"
         elif _missing(row.gap):
             gap = "–"
         elif percent:
-            gap = f"{row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})"
+            gap = f"{row.gap * 100:+.1f} pt ({'–' if no_interval else f'{row.low * 100:+.1f} – {row.high * 100:+.1f}'})"
         else:
-            gap = f"{row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})"
+            gap = f"{row.gap:+.2f} ({'–' if no_interval else f'{row.low:+.2f} – {row.high:+.2f}'})"
         rows.append((t(f"g_{row.measure}", lang), value(row.urban), value(row.rural), gap))
     note = ""
     if level == "district":

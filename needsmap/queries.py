@@ -10,6 +10,7 @@ database), so an export is judged as of its own end and the demo reads the same 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import duckdb
@@ -25,6 +26,16 @@ _OPEN = taxonomy.OPEN_STATUSES
 _OPEN_IN = f"status IN ({', '.join('?' * len(_OPEN))})"
 _DONE = ("resolved", "closed")
 _DONE_IN = f"status IN ({', '.join('?' * len(_DONE))})"
+
+# A record whose recorded times run backwards (a response before receipt, a resolution before the
+# response, a follow-up call before the resolution) is a data error: which of its times is wrong
+# cannot be told, so none of its durations is used, and the Data page lists it (timestamp_errors).
+# Missing times are not errors; a rate that needs a time is computed over the records that have it.
+TIMES_IN_ORDER = (
+    "(coalesce(responded_at >= created_at, TRUE)"
+    " AND coalesce(resolved_at >= coalesce(responded_at, created_at), TRUE)"
+    " AND coalesce(feedback_at >= coalesce(resolved_at, responded_at, created_at), TRUE))"
+)
 
 # Measures a user may colour the map by: name → SQL column in district_measures (allow-list).
 MAP_MEASURES = ("records", "per_10k", "smoothed_per_10k", "priority_sum", "unresolved", "overdue")
@@ -81,7 +92,8 @@ def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: 
                count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
                count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
                count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
-               median(date_diff('minute', created_at, responded_at)) / 60.0 AS median_hours_to_response,
+               median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
+                   AS median_hours_to_response,
                avg(satisfaction) AS mean_satisfaction,
                sum(people_affected) AS people_affected
         FROM ({base})
@@ -279,20 +291,22 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
     """Urban vs rural, overall (category '__all__') and by category.
 
     Columns per (category, urban_rural): records, population (residents of the areas in the
-    filter's scope), per_10k, urgent, urgent_share, responded, median_hours_to_response,
-    responded_within_target_share, resolved, resolution_rate, rated, mean_satisfaction,
-    sd_satisfaction.
+    filter's scope), per_10k, urgent, urgent_share, responded (records with a response time in
+    order), median_hours_to_response, responded_within_target, responded_within_target_share
+    (÷ responded), resolved, resolution_rate, rated, mean_satisfaction, sd_satisfaction.
     """
     base, params = _filtered(f)
-    population = _population_in_scope(con, f)
+    population = _population_in_scope(con, f).groupby("urban_rural", as_index=False)["population"].sum()
     frame = con.execute(
         f"""
         SELECT coalesce(category, '__all__') AS category, urban_rural,
                count(*) AS records,
                count(*) FILTER (WHERE urgency >= 3) AS urgent,
-               count(responded_at) AS responded,
-               median(date_diff('minute', created_at, responded_at)) / 60.0 AS median_hours_to_response,
-               count(*) FILTER (WHERE date_diff('minute', created_at, responded_at) <= ? * 60) AS responded_within_target,
+               count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
+               median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
+                   AS median_hours_to_response,
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+                   AS responded_within_target,
                count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
                count(satisfaction) AS rated,
                avg(satisfaction) AS mean_satisfaction,
@@ -306,13 +320,13 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
     frame = frame.merge(population, on="urban_rural", how="left")
     frame["per_10k"] = frame["records"] / frame["population"] * 10_000
     frame["urgent_share"] = frame["urgent"] / frame["records"]
-    frame["responded_within_target_share"] = frame["responded_within_target"] / frame["records"]
+    frame["responded_within_target_share"] = frame["responded_within_target"] / frame["responded"].where(frame["responded"] > 0)
     frame["resolution_rate"] = frame["resolved"] / frame["records"]
     return frame.sort_values(["category", "urban_rural"]).reset_index(drop=True)
 
 
 def _population_in_scope(con: Connection, f: Filter) -> pd.DataFrame:
-    """Residents (2020 census) of the urban and rural districts inside the filter's place scope."""
+    """Districts inside the filter's place scope: adcode, urban_rural, population (2020 census)."""
     bits, params = ["TRUE"], []
     if f.district_adcode:
         bits.append("adcode = ?")
@@ -324,9 +338,42 @@ def _population_in_scope(con: Connection, f: Filter) -> pd.DataFrame:
         bits.append(f"urban_rural IN ({', '.join('?' * len(f.urban_rural))})")
         params.extend(f.urban_rural)
     return con.execute(
-        f"SELECT urban_rural, sum(population_2020) AS population FROM districts WHERE {' AND '.join(bits)} GROUP BY 1",
+        f"SELECT adcode, urban_rural, population_2020 AS population FROM districts WHERE {' AND '.join(bits)} ORDER BY adcode",
         params,
     ).df()
+
+
+def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) -> pd.DataFrame:
+    """The gap's measures per district in scope (zeros where a district has no records).
+
+    Columns: adcode, urban_rural, population, records, urgent, responded, responded_within_target,
+    resolved, rated, satisfaction_sum, satisfaction_sum_sq — the inputs of the between-district
+    dispersion (``stats.*_dispersion``) that widens the gap intervals.
+    """
+    base, params = _filtered(f)
+    counts = con.execute(
+        f"""
+        SELECT district_adcode AS adcode,
+               count(*) AS records,
+               count(*) FILTER (WHERE urgency >= 3) AS urgent,
+               count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+                   AS responded_within_target,
+               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               count(satisfaction) AS rated,
+               sum(satisfaction)::DOUBLE AS satisfaction_sum,
+               sum(satisfaction * satisfaction)::DOUBLE AS satisfaction_sum_sq
+        FROM ({base})
+        WHERE urban_rural IS NOT NULL
+        GROUP BY 1
+        """,
+        [response_hours_target, *_DONE, *params],
+    ).df()
+    frame = _population_in_scope(con, f).merge(counts, on="adcode", how="left")
+    count_columns = ["records", "urgent", "responded", "responded_within_target", "resolved", "rated"]
+    frame[count_columns] = frame[count_columns].fillna(0).astype("int64")
+    frame[["satisfaction_sum", "satisfaction_sum_sq"]] = frame[["satisfaction_sum", "satisfaction_sum_sq"]].fillna(0.0)
+    return frame
 
 
 def gap_summary(con: Connection, f: Filter, response_hours_target: int) -> pd.DataFrame:
@@ -334,40 +381,63 @@ def gap_summary(con: Connection, f: Filter, response_hours_target: int) -> pd.Da
 
     Rows: per_10k (ratio rural ÷ urban), urgent_share, responded_within_target_share,
     resolution_rate (differences rural − urban, in share points), median_hours_to_response
-    (difference of medians, bootstrap), mean_satisfaction (difference of means).
-    Columns: measure, urban, rural, kind ('ratio'|'difference'), gap, low, high.
+    (difference of medians, district bootstrap), mean_satisfaction (difference of means).
+    Every interval allows for the spread between districts (quasi-Poisson / quasi-binomial
+    scale φ = Pearson χ²/df over the districts in scope; see ``stats``).
+    Columns: measure, urban, rural, kind ('ratio'|'difference'), gap, low, high, urban_n, rural_n
+    (the records each side rests on), dispersion (φ; NaN when too few districts to estimate it).
     """
+    columns = ["measure", "urban", "rural", "kind", "gap", "low", "high", "urban_n", "rural_n", "dispersion"]
     by_area = urban_rural_gap(con, f, response_hours_target)
     overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")
     if not {"urban", "rural"} <= set(overall.index):
-        return pd.DataFrame(columns=["measure", "urban", "rural", "kind", "gap", "low", "high"])
+        return pd.DataFrame(columns=columns)
     u, r = overall.loc["urban"], overall.loc["rural"]
-    rows = [("per_10k", u.per_10k, r.per_10k, "ratio", *stats.rate_ratio_ci(r.records, r.population, u.records, u.population))]
-    for measure, hits in (("urgent_share", "urgent"), ("responded_within_target_share", "responded_within_target"),
-                          ("resolution_rate", "resolved")):
+    districts_in_scope = gap_district_counts(con, f, response_hours_target)
+    area = districts_in_scope["urban_rural"]
+    spread = stats.poisson_dispersion(districts_in_scope["records"], districts_in_scope["population"], area)
+    rows = [("per_10k", u.per_10k, r.per_10k, "ratio",
+             *stats.rate_ratio_ci(r.records, r.population, u.records, u.population, spread),
+             u.records, r.records, spread.scale)]
+    for measure, hits, trials in (("urgent_share", "urgent", "records"),
+                                  ("responded_within_target_share", "responded_within_target", "responded"),
+                                  ("resolution_rate", "resolved", "records")):
+        spread = stats.binomial_dispersion(districts_in_scope[hits], districts_in_scope[trials], area)
         rows.append((measure, u[measure], r[measure], "difference",
-                     *stats.proportion_diff_ci(r[hits], r.records, u[hits], u.records)))
+                     *stats.proportion_diff_ci(r[hits], r[trials], u[hits], u[trials], spread),
+                     u[trials], r[trials], spread.scale))
     samples = response_hours_sample(con, f)
     rows.append(("median_hours_to_response", u.median_hours_to_response, r.median_hours_to_response, "difference",
-                 *stats.median_diff_ci(samples.get("rural", np.array([])), samples.get("urban", np.array([])))))
+                 *stats.median_diff_ci(samples.get("rural", []), samples.get("urban", [])),
+                 u.responded, r.responded, math.nan))
+    spread = stats.mean_dispersion(districts_in_scope["rated"], districts_in_scope["satisfaction_sum"],
+                                   districts_in_scope["satisfaction_sum_sq"], area)
     rows.append(("mean_satisfaction", u.mean_satisfaction, r.mean_satisfaction, "difference",
                  *stats.mean_diff_ci(r.mean_satisfaction, r.sd_satisfaction, r.rated,
-                                     u.mean_satisfaction, u.sd_satisfaction, u.rated)))
-    return pd.DataFrame(rows, columns=["measure", "urban", "rural", "kind", "gap", "low", "high"])
+                                     u.mean_satisfaction, u.sd_satisfaction, u.rated, spread),
+                 u.rated, r.rated, spread.scale))
+    return pd.DataFrame(rows, columns=columns)
 
 
-def response_hours_sample(con: Connection, f: Filter, per_area: int = 2_000) -> dict[str, np.ndarray]:
-    """A reproducible sample of hours-to-first-response per urban/rural area (for intervals)."""
+def response_hours_sample(con: Connection, f: Filter, per_area: int = 2_000) -> dict[str, list[np.ndarray]]:
+    """A reproducible sample of hours-to-first-response per urban/rural area, as one array per
+    district (for the district bootstrap). Records whose times run backwards are left out."""
     base, params = _filtered(f)
     frame = con.execute(
         f"""
-        SELECT urban_rural, date_diff('minute', created_at, responded_at) / 60.0 AS hours
-        FROM ({base}) WHERE responded_at IS NOT NULL AND urban_rural IS NOT NULL
+        SELECT urban_rural, district_adcode, date_diff('minute', created_at, responded_at) / 60.0 AS hours
+        FROM ({base}) WHERE responded_at IS NOT NULL AND urban_rural IS NOT NULL AND {TIMES_IN_ORDER}
         QUALIFY row_number() OVER (PARTITION BY urban_rural ORDER BY hash(record_id)) <= ?
+        ORDER BY urban_rural, district_adcode, hours
         """,
         [*params, per_area],
     ).df()
-    return {area: group["hours"].to_numpy() for area, group in frame.groupby("urban_rural")}
+    return {area: [district["hours"].to_numpy() for _, district in group.groupby("district_adcode")]
+            for area, group in frame.groupby("urban_rural")}
+
+
+# The service loop's funnel, in order: 受理, 派单, 处理, 办结, 回访, 评价 (column names).
+LOOP_STAGES = ("received", "dispatched", "in_progress_or_later", "resolved_or_later", "followed_up", "rated")
 
 
 def service_loop(
@@ -375,10 +445,15 @@ def service_loop(
 ) -> pd.DataFrame:
     """Closed-loop measures, overall or by 'district' or 'category'.
 
-    Columns: [group,] records, received, dispatched, in_progress_or_later, resolved_or_later,
-    closed (the funnel: records that reached each stage), responded_within_target_share,
-    feedback_within_target_share (feedback within N hours of receipt), resolution_rate,
-    median_days_to_resolve, mean_satisfaction.
+    Every rate is over the records that have what it needs, and says how many those are:
+
+    - funnel (``LOOP_STAGES``): received (all), dispatched, in_progress_or_later,
+      resolved_or_later (by status), followed_up (has a 回访 time), rated (has a 评价); closed;
+    - responded_within_target_share = responded_within_target ÷ responded (records with a
+      response time, times in order); feedback_within_target_share likewise ÷ followed_up_timed;
+    - resolution_rate ÷ records; median_days_to_resolve over resolved_timed; mean_satisfaction
+      over rated;
+    - timestamp_errors: records whose times run backwards (excluded from every duration).
     """
     groupings = {None: "", "district": "district_adcode", "category": "category"}
     if by not in groupings:
@@ -386,7 +461,7 @@ def service_loop(
     group_sql = groupings[by]
     base, params = _filtered(f)
     select_group = f"{group_sql} AS grp, " if group_sql else ""
-    group_by = "GROUP BY 1 ORDER BY records DESC" if group_sql else ""
+    group_by = "GROUP BY 1 ORDER BY records DESC, 1" if group_sql else ""
     frame = con.execute(
         f"""
         SELECT {select_group}
@@ -395,19 +470,52 @@ def service_loop(
                count(*) FILTER (WHERE status <> 'received') AS dispatched,
                count(*) FILTER (WHERE status IN ('in_progress', 'resolved', 'closed')) AS in_progress_or_later,
                count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved_or_later,
+               count(feedback_at) AS followed_up,
+               count(satisfaction) AS rated,
                count(*) FILTER (WHERE status = 'closed') AS closed,
-               avg(CASE WHEN date_diff('minute', created_at, responded_at) <= ? * 60 THEN 1.0 ELSE 0.0 END) AS responded_within_target_share,
-               avg(CASE WHEN date_diff('minute', created_at, feedback_at) <= ? * 60 THEN 1.0 ELSE 0.0 END) AS feedback_within_target_share,
-               avg(CASE WHEN status IN ('resolved', 'closed') THEN 1.0 ELSE 0.0 END) AS resolution_rate,
-               median(date_diff('hour', created_at, resolved_at)) / 24.0 AS median_days_to_resolve,
+               count(*) FILTER (WHERE NOT {TIMES_IN_ORDER}) AS timestamp_errors,
+               count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+                   AS responded_within_target,
+               count(feedback_at) FILTER (WHERE {TIMES_IN_ORDER}) AS followed_up_timed,
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, feedback_at) <= ? * 60)
+                   AS feedback_within_target,
+               count(resolved_at) FILTER (WHERE {TIMES_IN_ORDER}) AS resolved_timed,
+               median(date_diff('hour', created_at, resolved_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 24.0
+                   AS median_days_to_resolve,
                avg(satisfaction) AS mean_satisfaction
         FROM ({base}) {group_by}
         """,
         [response_hours_target, feedback_hours_target, *params],
     ).df()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["responded_within_target_share"] = frame["responded_within_target"] / frame["responded"].where(frame["responded"] > 0)
+        frame["feedback_within_target_share"] = (frame["feedback_within_target"]
+                                                 / frame["followed_up_timed"].where(frame["followed_up_timed"] > 0))
+        frame["resolution_rate"] = frame["resolved_or_later"] / frame["records"].where(frame["records"] > 0)
     if group_sql:
         frame = frame.rename(columns={"grp": by})
     return frame
+
+
+def timestamp_errors(con: Connection, limit: int = 1_000) -> pd.DataFrame:
+    """Records whose times run backwards (data errors, left out of every duration), oldest first.
+
+    Columns: record_id, created_at, responded_at, resolved_at, feedback_at, problem
+    ('response_before_receipt' | 'resolution_before_response' | 'feedback_before_resolution':
+    the first step of 受理 → 响应 → 办结 → 回访 that goes back in time).
+    """
+    return con.execute(
+        f"""
+        SELECT record_id, created_at, responded_at, resolved_at, feedback_at,
+               CASE WHEN responded_at < created_at THEN 'response_before_receipt'
+                    WHEN resolved_at < coalesce(responded_at, created_at) THEN 'resolution_before_response'
+                    ELSE 'feedback_before_resolution' END AS problem
+        FROM demands WHERE NOT {TIMES_IN_ORDER}
+        ORDER BY created_at, record_id LIMIT ?
+        """,
+        [int(limit)],
+    ).df()
 
 
 def overdue_records(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, limit: int = 200) -> pd.DataFrame:
@@ -504,18 +612,21 @@ def reject_reasons(con: Connection) -> pd.DataFrame:
 
 
 def data_quality(con: Connection) -> dict[str, int]:
-    """Counts a data steward checks: records, rejected rows, unmapped categories, missing times."""
+    """Counts a data steward checks: records, rejected rows, unmapped categories, missing and
+    backward times, records without a phone, imports."""
     row = con.execute(
-        """
+        f"""
         SELECT (SELECT count(*) FROM demands),
                (SELECT count(*) FROM rejects),
                (SELECT count(*) FROM demands WHERE category = 'other'),
                (SELECT count(*) FROM demands WHERE responded_at IS NULL),
+               (SELECT count(*) FROM demands WHERE NOT {TIMES_IN_ORDER}),
                (SELECT count(*) FROM demands WHERE requester_hash IS NULL),
                (SELECT count(*) FROM imports)
         """
     ).fetchone()
-    names = ("records", "rejected_rows", "category_other", "no_response_time", "no_requester_phone", "imports")
+    names = ("records", "rejected_rows", "category_other", "no_response_time", "timestamp_errors", "no_requester_phone",
+             "imports")
     return dict(zip(names, row, strict=True))
 
 

@@ -35,11 +35,19 @@ def show(measure: str, value: float) -> str:
 
 
 def show_gap(row) -> str:
+    if math.isnan(row.gap):
+        return "–"
     if row.kind == "ratio":
-        return f"{t('gap_ratio', lang)} = {widgets.fmt_num(row.gap, 2)}× ({widgets.fmt_num(row.low, 2)}–{widgets.fmt_num(row.high, 2)})"
-    if row.measure in percent_measures:
-        return f"{t('gap_difference', lang)} = {row.gap * 100:+.1f} pt ({row.low * 100:+.1f} – {row.high * 100:+.1f})" if not math.isnan(row.gap) else "–"
-    return f"{t('gap_difference', lang)} = {row.gap:+.2f} ({row.low:+.2f} – {row.high:+.2f})" if not math.isnan(row.gap) else "–"
+        label, value, bounds = t("gap_ratio", lang), f"{widgets.fmt_num(row.gap, 2)}×", ("{:,.2f}", "–")
+    elif row.measure in percent_measures:
+        label, value, bounds = t("gap_difference", lang), f"{row.gap * 100:+.1f} pt", ("{:+.1f}", " – ")
+        row = row._replace(low=row.low * 100, high=row.high * 100)
+    else:
+        label, value, bounds = t("gap_difference", lang), f"{row.gap:+.2f}", ("{:+.2f}", " – ")
+    # Too few districts to judge their spread: the gap without an interval.
+    number, dash = bounds
+    interval = "–" if math.isnan(row.low) else f"{number.format(row.low)}{dash}{number.format(row.high)}"
+    return f"{label} = {value} ({interval})"
 
 
 rows = []
@@ -50,8 +58,11 @@ for row in summary.itertuples(index=False):
         t("rural", lang): show(row.measure, row.rural),
         # One column for every row; the unit (× or difference) is written into each value.
         f"{t('gap', lang)} ({t('ci', lang)})": show_gap(row),
+        # The records each side's figure rests on (only those with the time or rating it needs).
+        t("gap_basis", lang): f"{widgets.fmt_int(row.urban_n)} / {widgets.fmt_int(row.rural_n)}",
     })
 st.dataframe(rows, hide_index=True, width="stretch")
+st.caption(t("gap_interval_note", lang))
 
 st.subheader(t("by_category", lang))
 measure = page.localized(st.selectbox, "gap_measure", lang, t("indicator", lang),

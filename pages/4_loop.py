@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from needsmap import charts, settings
+from needsmap import charts, queries, settings
 from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, present, staff, widgets
 
@@ -21,19 +21,35 @@ if overall.empty or not int(overall.loc[0, "records"]):
     present.no_data(lang, ctx.public)
     st.stop()
 row = overall.iloc[0]
+total = f"{int(row['records']):,}"
+
+
+def basis(key: str, n: object) -> str:
+    """The records a rate rests on, e.g. 基于 8,120 / 9,004 条有响应时间的记录."""
+    return t(key, lang, n=f"{int(n):,}", total=total)
+
+
+# Each rate with the records it rests on: a rate that needs a time is over the records that have it.
 metrics = st.columns(5)
-metrics[0].metric(t("l_responded_24h", lang), widgets.fmt_pct(row["responded_within_target_share"]))
-metrics[1].metric(t("l_feedback_72h", lang), widgets.fmt_pct(row["feedback_within_target_share"]))
-metrics[2].metric(t("l_resolution_rate", lang), widgets.fmt_pct(row["resolution_rate"]))
-metrics[3].metric(t("l_median_days", lang), widgets.fmt_num(row["median_days_to_resolve"]))
-metrics[4].metric(t("l_satisfaction", lang), widgets.fmt_num(row["mean_satisfaction"], 2))
+for column, label, value, caption in (
+    (metrics[0], "l_responded_24h", widgets.fmt_pct(row["responded_within_target_share"]), basis("basis_response", row["responded"])),
+    (metrics[1], "l_feedback_72h", widgets.fmt_pct(row["feedback_within_target_share"]), basis("basis_feedback", row["followed_up_timed"])),
+    (metrics[2], "l_resolution_rate", widgets.fmt_pct(row["resolution_rate"]), t("basis_records", lang, n=total)),
+    (metrics[3], "l_median_days", widgets.fmt_num(row["median_days_to_resolve"]), basis("basis_resolved", row["resolved_timed"])),
+    (metrics[4], "l_satisfaction", widgets.fmt_num(row["mean_satisfaction"], 2), basis("basis_rated", row["rated"])),
+):
+    column.metric(t(label, lang), value)
+    column.caption(caption)
+if int(row["timestamp_errors"]):
+    st.warning(t("loop_time_errors", lang, n=f"{int(row['timestamp_errors']):,}"))
 
 stages = t("loop_stages", lang).split(",")
-counts = [int(row[c]) for c in ("received", "dispatched", "in_progress_or_later", "resolved_or_later", "closed")]
+counts = [int(row[c]) for c in queries.LOOP_STAGES]
 st.plotly_chart(charts.funnel(stages, counts, t("funnel", lang), large=ctx.public), width="stretch")
 
 loop_columns = {
-    "records": "c_records", "responded_within_target_share": "l_responded_24h", "feedback_within_target_share": "l_feedback_72h",
+    "records": "c_records", "responded": "c_responded", "responded_within_target_share": "l_responded_24h",
+    "followed_up_timed": "c_followed_up_timed", "feedback_within_target_share": "l_feedback_72h",
     "resolution_rate": "l_resolution_rate", "median_days_to_resolve": "l_median_days", "mean_satisfaction": "l_satisfaction",
 }
 by_district_tab, by_category_tab = st.tabs([t("by_district", lang), t("by_category", lang)])

@@ -9,7 +9,7 @@ import streamlit as st
 
 from needsmap import admin
 from needsmap.errors import NeedsmapError
-from needsmap.i18n import t
+from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, staff, widgets
 
 ctx = page.setup("data_title")
@@ -52,6 +52,15 @@ quality = data.data_quality()
 columns = st.columns(len(quality))
 for column, (key, value) in zip(columns, quality.items(), strict=True):
     column.metric(t(f"q_{key}", lang), f"{value:,}")
+
+errors = data.timestamp_errors(limit=1_000)
+if not errors.empty:
+    st.subheader(t("timestamp_errors", lang))
+    errors["problem"] = errors["problem"].map(lambda code: t(f"p_{code}", lang))
+    st.dataframe(labelled(errors, lang, {
+        "record_id": "c_record_id", "problem": "c_problem", "created_at": "c_created_at", "responded_at": "c_responded_at",
+        "resolved_at": "c_resolved_at", "feedback_at": "c_feedback_at",
+    }), hide_index=True, width="stretch", height=240)
 
 st.subheader(t("imports_history", lang))
 st.dataframe(widgets.with_headers(data.imports(), lang), hide_index=True, width="stretch")

@@ -83,6 +83,7 @@ CALLS = {
     "monthly_trend": lambda con, f: queries.monthly_trend(con, f),
     "urban_rural_gap": lambda con, f: queries.urban_rural_gap(con, f, 24),
     "gap_summary": lambda con, f: queries.gap_summary(con, f, 24),
+    "gap_district_counts": lambda con, f: queries.gap_district_counts(con, f, 24),
     "response_hours_sample": lambda con, f: queries.response_hours_sample(con, f),
     "service_loop": lambda con, f: queries.service_loop(con, f, 24, 72),
     "service_loop_by_district": lambda con, f: queries.service_loop(con, f, 24, 72, by="district"),
@@ -96,7 +97,7 @@ CALLS = {
 }
 TAKES_A_NUMBER = {"rejects"}  # batch_id: see test_a_batch_id_must_be_a_whole_number
 WITHOUT_VALUES = {"as_of", "districts", "district_geometries", "date_range", "imports",
-                  "reject_reasons", "data_quality", "category_mapping"}
+                  "reject_reasons", "data_quality", "category_mapping", "timestamp_errors"}
 
 
 def records_in(result: object) -> int:

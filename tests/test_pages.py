@@ -94,7 +94,9 @@ def test_filter_with_no_matching_records_says_so(small_db):
 def test_loop_page_shows_time_limit_shares(small_db):
     app = _open("pages/4_loop.py")
     metrics = _metrics(app)
-    assert metrics["24 小时内响应"] == "16.7%" and metrics["办结率"] == "50.0%"
+    # Over the two records with a response time (R3 2 h, R4 30 h); resolution over all six.
+    assert metrics["24 小时内响应"] == "50.0%" and metrics["办结率"] == "50.0%"
+    assert "基于 2 / 6 条有响应时间的记录" in [c.value for c in app.caption]
 
 
 def test_data_page_shows_quality_counts(small_db):
@@ -108,6 +110,6 @@ def test_data_page_shows_quality_counts(small_db):
 def test_gap_page_states_each_gap_in_one_column_with_its_interval(small_db):
     app = _open("pages/3_gap.py")
     table = app.dataframe[0].value
-    assert list(table.columns) == ["指标", "城区", "县域", "差距 (95% 区间)"]
+    assert list(table.columns) == ["指标", "城区", "县域", "差距 (95% 区间)", "依据（城区 / 县域）"]
     assert table.iloc[0, 3].startswith("县域 ÷ 城区 = ")
     assert table.iloc[1, 3].startswith("县域 − 城区 = ")

@@ -92,15 +92,22 @@ def test_urban_rural_gap_uses_residents_of_each_area(con):
     assert overall.loc["urban", "records"] == 3 and overall.loc["rural", "records"] == 2
     assert overall.loc["urban", "population"] == urban_population
     assert overall.loc["rural", "resolution_rate"] == pytest.approx(0.5)
-    assert overall.loc["urban", "responded_within_target_share"] == pytest.approx(1 / 3)
+    # Only R3 of the three urban records has a response time (2 h): the share is over it alone.
+    assert overall.loc["urban", "responded"] == 1
+    assert overall.loc["urban", "responded_within_target_share"] == pytest.approx(1.0)
 
 
 def test_service_loop_funnel_and_time_limits(con):
     loop = queries.service_loop(con, Filter(), response_hours_target=24, feedback_hours_target=72).iloc[0]
     funnel = [loop[c] for c in ("received", "dispatched", "in_progress_or_later", "resolved_or_later", "closed")]
     assert funnel == [5, 3, 2, 2, 1]
-    assert loop["responded_within_target_share"] == pytest.approx(0.2)
-    assert loop["feedback_within_target_share"] == pytest.approx(0.2)
+    assert [loop[c] for c in queries.LOOP_STAGES] == [5, 3, 2, 2, 2, 2]  # 回访 and 评价: R3 and R4
+    # Over the two records with a response time: R3 in 2 h, R4 in 30 h.
+    assert (loop["responded"], loop["responded_within_target"]) == (2, 1)
+    assert loop["responded_within_target_share"] == pytest.approx(0.5)
+    # Follow-up: R3 50 h after receipt, R4 144 h.
+    assert (loop["followed_up_timed"], loop["feedback_within_target"]) == (2, 1)
+    assert loop["feedback_within_target_share"] == pytest.approx(0.5)
     assert loop["median_days_to_resolve"] == pytest.approx(3.0)
     by_district = queries.service_loop(con, Filter(), 24, 72, by="district").set_index("district")
     assert by_district.loc["330127", "records"] == 2

@@ -192,6 +192,11 @@ def data_quality() -> dict[str, int]:
     return _run(queries.data_quality)
 
 
+def timestamp_errors(limit: int = 1_000) -> pd.DataFrame:
+    """``queries.timestamp_errors``: records whose times run backwards (none in public mode)."""
+    return _staff_rows(_run(queries.timestamp_errors, limit))
+
+
 def imports() -> pd.DataFrame:
     return _staff_rows(_run(queries.imports))
 
