@@ -35,6 +35,12 @@ BY_TITLE: dict[str, Page] = {page.title_key: page for page in PAGES}
 HOME = PAGES[0]
 
 # Page widgets whose value lives in the URL: parameter → the widget's session-state key.
-URL_WIDGETS: dict[str, str] = {"measure": "home_measure", "classes": "home_scheme"}
+URL_WIDGETS: dict[str, str] = {
+    "measure": "home_measure", "classes": "home_scheme",
+    # The priorities page: which ranking, its weights (exponents) and the fewest requesters listed.
+    "ranking": "needs_ranking", "min_req": "needs_min_requesters",
+    "w_urgency": "needs_w_urgency", "w_people": "needs_w_people", "w_reach": "needs_w_reach",
+    "w_age": "needs_w_age", "w_recurrence": "needs_w_recurrence",
+}
 # The URL parameters a link or a saved view may carry: the Filter's own and the page widgets'.
 URL_PARAMS: frozenset[str] = frozenset(URL_NAMES.values()) | frozenset(URL_WIDGETS)

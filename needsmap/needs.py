@@ -330,6 +330,11 @@ def rank(
     return ranked.assign(rank=np.arange(1, len(ranked) + 1)).reset_index(drop=True)
 
 
+def flagged(needs: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """Needs whose largest claim was not taken at face value, largest claim first."""
+    return needs[needs["claim_flagged"]].sort_values(["max_claim", "need_id"], ascending=[False, True]).head(top)
+
+
 # --- words ---------------------------------------------------------------------------------------------------
 
 def _day(moment: pd.Timestamp, lang: str) -> str:

@@ -1,9 +1,11 @@
 """Page logic without a browser (streamlit.testing.v1.AppTest); the map itself is in tests/e2e."""
 
 
+import numpy as np
 import pytest
 
 from tests.apptest_pages import PAGES
+from tests.need_calls import exaggeration_calls, import_calls
 from tests.apptest_pages import metrics as _metrics
 from tests.apptest_pages import open_page as _open
 
@@ -67,15 +69,27 @@ def test_public_mode_hides_record_tables(small_db):
     assert all("诉求内容" not in frame.value.columns for frame in app.dataframe)
 
 
-def test_priorities_rank_and_reweight(small_db):
+def test_priorities_rank_needs_and_keep_ranking_and_weights_in_the_url(small_db):
+    # One water need in 西湖区: R1–R3 and XSS-1 (a day or two apart, same spot), three requesters
+    # (h1 twice, h2, and XSS-1 without a phone); only h1's records are still open.
     app = _open("pages/2_priorities.py")
+    assert not app.exception
+    assert "当前视图中没有至少 2 位独立诉求人的需求。" in [i.value for i in app.info]  # open: one requester left
+    app = _open("pages/2_priorities.py", ranking="structural")
     ranked = app.dataframe[0].value
-    assert list(ranked["区县"][:2]) == ["西湖区", "淳安县"]
-    app.slider(key="w_urgency").set_value(0.0).run()
-    app.slider(key="w_age").set_value(0.0).run()
-    app.slider(key="w_frequency").set_value(0.0).run()
-    app.slider(key="w_people").set_value(0.0).run()
-    assert set(app.dataframe[0].value["得分"]) == {1.0}
+    assert list(ranked["排名"]) == [1]
+    assert ranked["需求"][0] == "西湖区 · 供水 · 停水 · 2025年6月1日–6月5日 · 3 人反映"
+    people = min(max(int(np.median([200, 1, 1])), 3), 30)  # median of each requester's largest claim, 3 ≤ · ≤ 30
+    assert (ranked["记录数"][0], ranked["独立诉求人"][0], ranked["影响人数（采用）"][0]) == (4, 3, people)
+    expected = (1 + np.log2(3)) * (1 + np.log10(people)) * 1.0
+    assert ranked["得分"][0] == pytest.approx(round(expected, 2))
+    for name in ("reach", "people", "recurrence"):
+        app.select_slider(key=f"needs_w_{name}@zh").set_value(0.0).run()
+    assert list(app.dataframe[0].value["得分"]) == [1.0]
+    assert app.query_params["ranking"] == "structural" and app.query_params["w_reach"] == "0.0"
+    reopened = _open("pages/2_priorities.py", ranking="structural", w_reach="2.0")
+    assert reopened.select_slider(key="needs_w_reach@zh").value == 2.0
+    assert reopened.dataframe[0].value["得分"][0] == pytest.approx(round((1 + np.log2(3)) ** 2 * (1 + np.log10(people)), 2))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -113,3 +127,17 @@ def test_gap_page_states_each_gap_in_one_column_with_its_interval(small_db):
     assert list(table.columns) == ["指标", "城区", "县域", "差距 (95% 区间)", "依据（城区 / 县域）"]
     assert table.iloc[0, 3].startswith("县域 ÷ 城区 = ")
     assert table.iloc[1, 3].startswith("县域 − 城区 = ")
+
+
+def test_priorities_flag_a_claim_of_a_million_and_keep_it_out_of_the_ranking(tmp_path, empty_db, monkeypatch):
+    groups, loud = exaggeration_calls()
+    import_calls(tmp_path, empty_db, [call for group in groups for call in group] + [loud])
+    monkeypatch.setenv("NEEDSMAP_DB", str(empty_db))
+    app = _open("pages/2_priorities.py")
+    assert not app.exception
+    ranked = app.dataframe[0].value
+    assert list(ranked["排名"]) == list(range(1, 11))
+    assert sorted(ranked["独立诉求人"]) == sorted(len(group) for group in groups)
+    flagged = app.dataframe[1].value
+    assert list(flagged["申报核减"]) == ["申报 1,000,000 人，按 10 人计"]
+    assert flagged["需求"][0].endswith("2025年12月11日 · 1 人反映")

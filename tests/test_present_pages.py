@@ -170,12 +170,14 @@ def test_public_district_page_shows_no_figure_of_a_small_district(one_small_grou
     assert "1. 西湖区 供水" in _charts(big)
 
 
-def test_public_priorities_leave_out_a_small_cluster(one_small_group):
-    staff_view = _open("pages/2_priorities.py")
-    assert set(staff_view.dataframe[0].value["区县"]) == {"淳安县", "西湖区"}
-    app = _open("pages/2_priorities.py", present="1")
+def test_public_priorities_leave_out_a_small_need(one_small_group):
+    # Listing single callers too: staff see both needs, the public only the one of five people.
+    staff_view = _open("pages/2_priorities.py", min_req="1")
+    assert [label.split(" · ")[0] for label in staff_view.dataframe[0].value["需求"]] == ["西湖区", "淳安县"]
+    app = _open("pages/2_priorities.py", present="1", min_req="1")
     assert not app.exception
-    assert list(app.dataframe[0].value["区县"]) == ["西湖区"]
+    ranked = app.dataframe[0].value
+    assert list(ranked["排名"]) == [1] and ranked["需求"][0].startswith("西湖区 · 供水")
     assert "淳安县" not in _charts(app)
 
 

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from needsmap import presentation, priority, queries, settings, store
+from needsmap import needs, presentation, priority, queries, settings, store
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -142,6 +142,41 @@ def priority_clusters(f: Filter, as_of_time: datetime | None, overdue_days: int,
                       open_only: bool = True) -> pd.DataFrame:
     """``queries.priority_clusters`` (small clusters left out in public mode; ranks keep their numbers)."""
     return _public_groups(_run(queries.priority_clusters, f, as_of_time, overdue_days, weights, limit, open_only))
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _needs(db: str, version: tuple[int, int], f: Filter, as_of_time: datetime | None, overdue_days: int) -> pd.DataFrame:
+    """Every need of a view (``needs.build``), kept in memory per filter and data version:
+    a second at a million records, then re-ranked for free when a weight moves. Not copied
+    (a cached resource): callers only read it."""
+    con = _connection(db, version).cursor()
+    try:
+        return needs.build(con, f, as_of_time, overdue_days)
+    finally:
+        con.close()
+
+
+def _view_needs(f: Filter, as_of_time: datetime | None, overdue_days: int) -> pd.DataFrame:
+    return _needs(str(db_path()), signature(), f, as_of_time, overdue_days)
+
+
+def ranked_needs(f: Filter, as_of_time: datetime | None, overdue_days: int, ranking: str,
+                 weights: needs.Weights = needs.Weights(), min_requesters: int = 2, top: int = 200) -> pd.DataFrame:
+    """``needs.rank`` of the view's needs; in public mode the needs too small to show are left
+    out before ranking, so ranks count what the view shows (1, 2, 3 …)."""
+    pool = _view_needs(f, as_of_time, overdue_days)
+    if state.is_public():
+        pool = pool[presentation.enough_to_show(pool, k_anonymity(), ("records", "distinct_requesters"))]
+    return needs.rank(pool, ranking, weights, top, min_requesters)
+
+
+def flagged_claims(f: Filter, as_of_time: datetime | None, overdue_days: int, top: int = 50) -> pd.DataFrame:
+    """``needs.flagged`` of the view: claims not taken at face value, largest first (public
+    mode: only needs large enough to show)."""
+    pool = _view_needs(f, as_of_time, overdue_days)
+    if state.is_public():
+        pool = pool[presentation.enough_to_show(pool, k_anonymity(), ("records", "distinct_requesters"))]
+    return needs.flagged(pool, top)
 
 
 def urban_rural_gap(f: Filter, response_hours_target: int) -> pd.DataFrame:

@@ -84,19 +84,21 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Page widgets whose value lives in the URL (``navigation.URL_WIDGETS``, e.g. the map measure).
 
     Call before ``setup``. On a page's first run a widget is seeded from its URL parameter (if
-    that names one of its ``choices``); afterwards the widget leads. Returns the parameters to
-    write into the URL: values other than the first choice (the default), so links stay short.
+    that names one of its ``choices``, compared as text); afterwards the widget leads. Returns the
+    parameters to write into the URL: values other than the first choice (the default), so links
+    stay short.
     """
     params = {}
     for param, options in choices.items():
         key = navigation.URL_WIDGETS[param]
+        by_text = {str(option): option for option in options}  # numbers come back typed (a slider's 0.5)
         from_url = st.query_params.get(param)
-        if key not in st.session_state and from_url in options:
-            st.session_state[key] = from_url
+        if key not in st.session_state and from_url in by_text:
+            st.session_state[key] = by_text[from_url]
         # The widget itself (``localized``) holds the newest value; ``key`` trails it by one run.
         value = st.session_state.get(state.key_in(_lang(), key), st.session_state.get(key))
         if value in options and value != options[0]:
-            params[param] = value
+            params[param] = str(value)
     return params
 
 
