@@ -5,6 +5,8 @@ the model). Values come from environment variables named ``NEEDSMAP_<NAME>`` and
 typed (``get("k_anonymity")`` is an int); a value of the wrong type raises ``SettingError`` with
 one bilingual sentence. The hashing key and the staff password may also come from
 ``.streamlit/secrets.toml`` (``[needsmap] hash_key = "..."``, ``staff_password = "..."``).
+Everything the app writes at run time goes to one folder, ``data_dir()`` (``NEEDSMAP_DATA_DIR``);
+the checkout's ``data/`` (``BUNDLED_DATA_DIR``) holds the bundled reference files.
 """
 
 from __future__ import annotations
