@@ -2,7 +2,8 @@
 
 ``build`` gathers what a briefing says from the database — the map, key figures against the
 province, the top five priorities with their score components, the urban/rural comparison,
-the period and the data source — into a ``Briefing``; ``render`` turns it into bytes. A
+the period and the data source — into a ``Briefing``; ``render`` turns it into bytes (the map
+comes from ``exports.place_map``, figures are written by ``formatting``). A
 briefing is a public document: clusters and groups with fewer than ``NEEDSMAP_K_ANONYMITY``
 records are left out, as in presentation mode. Nothing here needs a network.
 
@@ -14,29 +15,20 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from needsmap import exports, maps, presentation, priority, queries, settings, store
+from needsmap import exports, formatting, presentation, priority, queries, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
-from needsmap.i18n import labelled, t, term
+from needsmap.formatting import fmt_int, fmt_num, fmt_pct
+from needsmap.i18n import t, term
 
 FORMATS = ("pdf", "pptx", "png", "html")
-MIME_TYPES = {
-    "pdf": "application/pdf",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "png": "image/png",
-    "html": "text/html",
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-MAP_MEASURE = "smoothed_per_10k"
-_PERCENT_MEASURES = {"urgent_share", "responded_within_target_share", "resolution_rate"}
 # PowerPoint names fonts instead of embedding them: YaHei is on the Windows PCs that run the
 # projector; elsewhere the viewer substitutes its own CJK font.
 _PPTX_FONT = "Microsoft YaHei"
@@ -74,32 +66,6 @@ class Briefing:
 
 
 # --------------------------------------------------------------------------------------------
-# Formatting (plain text for documents)
-# --------------------------------------------------------------------------------------------
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def _int(value: object) -> str:
-    return "–" if _missing(value) else f"{int(value):,}"
-
-
-def _pct(value: object) -> str:
-    return "–" if _missing(value) else f"{float(value) * 100:.1f}%"
-
-
-def _num(value: object, digits: int = 1) -> str:
-    return "–" if _missing(value) else f"{float(value):,.{digits}f}"
-
-
-def _small_count(k: int):
-    """A count formatter that prints counts of 1 … k−1 as "<k" (a public document)."""
-    return lambda value: f"<{k}" if not _missing(value) and 0 < int(value) < k else _int(value)
-
-
-# --------------------------------------------------------------------------------------------
 # Gathering
 # --------------------------------------------------------------------------------------------
 
@@ -127,20 +93,13 @@ def place_filter(con: queries.Connection, adcode: str, date_from: date | None = 
                      "(unknown adcode: expected one of Zhejiang's 90 districts or 11 cities)")
 
 
-def place_names(districts: pd.DataFrame) -> dict[str, str]:
-    """adcode → name of every district and city (from ``queries.districts``)."""
-    names = dict(zip(districts["adcode"], districts["name"], strict=True))
-    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
-    return names
-
-
 def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     """Everything a briefing of ``f``'s district or city (with ``f``'s other filters) shows."""
     place_code = f.district_adcode or f.city_adcode
     if not place_code:
         raise BriefError("简报需要一个区县或城市 (a briefing needs a district or city)")
     districts = queries.districts(con)
-    names = place_names(districts)
+    names = formatting.place_names(districts)
     if place_code not in names:
         raise BriefError(f"未知的区县或城市代码 {place_code!r} (unknown adcode)")
     level = "district" if f.district_adcode else "city"
@@ -164,26 +123,26 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     population = float(in_scope["population_2020"].sum())
     kpis["per_10k"] = kpis["records"] / population * 10_000 if population else float("nan")
     province["per_10k"] = province["records"] / float(province_population) * 10_000 if province_population else float("nan")
-    count = _small_count(k)
+    count = partial(formatting.small_count, k=k)
 
     def shown(figures: dict, key: str, show) -> str:
         # Shares, medians and means over fewer than k records are not given (too few to publish).
         if show is not count and not presentation.enough_in(figures, k):
-            return "–"
+            return formatting.MISSING
         return show(figures[key])
 
     kpi_rows = tuple(
         (t(label, lang), shown(kpis, key, show), shown(province, key, show))
         for label, key, show in (
             ("k_records", "records", count),
-            ("m_per_10k", "per_10k", lambda v: _num(v, 2)),
+            ("m_per_10k", "per_10k", lambda v: fmt_num(v, 2)),
             ("k_requesters", "distinct_requesters", count),
-            ("k_urgent_share", "urgent_share", _pct),
+            ("k_urgent_share", "urgent_share", fmt_pct),
             ("k_unresolved", "unresolved", count),
             ("k_overdue", "overdue", count),
-            ("k_resolution_rate", "resolution_rate", _pct),
-            ("g_median_hours_to_response", "median_hours_to_response", _num),
-            ("g_mean_satisfaction", "mean_satisfaction", lambda v: _num(v, 2)),
+            ("k_resolution_rate", "resolution_rate", fmt_pct),
+            ("g_median_hours_to_response", "median_hours_to_response", fmt_num),
+            ("g_mean_satisfaction", "mean_satisfaction", lambda v: fmt_num(v, 2)),
         )
     )
 
@@ -194,8 +153,9 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         "c_urgency_component", "c_people_component", "c_frequency_component", "c_age_component", "c_score"))
     priority_rows = tuple(
         (str(position), str(row.district or ""), term("category", row.category, lang), str(row.subcategory or ""),
-         _int(row.records), _int(row.distinct_requesters), _num(row.urgency_component, 2), _num(row.people_component, 2),
-         _num(row.frequency_component, 2), _num(row.age_component, 2), _num(row.score, 2))
+         fmt_int(row.records), fmt_int(row.distinct_requesters), fmt_num(row.urgency_component, 2),
+         fmt_num(row.people_component, 2), fmt_num(row.frequency_component, 2), fmt_num(row.age_component, 2),
+         fmt_num(row.score, 2))
         for position, row in enumerate(top.itertuples(index=False), start=1)
     )
 
@@ -213,7 +173,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         t("b_suppressed", lang, k=k),
         t("b_map_note", lang, n=min_records),
         t("b_sources", lang, sources=("、" if lang == "zh" else ", ").join(sources) or "–", batches=len(imports),
-          records=_int(imports["accepted"].sum() if len(imports) else 0)),
+          records=fmt_int(imports["accepted"].sum() if len(imports) else 0)),
         t("b_population", lang),
         t("b_boundaries", lang),
     )
@@ -227,7 +187,8 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         gap_title=gap_title, gap_header=(t("indicator", lang), t("urban", lang), t("rural", lang),
                                          f"{t('gap', lang)} ({t('ci', lang)})"),
         gap_rows=gap_rows, gap_note=gap_note, notes=notes,
-        map_png=_map(con, f, province_filter, as_of, overdue_days, min_records, city_code, place, description, lang),
+        map_png=exports.place_map(con, f, province_filter, as_of, overdue_days, min_records, city_code, place,
+                                  description, lang),
     )
 
 
@@ -249,42 +210,13 @@ def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: 
     summary = queries.gap_summary(con, scope_filter, response_hours)
     rows = []
     for row in summary.itertuples(index=False):
-        percent = row.measure in _PERCENT_MEASURES
-        value = _pct if percent else (lambda v: _num(v, 2))
-        # Without an interval (too few districts to judge their spread) the gap alone, then "(–)".
-        no_interval = _missing(row.low)
-        if row.kind == "ratio":
-            interval = "–" if no_interval else f"{_num(row.low, 2)}–{_num(row.high, 2)}"
-            gap = f"{t('gap_ratio', lang)} = {_num(row.gap, 2)}× ({interval})"
-        elif _missing(row.gap):
-            gap = "–"
-        elif percent:
-            gap = f"{row.gap * 100:+.1f} pt ({'–' if no_interval else f'{row.low * 100:+.1f} – {row.high * 100:+.1f}'})"
-        else:
-            gap = f"{row.gap:+.2f} ({'–' if no_interval else f'{row.low:+.2f} – {row.high:+.2f}'})"
-        rows.append((t(f"g_{row.measure}", lang), value(row.urban), value(row.rural), gap))
+        rows.append((t(f"g_{row.measure}", lang), formatting.measure_value(row.measure, row.urban),
+                     formatting.measure_value(row.measure, row.rural), formatting.gap_cell(row, lang)))
     note = ""
     if level == "district":
         side = districts.set_index("adcode").loc[f.district_adcode, "urban_rural"]
         note = t("b_gap_side", lang, place=place, side=t(side, lang))
     return title, tuple(rows), note
-
-
-def _map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: datetime | None, overdue_days: int,
-         min_records: int, city_code: str | None, place: str, description: str, lang: str) -> bytes:
-    """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
-    (classes over the province), the place outlined; districts under the rank or k limits grey."""
-    measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
-    enough = measures["rankable"] & presentation.enough_to_show(measures, settings.get("k_anonymity"))
-    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
-    in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"]) if city_code else None
-    legend = t(f"m_{MAP_MEASURE}", lang)
-    return exports.map_png(
-        queries.district_geometries(con), measures, MAP_MEASURE, title=f"{place} · {legend}", legend_title=legend,
-        no_data_label=t("legend_no_data", lang), subtitle=description, footer=t("b_boundaries", lang),
-        focus_adcodes=in_city, highlight_adcode=f.district_adcode, labels=True, width_px=1200, height_px=900, dpi=200,
-        palette=maps.PRESENT_PALETTE,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,99 +451,9 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 
 def briefing_bytes(db: Path, f: Filter, fmt: str, lang: str = "zh") -> bytes:
     """Open ``db`` read-only, build the briefing of ``f`` and render it (for a download button)."""
-    con = store.open_readonly(Path(db))
-    try:
-        return render(build(con, f, lang=lang), fmt)
-    finally:
-        con.close()
-
-
-_RECORD_COLUMNS = {
-    "record_id": "c_record_id", "created_at": "c_created_at", "city": "c_city", "district": "c_district",
-    "district_adcode": "c_adcode", "urban_rural": "c_urban_rural", "category": "c_category", "subcategory": "c_subcategory",
-    "urgency": "c_urgency", "status": "c_status", "channel": "c_channel", "people_affected": "c_people_affected",
-    "responded_at": "c_responded_at", "resolved_at": "c_resolved_at", "feedback_at": "c_feedback_at",
-    "satisfaction": "c_satisfaction", "requester_group": "c_group", "description": "c_description", "address": "c_address",
-    "requester_phone_masked": "c_phone", "requester_name_masked": "c_name",
-}
-_RECORD_TERMS = {"urban_rural": "urban_rural", "category": "category", "status": "status", "channel": "channel",
-                 "requester_group": "group"}
-_AGGREGATE_COLUMNS = {
-    "city": "c_city", "name": "c_district", "adcode": "c_adcode", "urban_rural": "c_urban_rural",
-    "population_2020": "c_population", "records": "c_records", "unresolved": "c_open_records", "overdue": "c_overdue",
-    "urgent": "c_urgent", "per_10k": "m_per_10k", "smoothed_per_10k": "m_smoothed_per_10k", "suppressed": "c_too_few",
-}
-
-
-def download_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False,
-                   limit: int = queries.EXPORT_ROW_CAP) -> pd.DataFrame:
-    """The filtered data as a download holds it, with translated headers and labels.
-
-    Staff: the masked records (``queries.export_records``, at most ``limit``). Public /
-    presentation mode: one row per district in the filter's place, counts of 1 … k−1 and the
-    rates of districts under k records left blank (``presentation.district_aggregates``).
-    """
-    if not public:
-        return labelled(queries.export_records(con, f, limit=limit), lang, _RECORD_COLUMNS, _RECORD_TERMS)
-    measures = queries.district_measures(con, f, queries.as_of(con), settings.get("resolve_days_target"),
-                                         settings.get("min_records_to_rank"), include_priority=False)
-    if f.district_adcode:
-        measures = measures[measures["adcode"] == f.district_adcode]
-    elif f.city_adcode:
-        measures = measures[measures["city_adcode"] == f.city_adcode]
-    if f.urban_rural:
-        measures = measures[measures["urban_rural"].isin(f.urban_rural)]
-    table = presentation.district_aggregates(measures, settings.get("k_anonymity"))
-    return labelled(table, lang, _AGGREGATE_COLUMNS, {"urban_rural": "urban_rural"})
-
-
-def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool = False) -> bytes:
-    """``download_table`` as CSV (UTF-8 with BOM) or XLSX bytes (for a download button)."""
-    if fmt not in ("csv", "xlsx"):
-        raise BriefError(f"`fmt` was {fmt!r} but is expected to be in ['csv', 'xlsx']")
-    con = store.open_readonly(Path(db))
-    try:
-        table = download_table(con, f, lang=lang, public=public)
-    finally:
-        con.close()
-    return exports.to_csv_bytes(table) if fmt == "csv" else exports.to_xlsx_bytes(table)
-
-
-def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
-    """The briefing's map for ``f``: its city with the district outlined, or the province."""
-    con = store.open_readonly(Path(db))
-    try:
-        names = place_names(queries.districts(con))
-        place_code = f.district_adcode or f.city_adcode
-        place = names.get(place_code, place_code) if place_code else t("province", lang)
-        return _map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
-                    settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
-                    place_code[:4] + "00" if place_code else None, place, f.describe(lang, names), lang)
-    finally:
-        con.close()
-
-
-def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False) -> pd.DataFrame:
-    """Records per category (``label``, ``records``), largest first; in public mode categories
-    with fewer than k records are merged into one "others" row (left out if still under k)."""
-    counts = queries.category_counts(con, f)[["category", "records"]]
-    counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
-    if public:
-        counts = presentation.merge_small_groups(counts, "label", "records", settings.get("k_anonymity"),
-                                                 t("merged_small", lang, k=settings.get("k_anonymity")))
-    return counts.reset_index(drop=True)
-
-
-def category_chart_png(db: Path, f: Filter, *, lang: str = "zh", public: bool = False) -> bytes:
-    """The category chart of ``f`` as a PNG (1600 × 1000), drawn on the server."""
-    con = store.open_readonly(Path(db))
-    try:
-        counts = category_table(con, f, lang=lang, public=public)
-        names = place_names(queries.districts(con))
-    finally:
-        con.close()
-    return exports.bars_png(list(counts["label"]), list(counts["records"]),
-                            title=f"{t('category_breakdown', lang)} · {f.describe(lang, names)}", value_label=t("c_records", lang))
+    with store.open_readonly(Path(db)) as con:
+        briefing = build(con, f, lang=lang)
+    return render(briefing, fmt)
 
 
 def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, fmt: str, out: Path,
@@ -620,11 +462,8 @@ def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, f
     if fmt not in FORMATS:
         raise BriefError(f"`format` was {fmt!r} but is expected to be in {list(FORMATS)}")
     start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
-    con = store.open_readonly(Path(db))
-    try:
+    with store.open_readonly(Path(db)) as con:
         briefing = build(con, place_filter(con, adcode, start, end), lang=lang)
-    finally:
-        con.close()
     data = render(briefing, fmt)
     out = Path(out)
     try:

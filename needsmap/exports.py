@@ -1,5 +1,10 @@
 """Downloads, framework-free: tables as CSV/XLSX, the map as PNG (drawn here) or as an HTML file.
 
+The page's export panel calls the last section: ``download_table``/``table_bytes`` (the filtered
+data, masked records for staff, per-district aggregates in public), ``place_map_png`` (the
+place's map, also the briefing's) and ``category_chart_png``; each opens its own read-only
+connection. Briefings (PDF, PPTX) are ``needsmap.brief``.
+
 * CSV is UTF-8 with BOM, so Excel opens Chinese correctly; cells that a spreadsheet would run as
   formulas are defused.
 * Map PNG: matplotlib + geopandas draw the same district polygons with the same class breaks
@@ -15,6 +20,7 @@ import io
 import re
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +28,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from needsmap import assets, maps, settings
+from needsmap import assets, formatting, maps, presentation, queries, settings, store
 from needsmap.errors import NeedsmapError
+from needsmap.filters import Filter
+from needsmap.i18n import labelled, t, term
 
 if TYPE_CHECKING:
     import folium
@@ -297,3 +305,114 @@ def map_html(fmap: folium.Map, title: str = "needsmap") -> str:
     if scripts != 1 or styles != 1 or assets.VENDOR_URL in page:
         raise ValueError("the map does not load Leaflet from the app's static folder as expected")
     return page.replace("<head>", f"<head>\n    <title>{html_module.escape(title)}</title>", 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The downloads of a filtered view: data table, the place's map, the category chart
+# --------------------------------------------------------------------------------------------
+
+MIME_TYPES = {
+    "pdf": "application/pdf",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "png": "image/png",
+    "html": "text/html",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MAP_MEASURE = "smoothed_per_10k"  # what the place map (and the briefing's map) colours
+
+
+def place_map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: datetime | None, overdue_days: int,
+              min_records: int, city_code: str | None, place: str, description: str, lang: str) -> bytes:
+    """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
+    (classes over the province), the place outlined; districts under the rank or k limits grey."""
+    measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
+    enough = measures["rankable"] & presentation.enough_to_show(measures, settings.get("k_anonymity"))
+    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
+    in_city = list(measures.loc[measures["city_adcode"] == city_code, "adcode"]) if city_code else None
+    legend = t(f"m_{MAP_MEASURE}", lang)
+    return map_png(
+        queries.district_geometries(con), measures, MAP_MEASURE, title=f"{place} · {legend}", legend_title=legend,
+        no_data_label=t("legend_no_data", lang), subtitle=description, footer=t("b_boundaries", lang),
+        focus_adcodes=in_city, highlight_adcode=f.district_adcode, labels=True, width_px=1200, height_px=900, dpi=200,
+        palette=maps.PRESENT_PALETTE,
+    )
+
+
+_RECORD_COLUMNS = {
+    "record_id": "c_record_id", "created_at": "c_created_at", "city": "c_city", "district": "c_district",
+    "district_adcode": "c_adcode", "urban_rural": "c_urban_rural", "category": "c_category", "subcategory": "c_subcategory",
+    "urgency": "c_urgency", "status": "c_status", "channel": "c_channel", "people_affected": "c_people_affected",
+    "responded_at": "c_responded_at", "resolved_at": "c_resolved_at", "feedback_at": "c_feedback_at",
+    "satisfaction": "c_satisfaction", "requester_group": "c_group", "description": "c_description", "address": "c_address",
+    "requester_phone_masked": "c_phone", "requester_name_masked": "c_name",
+}
+_RECORD_TERMS = {"urban_rural": "urban_rural", "category": "category", "status": "status", "channel": "channel",
+                 "requester_group": "group"}
+_AGGREGATE_COLUMNS = {
+    "city": "c_city", "name": "c_district", "adcode": "c_adcode", "urban_rural": "c_urban_rural",
+    "population_2020": "c_population", "records": "c_records", "unresolved": "c_open_records", "overdue": "c_overdue",
+    "urgent": "c_urgent", "per_10k": "m_per_10k", "smoothed_per_10k": "m_smoothed_per_10k", "suppressed": "c_too_few",
+}
+
+
+def download_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False,
+                   limit: int = queries.EXPORT_ROW_CAP) -> pd.DataFrame:
+    """The filtered data as a download holds it, with translated headers and labels.
+
+    Staff: the masked records (``queries.export_records``, at most ``limit``). Public /
+    presentation mode: one row per district in the filter's place, counts of 1 … k−1 and the
+    rates of districts under k records left blank (``presentation.district_aggregates``).
+    """
+    if not public:
+        return labelled(queries.export_records(con, f, limit=limit), lang, _RECORD_COLUMNS, _RECORD_TERMS)
+    measures = queries.district_measures(con, f, queries.as_of(con), settings.get("resolve_days_target"),
+                                         settings.get("min_records_to_rank"), include_priority=False)
+    if f.district_adcode:
+        measures = measures[measures["adcode"] == f.district_adcode]
+    elif f.city_adcode:
+        measures = measures[measures["city_adcode"] == f.city_adcode]
+    if f.urban_rural:
+        measures = measures[measures["urban_rural"].isin(f.urban_rural)]
+    table = presentation.district_aggregates(measures, settings.get("k_anonymity"))
+    return labelled(table, lang, _AGGREGATE_COLUMNS, {"urban_rural": "urban_rural"})
+
+
+def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool = False) -> bytes:
+    """``download_table`` as CSV (UTF-8 with BOM) or XLSX bytes (for a download button)."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"`fmt` was {fmt!r} but is expected to be in ['csv', 'xlsx']")
+    with store.open_readonly(Path(db)) as con:
+        table = download_table(con, f, lang=lang, public=public)
+    return to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table)
+
+
+def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
+    """The briefing's map for ``f``: its city with the district outlined, or the province."""
+    with store.open_readonly(Path(db)) as con:
+        names = formatting.place_names(queries.districts(con))
+        place_code = f.district_adcode or f.city_adcode
+        place = names.get(place_code, place_code) if place_code else t("province", lang)
+        return place_map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
+                         settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
+                         place_code[:4] + "00" if place_code else None, place, f.describe(lang, names), lang)
+
+
+def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False) -> pd.DataFrame:
+    """Records per category (``label``, ``records``), largest first; in public mode categories
+    with fewer than k records are merged into one "others" row (left out if still under k)."""
+    counts = queries.category_counts(con, f)[["category", "records"]]
+    counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
+    if public:
+        counts = presentation.merge_small_groups(counts, "label", "records", settings.get("k_anonymity"),
+                                                 t("merged_small", lang, k=settings.get("k_anonymity")))
+    return counts.reset_index(drop=True)
+
+
+def category_chart_png(db: Path, f: Filter, *, lang: str = "zh", public: bool = False) -> bytes:
+    """The category chart of ``f`` as a PNG (1600 × 1000), drawn on the server."""
+    with store.open_readonly(Path(db)) as con:
+        counts = category_table(con, f, lang=lang, public=public)
+        names = formatting.place_names(queries.districts(con))
+    return bars_png(list(counts["label"]), list(counts["records"]),
+                            title=f"{t('category_breakdown', lang)} · {f.describe(lang, names)}", value_label=t("c_records", lang))

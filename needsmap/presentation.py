@@ -18,6 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from needsmap import formatting
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
 
@@ -135,7 +136,7 @@ def map_frame(measures: pd.DataFrame, measure: str, *, lang: str, public: bool, 
     values = values.mask(hidden)
     digits = 2 if measure in RATE_MEASURES else 0
     shown[measure] = values
-    shown["value_text"] = [t("too_few", lang) if hide else ("–" if pd.isna(v) else f"{v:,.{digits}f}")
+    shown["value_text"] = [t("too_few", lang) if hide else formatting.fmt_num(v, digits)
                            for v, hide in zip(values, hidden, strict=True)]
     shown["top_text"] = ["–" if hide else "、".join(term("category", c, lang) for c in codes)
                          for codes, hide in zip(shown["top_categories"], hidden, strict=True)]

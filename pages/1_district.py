@@ -7,7 +7,7 @@ from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import brief, charts, exports, maps, presentation, priority
+from needsmap import charts, exports, maps, presentation, priority
 from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, page, present, staff, widgets
 
@@ -119,7 +119,7 @@ if staff.staff_view(lang, ctx.public, key="records"):
 
 downloads.panel(
     ctx, key="district", place_names=names,
-    map_png=partial(brief.place_map_png, data.db_path(), f, lang),
+    map_png=partial(exports.place_map_png, data.db_path(), f, lang),
     # A map of its own: st_folium changes the map it draws (its features would be in the file twice).
     map_html=(lambda: exports.map_html(maps.district_map(**map_args), title=f.describe(lang, names)).encode("utf-8"))
     if f.district_adcode else None,

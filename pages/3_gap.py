@@ -6,9 +6,9 @@ import math
 
 import streamlit as st
 
-from needsmap import charts, settings
+from needsmap import charts, formatting, settings
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, present, widgets
+from needsmap.ui import data, page, present
 
 ctx = page.setup("gap_title")
 lang, f = ctx.lang, ctx.filter
@@ -27,39 +27,16 @@ if not (math.isnan(ratio) or math.isnan(hours)):
     st.subheader(t("gap_headline", lang, ratio=ratio, hours=abs(hours), direction=t("slower" if hours > 0 else "faster", "zh"),
                    direction_en=t("slower" if hours > 0 else "faster", "en")))
 
-percent_measures = {"urgent_share", "responded_within_target_share", "resolution_rate"}
-
-
-def show(measure: str, value: float) -> str:
-    return widgets.fmt_pct(value) if measure in percent_measures else widgets.fmt_num(value, 2)
-
-
-def show_gap(row) -> str:
-    if math.isnan(row.gap):
-        return "–"
-    if row.kind == "ratio":
-        label, value, bounds = t("gap_ratio", lang), f"{widgets.fmt_num(row.gap, 2)}×", ("{:,.2f}", "–")
-    elif row.measure in percent_measures:
-        label, value, bounds = t("gap_difference", lang), f"{row.gap * 100:+.1f} pt", ("{:+.1f}", " – ")
-        row = row._replace(low=row.low * 100, high=row.high * 100)
-    else:
-        label, value, bounds = t("gap_difference", lang), f"{row.gap:+.2f}", ("{:+.2f}", " – ")
-    # Too few districts to judge their spread: the gap without an interval.
-    number, dash = bounds
-    interval = "–" if math.isnan(row.low) else f"{number.format(row.low)}{dash}{number.format(row.high)}"
-    return f"{label} = {value} ({interval})"
-
-
 rows = []
 for row in summary.itertuples(index=False):
     rows.append({
         t("indicator", lang): t(f"g_{row.measure}", lang),
-        t("urban", lang): show(row.measure, row.urban),
-        t("rural", lang): show(row.measure, row.rural),
+        t("urban", lang): formatting.measure_value(row.measure, row.urban),
+        t("rural", lang): formatting.measure_value(row.measure, row.rural),
         # One column for every row; the unit (× or difference) is written into each value.
-        f"{t('gap', lang)} ({t('ci', lang)})": show_gap(row),
+        f"{t('gap', lang)} ({t('ci', lang)})": formatting.gap_cell(row, lang, name_difference=True),
         # The records each side's figure rests on (only those with the time or rating it needs).
-        t("gap_basis", lang): f"{widgets.fmt_int(row.urban_n)} / {widgets.fmt_int(row.rural_n)}",
+        t("gap_basis", lang): f"{formatting.fmt_int(row.urban_n)} / {formatting.fmt_int(row.rural_n)}",
     })
 st.dataframe(rows, hide_index=True, width="stretch")
 st.caption(t("gap_interval_note", lang))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from needsmap import charts, queries, settings
+from needsmap import charts, formatting, queries, settings
 from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, present, staff, widgets
 
@@ -32,11 +32,11 @@ def basis(key: str, n: object) -> str:
 # Each rate with the records it rests on: a rate that needs a time is over the records that have it.
 metrics = st.columns(5)
 for column, label, value, caption in (
-    (metrics[0], "l_responded_24h", widgets.fmt_pct(row["responded_within_target_share"]), basis("basis_response", row["responded"])),
-    (metrics[1], "l_feedback_72h", widgets.fmt_pct(row["feedback_within_target_share"]), basis("basis_feedback", row["followed_up_timed"])),
-    (metrics[2], "l_resolution_rate", widgets.fmt_pct(row["resolution_rate"]), t("basis_records", lang, n=total)),
-    (metrics[3], "l_median_days", widgets.fmt_num(row["median_days_to_resolve"]), basis("basis_resolved", row["resolved_timed"])),
-    (metrics[4], "l_satisfaction", widgets.fmt_num(row["mean_satisfaction"], 2), basis("basis_rated", row["rated"])),
+    (metrics[0], "l_responded_24h", formatting.fmt_pct(row["responded_within_target_share"]), basis("basis_response", row["responded"])),
+    (metrics[1], "l_feedback_72h", formatting.fmt_pct(row["feedback_within_target_share"]), basis("basis_feedback", row["followed_up_timed"])),
+    (metrics[2], "l_resolution_rate", formatting.fmt_pct(row["resolution_rate"]), t("basis_records", lang, n=total)),
+    (metrics[3], "l_median_days", formatting.fmt_num(row["median_days_to_resolve"]), basis("basis_resolved", row["resolved_timed"])),
+    (metrics[4], "l_satisfaction", formatting.fmt_num(row["mean_satisfaction"], 2), basis("basis_rated", row["rated"])),
 ):
     column.metric(t(label, lang), value)
     column.caption(caption)

@@ -10,7 +10,7 @@ import pytest
 from branca.element import Element
 from PIL import Image
 
-from needsmap import brief, exports, maps, queries, store
+from needsmap import exports, maps, queries, store
 from needsmap.filters import Filter
 from tests.records import RECORDS
 
@@ -39,7 +39,7 @@ def _distinct_colours(image: Image.Image) -> int:
 def test_xlsx_round_trips_the_filtered_records(db):
     flt = Filter(categories=("water",))
     with store.open_readonly(db) as con:
-        table = brief.download_table(con, flt, lang="zh")
+        table = exports.download_table(con, flt, lang="zh")
         expected_ids = set(queries.records(con, flt, limit=1_000)["record_id"])
     back = pd.read_excel(io.BytesIO(exports.to_xlsx_bytes(table)), engine="openpyxl", dtype={"工单编号": str, "区划代码": str})
     assert list(back.columns) == list(table.columns)
@@ -63,7 +63,7 @@ def test_xlsx_round_trips_the_filtered_records(db):
 
 def test_csv_is_utf8_with_bom_and_formulas_are_defused(db):
     with store.open_readonly(db) as con:
-        table = brief.download_table(con, Filter(), lang="zh")
+        table = exports.download_table(con, Filter(), lang="zh")
     data = exports.to_csv_bytes(table)
     assert data.startswith(b"\xef\xbb\xbf")
     back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str).set_index("工单编号")
@@ -76,7 +76,7 @@ def test_csv_is_utf8_with_bom_and_formulas_are_defused(db):
 def test_public_download_holds_district_aggregates_with_small_counts_left_out(db, monkeypatch):
     monkeypatch.setenv("NEEDSMAP_K_ANONYMITY", "4")
     with store.open_readonly(db) as con:
-        table = brief.download_table(con, Filter(city_adcode="330100"), lang="zh", public=True)
+        table = exports.download_table(con, Filter(city_adcode="330100"), lang="zh", public=True)
     assert "工单编号" not in table.columns and "诉求内容" not in table.columns
     assert len(table) == 13  # 杭州市's districts
     by_name = table.set_index("区县")

@@ -56,14 +56,14 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
             columns[1].download_button(t("x_map_html", lang), map_html, f"{stem}-map.html", "text/html",
                                        key=f"{key}_map_html", on_click="ignore", icon=":material/public_off:")
         columns[2].download_button(
-            t("x_chart_png", lang), partial(brief.category_chart_png, db, f, lang=lang, public=public),
+            t("x_chart_png", lang), partial(exports.category_chart_png, db, f, lang=lang, public=public),
             f"{stem}-categories.png", "image/png", key=f"{key}_chart_png", on_click="ignore",
             disabled=problem is not None, icon=":material/bar_chart:")
         data_csv, data_xlsx = columns[3].columns(2)
-        data_csv.download_button(t("x_data_csv", lang), partial(brief.table_bytes, db, f, "csv", lang=lang, public=aggregates_only),
+        data_csv.download_button(t("x_data_csv", lang), partial(exports.table_bytes, db, f, "csv", lang=lang, public=aggregates_only),
                                  f"{stem}-data.csv", "text/csv", key=f"{key}_data_csv", on_click="ignore")
-        data_xlsx.download_button(t("x_data_xlsx", lang), partial(brief.table_bytes, db, f, "xlsx", lang=lang, public=aggregates_only),
-                                  f"{stem}-data.xlsx", brief.MIME_TYPES["xlsx"], key=f"{key}_data_xlsx", on_click="ignore")
+        data_xlsx.download_button(t("x_data_xlsx", lang), partial(exports.table_bytes, db, f, "xlsx", lang=lang, public=aggregates_only),
+                                  f"{stem}-data.xlsx", exports.MIME_TYPES["xlsx"], key=f"{key}_data_xlsx", on_click="ignore")
         k = settings.get("k_anonymity")
         notes = [t("x_html_note", lang),
                  t("x_public_note", lang, k=k) if public else t("x_staff_note", lang, k=k) if aggregates_only
@@ -75,10 +75,10 @@ def panel(ctx: PageContext, *, key: str, map_png: Callable[[], bytes] | None = N
             st.markdown(f"**{t('x_brief_for', lang, place=md_escape(names.get(place, place)))}**")
             pdf_column, pptx_column, _ = st.columns([1, 1, 2])
             pdf_column.download_button(t("x_brief_pdf", lang), partial(brief.briefing_bytes, db, f, "pdf", lang),
-                                       f"{stem}-briefing.pdf", brief.MIME_TYPES["pdf"], key=f"{key}_brief_pdf",
+                                       f"{stem}-briefing.pdf", exports.MIME_TYPES["pdf"], key=f"{key}_brief_pdf",
                                        on_click="ignore", disabled=problem is not None, icon=":material/picture_as_pdf:")
             pptx_column.download_button(t("x_brief_pptx", lang), partial(brief.briefing_bytes, db, f, "pptx", lang),
-                                        f"{stem}-briefing.pptx", brief.MIME_TYPES["pptx"], key=f"{key}_brief_pptx",
+                                        f"{stem}-briefing.pptx", exports.MIME_TYPES["pptx"], key=f"{key}_brief_pptx",
                                         on_click="ignore", disabled=problem is not None, icon=":material/slideshow:")
             notes.append(t("x_brief_note", lang))
         else:

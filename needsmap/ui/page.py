@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from needsmap import boundaries, navigation, settings, taxonomy
+from needsmap import boundaries, formatting, navigation, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
@@ -231,7 +231,4 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
 
 def place_names() -> dict[str, str]:
     """adcode → name for districts and cities (for titles and breadcrumbs)."""
-    districts = data.districts()
-    names = dict(zip(districts["adcode"], districts["name"], strict=True))
-    names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
-    return names
+    return formatting.place_names(data.districts())

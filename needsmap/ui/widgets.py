@@ -1,4 +1,5 @@
-"""Small shared display pieces: KPI strip, number formats, tables with translated headers."""
+"""Small shared display pieces: KPI strip, markdown escaping, tables with translated headers
+(numbers are written by ``needsmap.formatting``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import re
 import pandas as pd
 import streamlit as st
 
-from needsmap import i18n, presentation, settings
+from needsmap import formatting, i18n, presentation, settings
+from needsmap.formatting import fmt_num, fmt_pct
 from needsmap.i18n import t
 from needsmap.ui import data, state
 
@@ -28,18 +30,6 @@ def md_escape(text: object) -> str:
     return _MARKDOWN_SYNTAX.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def fmt_int(value: object) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,}"
-
-
-def fmt_pct(value: object) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 100:.1f}%"
-
-
-def fmt_num(value: object, digits: int = 1) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):,.{digits}f}"
-
-
 def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
     """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference.
 
@@ -51,7 +41,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
     too_few = public and not presentation.enough_in(kpis, k)
 
     def count(value: object) -> str:
-        return f"<{k}" if value is not None and 0 < float(value) < k else fmt_int(value)
+        return formatting.small_count(value, k)
 
     def measured(text: str) -> str:
         return "–" if too_few else text
@@ -73,8 +63,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
                 and kpis.get(ref_key) is not None):
             difference = float(kpis[ref_key]) - float(reference[ref_key])
             if not math.isnan(difference):
-                delta = (f"{difference * 100:+.1f} pt" if ref_key in ("urgent_share", "resolution_rate")
-                         else f"{difference:+.2f}") + f" {t('vs_province', lang)}"
+                delta = f"{formatting.difference(ref_key, difference)} {t('vs_province', lang)}"
         inverse = ref_key in ("urgent_share", "median_hours_to_response")
         column.metric(t(key, lang), value, delta=delta, delta_color="inverse" if inverse else "normal")
 
