@@ -96,8 +96,9 @@ class Filter:
             bits.append(f"{alias}.district_adcode = ?")
             params.append(self.district_adcode)
         elif self.city_adcode and _CITY_ADCODE.fullmatch(self.city_adcode):
-            bits.append(f"starts_with({alias}.district_adcode, ?)")  # a city's districts share its first four digits
-            params.append(self.city_adcode[:4])
+            # city_adcode, not the district's prefix: city-level records (市本级) have no district.
+            bits.append(f"{alias}.city_adcode = ?")
+            params.append(self.city_adcode)
         elif self.city_adcode:
             bits.append("FALSE")  # not a city's code (33xx00): it names no city, so no record
         return (" AND ".join(bits) or "TRUE"), params

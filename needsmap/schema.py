@@ -5,12 +5,21 @@ Tables
 ``demands``   one row per accepted record (canonical fields below; no raw phone, ID or name).
 ``rejects``   every input row that was not accepted: batch, row number, reason, the row as text
               (personal data masked before it is stored).
-``imports``   one row per import batch: file, SHA-256, counts, times.
+``imports``   one row per import batch: file, SHA-256, counts (accepted, updated, rejected,
+              skipped_existing), times, and ``export_as_of`` — the latest time the file holds,
+              which says how recent the export is (a record is updated only from an export at
+              least as recent as the one that last wrote it).
+``status_history``  one row per status change an import made to a stored record: record id,
+              batch, status before and after, the export's as-of time.
 ``districts`` the 90 county-level units with city, kind, urban/rural class, 2020 census
               population and simplified WGS-84 geometry as GeoJSON text.
 ``category_mapping``  free-text category → category code (editable; seeded from
               ``data/category_mapping.csv``).
 ``meta``      key/value: schema_version.
+
+A record placed only at city level (市本级, or a row naming just the city) has
+``district_adcode`` NULL and ``city_adcode`` set: it counts in its city's and the province's
+totals and in no district's.
 
 Record ids are unique by the importer's rule (anti-join before insert) rather than by a
 PRIMARY KEY: an ART index over tens of millions of strings costs more memory than the app has
@@ -19,7 +28,7 @@ to spare, and every write goes through the importer anyway.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # (column, DuckDB type, meaning) — the canonical record fields.
 DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -31,7 +40,8 @@ DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("description", "VARCHAR", "What the resident asked for; phone and ID numbers masked."),
     ("lon", "DOUBLE", "WGS-84 longitude."),
     ("lat", "DOUBLE", "WGS-84 latitude."),
-    ("district_adcode", "VARCHAR", "County-level adcode (6 digits) by point-in-polygon or by name."),
+    ("district_adcode", "VARCHAR", "County-level adcode (6 digits) by point-in-polygon or by name; NULL for a "
+     "record known only at city level."),
     ("address", "VARCHAR", "Address text; phone and ID numbers masked."),
     ("channel", "VARCHAR", "Channel code (taxonomy.CHANNELS)."),
     ("urgency", "TINYINT", "1 一般, 2 较急, 3 紧急, 4 特急."),
@@ -52,6 +62,28 @@ DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 DEMAND_COLUMN_NAMES = tuple(name for name, _, _ in DEMAND_COLUMNS)
 
+# Written by the importer; a writer that leaves them NULL (the demo, test fixtures) gets them
+# filled from the district at commit (``FILL_DERIVED_SQL``).
+PLACE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("city_adcode", "VARCHAR", "Prefecture city adcode (33xx00): the district's city, or the city of a city-level record."),
+    ("place_basis", "VARCHAR", "How the place was found (PLACE_BASES)."),
+)
+PLACE_COLUMN_NAMES = tuple(name for name, _, _ in PLACE_COLUMNS)
+UPDATED_BATCH_COLUMN = ("updated_batch_id", "INTEGER",
+                        "The import batch that last changed the record from a newer export (NULL: never).")
+
+# place_basis values. Only "point" and "point_offshore" records carry coordinates (and so appear
+# on point maps and in demand clusters); the others are placed by text.
+PLACE_BASES: dict[str, str] = {
+    "point": "the point lies in the district (full-resolution boundaries)",
+    "point_offshore": "the point lies at sea within OFFSHORE_MAX_M of the coast: nearest district",
+    "district": "no point; the district column names a current district",
+    "district_renamed": "no point; the district column names a former district wholly in today's one",
+    "district_split": "no point; a former district that was split: the part that took most of it",
+    "address": "no point; the address names the district (or a township in it)",
+    "city": "no point; only the city is known (市本级 or a city name): city totals only",
+}
+
 # Derived columns: not written by importers; ``store.writing`` fills them before every commit.
 # requester_key: an integer per requester (the phone hash, or the record itself when there is
 # no phone), because counting distinct integers is about twice as fast as distinct strings.
@@ -61,11 +93,16 @@ DERIVED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 REQUESTER_KEY_SQL = "hash(coalesce(requester_hash, record_id))"
 # The importer computes requester_key as it inserts (an UPDATE of a million fresh rows costs
 # seconds at commit); this fills whatever another writer, such as the demo, left NULL.
-FILL_DERIVED_SQL = f"UPDATE demands SET requester_key = {REQUESTER_KEY_SQL} WHERE requester_key IS NULL"
+FILL_DERIVED_SQL = f"""
+UPDATE demands SET requester_key = {REQUESTER_KEY_SQL} WHERE requester_key IS NULL;
+UPDATE demands SET city_adcode = substr(district_adcode, 1, 4) || '00',
+                   place_basis = CASE WHEN lon IS NULL THEN 'district' ELSE 'point' END
+WHERE city_adcode IS NULL AND district_adcode IS NOT NULL;
+"""
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS demands (
-    {", ".join(f"{name} {sql_type}" for name, sql_type, _ in DEMAND_COLUMNS + DERIVED_COLUMNS)}
+    {", ".join(f"{name} {sql_type}" for name, sql_type, _ in DEMAND_COLUMNS + PLACE_COLUMNS + (UPDATED_BATCH_COLUMN,) + DERIVED_COLUMNS)}
 );
 CREATE TABLE IF NOT EXISTS rejects (
     batch_id INTEGER, row_number BIGINT, reason VARCHAR, raw_row VARCHAR
@@ -73,7 +110,11 @@ CREATE TABLE IF NOT EXISTS rejects (
 CREATE TABLE IF NOT EXISTS imports (
     batch_id INTEGER, file_name VARCHAR, file_sha256 VARCHAR, source VARCHAR, crs VARCHAR,
     started_at TIMESTAMP, finished_at TIMESTAMP, rows_read BIGINT, accepted BIGINT,
-    rejected BIGINT, skipped_existing BIGINT, unmapped_categories BIGINT
+    rejected BIGINT, skipped_existing BIGINT, unmapped_categories BIGINT, updated BIGINT DEFAULT 0,
+    export_as_of TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS status_history (
+    record_id VARCHAR, batch_id INTEGER, status_from VARCHAR, status_to VARCHAR, export_as_of TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS districts (
     adcode VARCHAR PRIMARY KEY, name VARCHAR, city VARCHAR, city_adcode VARCHAR, kind VARCHAR,
@@ -85,3 +126,16 @@ CREATE TABLE IF NOT EXISTS cities (
 CREATE TABLE IF NOT EXISTS category_mapping (source_text VARCHAR PRIMARY KEY, category VARCHAR);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
+
+# Upgrades of an older database, applied by ``store.writing`` in order: version → statements.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE demands ADD COLUMN IF NOT EXISTS city_adcode VARCHAR",
+        "ALTER TABLE demands ADD COLUMN IF NOT EXISTS place_basis VARCHAR",
+        "ALTER TABLE demands ADD COLUMN IF NOT EXISTS updated_batch_id INTEGER",
+        "ALTER TABLE imports ADD COLUMN IF NOT EXISTS updated BIGINT DEFAULT 0",
+        "ALTER TABLE imports ADD COLUMN IF NOT EXISTS export_as_of TIMESTAMP",
+        "CREATE TABLE IF NOT EXISTS status_history (record_id VARCHAR, batch_id INTEGER, status_from VARCHAR, "
+        "status_to VARCHAR, export_as_of TIMESTAMP)",
+    ),
+}

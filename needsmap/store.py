@@ -65,6 +65,18 @@ def _district_rows(path: Path) -> list[tuple]:
         raise BoundaryError(error("boundary_unreadable", path=path, reason=exc.__class__.__name__)) from exc
 
 
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a database written by an older version up to ``schema.SCHEMA_VERSION`` (in the
+    caller's transaction: an upgrade is swapped in with the write, or not at all)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else schema.SCHEMA_VERSION
+    while version < schema.SCHEMA_VERSION and version in schema.MIGRATIONS:
+        for statement in schema.MIGRATIONS[version]:
+            con.execute(statement)
+        version += 1
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+
+
 @contextmanager
 def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to a private copy of ``db`` inside one transaction; swapped in on success.
@@ -90,6 +102,8 @@ def writing(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             if is_new:
                 _initialize(con)
             con.execute("BEGIN TRANSACTION")
+            if not is_new:
+                _migrate(con)
             yield con
             con.execute(schema.FILL_DERIVED_SQL)
             con.execute("COMMIT")
@@ -136,7 +150,8 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     another version of the file. The next write folds the WAL in for good (``writing``).
     Where no link can be made (a read-only folder or mount) the file is opened by its own name:
     no writer can swap it there. A missing, vanished, corrupt or foreign file, or any other
-    failure to open, raises ``DatabaseError`` with one line.
+    failure to open, raises ``DatabaseError`` with one line. A database of an older schema
+    version (``schema.MIGRATIONS``) is first upgraded through ``writing``, once.
     """
     db = Path(db)
     not_found = DatabaseError(error("db_missing", path=db))
@@ -151,6 +166,14 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
         if not db.exists():  # deleted while it was being opened
             raise not_found from exc
         raise DatabaseError(error("db_unreadable", path=db, reason=exc.__class__.__name__)) from exc
+    if version is not None and int(version[0]) in schema.MIGRATIONS:
+        con.close()
+        try:
+            with writing(db):  # an older database: upgraded once (a new file swapped in), then opened
+                pass
+        except OSError as exc:  # a read-only folder: it cannot be upgraded here
+            raise DatabaseError(error("db_schema", path=db)) from exc
+        return open_readonly(db)
     if version is None or int(version[0]) != schema.SCHEMA_VERSION:
         con.close()
         raise DatabaseError(error("db_schema", path=db))

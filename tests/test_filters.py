@@ -16,7 +16,7 @@ def test_empty_filter_is_true_with_no_params():
         (Filter(urgency=(3, 4)), "d.urgency IN (?, ?)", [3, 4]),
         (Filter(date_from=date(2025, 7, 1), date_to=date(2025, 9, 30)),
          "d.created_at >= ? AND d.created_at < CAST(? AS DATE) + INTERVAL 1 DAY", [date(2025, 7, 1), date(2025, 9, 30)]),
-        (Filter(city_adcode="330100"), "starts_with(d.district_adcode, ?)", ["3301"]),
+        (Filter(city_adcode="330100"), "d.city_adcode = ?", ["330100"]),
         (Filter(city_adcode="330100", district_adcode="330106"), "d.district_adcode = ?", ["330106"]),
         (Filter(urban_rural=("rural",), groups=("elderly",)), "d.requester_group IN (?) AND d.urban_rural IN (?)", ["elderly", "rural"]),
     ],

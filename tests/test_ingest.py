@@ -336,7 +336,8 @@ def test_reimport_of_same_file_adds_nothing(tmp_path, empty_db):
     second = run_import(path, empty_db)
 
     assert (first.accepted, first.batch_id) == (50, 1)
-    assert (second.rows_read, second.accepted, second.rejected, second.skipped_existing) == (50, 0, 0, 50)
+    assert (second.rows_read, second.accepted, second.updated, second.rejected, second.skipped_existing) == (
+        50, 0, 0, 0, 50)
     assert second.batch_id == 2
     assert query(empty_db, "SELECT * FROM demands ORDER BY record_id") == demands_after_first
     assert query(empty_db, "SELECT batch_id, accepted, skipped_existing FROM imports ORDER BY 1") == [
@@ -683,7 +684,7 @@ def test_progress_reports_stages_in_order_and_ends_at_one(tmp_path, empty_db):
 def test_summary_line_has_counts_and_throughput():
     report = ImportReport(batch_id=3, file_name="a.csv", rows_read=10, accepted=7, rejected=2, skipped_existing=1,
                           unmapped_categories=1, reasons={"no_location": 2}, seconds=0.5, rows_per_s=20.0)
-    assert report.summary_line() == ("已导入 imported a.csv (批次 batch 3): accepted=7 rejected=2 skipped_existing=1 "
+    assert report.summary_line() == ("已导入 imported a.csv (批次 batch 3): accepted=7 updated=0 rejected=2 skipped_existing=1 "
                                      "rows_read=10 unmapped_categories=1 (0.50 s, 20 rows/s)")
 
 
@@ -695,7 +696,7 @@ def test_cli_import_prints_counts_and_exits_zero(tmp_path, capsys):
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "accepted=8 rejected=1 skipped_existing=0 rows_read=9" in out
+    assert "accepted=8 updated=0 rejected=1 skipped_existing=0 rows_read=9" in out
     assert "rows/s" in out and "record_id_blank=1" in out
     assert query(db, "SELECT source, crs FROM imports") == [("12345", "wgs84")]
 

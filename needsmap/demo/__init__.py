@@ -129,7 +129,9 @@ def build_demo_database(db: Path, records: int = 50_000, seed: int = 2025, echo:
             written += len(frame)
             _progress(echo, written, records, started)
         con.execute(
-            "INSERT INTO imports VALUES (1, 'demo', NULL, ?, 'wgs84', ?, ?, ?, ?, 0, 0, 0)",
+            "INSERT INTO imports (batch_id, file_name, file_sha256, source, crs, started_at, finished_at, rows_read, "
+            "accepted, rejected, skipped_existing, unmapped_categories) "
+            "VALUES (1, 'demo', NULL, ?, 'wgs84', ?, ?, ?, ?, 0, 0, 0)",
             [f"demo generator seed={seed}", started_at, datetime.now().replace(microsecond=0), records, written],
         )
     elapsed = time.perf_counter() - started

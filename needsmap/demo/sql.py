@@ -23,7 +23,7 @@ _ADDRESS = """($cities[district + 1] || $district_names[district + 1] || $syllab
         || CAST(house_no AS VARCHAR) || '号')"""
 
 _INSERT_DEMANDS = f"""
-INSERT INTO demands ({", ".join(schema.DEMAND_COLUMN_NAMES)})
+INSERT INTO demands ({", ".join(schema.DEMAND_COLUMN_NAMES + schema.PLACE_COLUMN_NAMES)})
 SELECT
     {_RECORD_ID},
     created_at,
@@ -49,7 +49,9 @@ SELECT
     requester_phone_masked,
     CASE WHEN name_id >= 0 THEN $masked_names[name_id + 1] END,
     cluster_id,
-    1
+    1,
+    substr($adcodes[district + 1], 1, 4) || '00',
+    'point'
 FROM demo_chunk
 """
 

@@ -2,9 +2,19 @@
 
 ``import_file`` reads the file (``readers``), finds its columns (``columns``), and then, inside
 one ``store.writing`` transaction (a private copy of the database, swapped in only on
-success), validates every row (``validate``), leaves out records whose id the database already
-holds, and inserts the new records, the rejected rows and one ``imports`` row. Any error before
-the swap leaves the database file exactly as it was.
+success), validates every row (``validate``), inserts the records whose id is new, updates the
+records whose id the database already holds (``_update_existing``), and inserts the rejected
+rows and one ``imports`` row. Any error before the swap leaves the database file exactly as it
+was.
+
+Updates: hotline data arrives as repeated exports (daily, weekly), in which a ticket moves from
+办理中 to 已办结 and gains its times and satisfaction. A stored record takes every field the newer
+export fills, and keeps what the export leaves blank (a blank never erases a value). "Newer" is
+by export: an export's as-of time is the latest time it holds (received, response, resolution,
+feedback), stored in ``imports.export_as_of``; an export older than the one that last wrote a
+record does not change it. Each status change is kept in ``status_history``. A record whose
+fields all stay the same counts as ``skipped_existing``, so the same file imported twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -32,10 +42,11 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What one import did. ``accepted + rejected + skipped_existing == rows_read`` always.
+    """What one import did. ``accepted + updated + rejected + skipped_existing == rows_read`` always.
 
-    ``accepted``: new records inserted. ``skipped_existing``: valid rows whose record id the
-    database already held (never inserted twice). ``unmapped_categories``: accepted records
+    ``accepted``: new records inserted. ``updated``: stored records changed by this (newer)
+    export. ``skipped_existing``: valid rows whose record id the database already held and that
+    changed nothing (same values, or an older export). ``unmapped_categories``: accepted records
     whose category text matched nothing and became ``other``. ``reasons``: reject code → count.
     ``seconds``: wall time of the whole import; ``rows_per_s`` = rows_read / seconds.
     """
@@ -50,11 +61,12 @@ class ImportReport:
     reasons: dict[str, int]
     seconds: float
     rows_per_s: float
+    updated: int = 0
 
     def summary_line(self) -> str:
         """One line for the CLI: counts in key=value form, then time and throughput."""
         return (f"已导入 imported {self.file_name} (批次 batch {self.batch_id}): accepted={self.accepted} "
-                f"rejected={self.rejected} skipped_existing={self.skipped_existing} rows_read={self.rows_read} "
+                f"updated={self.updated} rejected={self.rejected} skipped_existing={self.skipped_existing} rows_read={self.rows_read} "
                 f"unmapped_categories={self.unmapped_categories} ({self.seconds:.2f} s, {self.rows_per_s:,.0f} rows/s)")
 
     def reasons_line(self) -> str:
@@ -126,31 +138,39 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
         con.execute("SET enable_progress_bar = false")
         stages("validate")
         lookups = _lookups(con, crs, hash_key)
-        validation = validate.validate(column_map.canonical_frame(raw.frame), lookups, on_stage=stages,
-                                       districts_ready=boundaries_ready)
+        canonical = column_map.canonical_frame(raw.frame)
+        validation = validate.validate(canonical, lookups, on_stage=stages, districts_ready=boundaries_ready)
         stages("write")
         already_stored = _already_stored(con, validation.accepted["record_id"])
         new_records = validation.accepted[~already_stored] if already_stored.any() else validation.accepted
         batch_id = int(con.execute("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM imports").fetchall()[0][0])
+        export_as_of = _export_as_of(validation.accepted)
         _insert_demands(con, new_records, batch_id)
+        updated = 0
+        if already_stored.any():
+            existing = validation.accepted[already_stored]
+            updated = _update_existing(con, _blanks_as_null(existing, canonical), batch_id, export_as_of)
         rejects = _reject_rows(raw, column_map, validation)
         _insert_rejects(con, rejects, batch_id)
         report_counts = {
             "rows_read": raw.rows_read,
             "accepted": len(new_records),
+            "updated": updated,
             "rejected": len(rejects),
-            "skipped_existing": int(already_stored.sum()),
+            "skipped_existing": int(already_stored.sum()) - updated,
             "unmapped_categories": int(validation.category_unmapped[~already_stored].sum()),
         }
         con.execute(
             """
             INSERT INTO imports (batch_id, file_name, file_sha256, source, crs, started_at, finished_at,
-                                 rows_read, accepted, rejected, skipped_existing, unmapped_categories)
+                                 rows_read, accepted, rejected, skipped_existing, unmapped_categories,
+                                 updated, export_as_of)
             VALUES ($batch_id, $file_name, $file_sha256, $source, $crs, $started_at, $finished_at,
-                    $rows_read, $accepted, $rejected, $skipped_existing, $unmapped_categories)
+                    $rows_read, $accepted, $rejected, $skipped_existing, $unmapped_categories,
+                    $updated, $export_as_of)
             """,
             {"batch_id": batch_id, "file_name": path.name, "file_sha256": file_sha256(), "source": source, "crs": crs,
-             "started_at": started_at, "finished_at": datetime.now(), **report_counts},
+             "started_at": started_at, "finished_at": datetime.now(), "export_as_of": export_as_of, **report_counts},
         )
     stages("done")
     seconds = time.perf_counter() - clock
@@ -208,7 +228,7 @@ def _already_stored(con: duckdb.DuckDBPyConnection, record_ids: pd.Series) -> np
 
 def _insert_demands(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batch_id: int) -> None:
     table = pa.Table.from_pandas(records.assign(batch_id=np.int32(batch_id)), preserve_index=False)
-    column_list = ", ".join(schema.DEMAND_COLUMN_NAMES)
+    column_list = ", ".join(schema.DEMAND_COLUMN_NAMES + schema.PLACE_COLUMN_NAMES)
     con.register("incoming_demands", table)
     # The order of rows in a table means nothing here; letting DuckDB write them in any order
     # lets it insert in parallel (~40 % faster for a million rows).
@@ -219,6 +239,97 @@ def _insert_demands(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batch
     finally:
         con.execute("RESET preserve_insertion_order")
         con.unregister("incoming_demands")
+
+
+_TIME_FIELDS = ("created_at", "responded_at", "resolved_at", "feedback_at")
+# Stored fields that validation fills with a default when the cell is blank (status → received,
+# urgency → 1, …): for an update, a blank cell must keep the stored value instead.
+_DEFAULTED_FIELDS = {"category": "category", "channel": "channel", "urgency": "urgency", "status": "status",
+                     "requester_group": "requester_group", "people_affected": "people_affected"}
+# Where the record is, taken together from the export or kept together from the database.
+_LOCATION_FIELDS = ("lon", "lat", "district_adcode", *schema.PLACE_COLUMN_NAMES, "urban_rural", "cluster_id")
+_UPDATED_FIELDS = tuple(name for name in validate.STORED_COLUMNS if name != "record_id")
+# 2 a point, 1 a district, 0 a city only: an export's location replaces a stored one as precise or less.
+_PRECISION_SQL = "(CASE WHEN {t}.lon IS NOT NULL THEN 2 WHEN {t}.district_adcode IS NOT NULL THEN 1 ELSE 0 END)"
+
+
+def _export_as_of(records: pd.DataFrame) -> datetime | None:
+    """How recent an export is: the latest received/response/resolution/feedback time it holds."""
+    latest = [records[name].max() for name in _TIME_FIELDS if name in records and len(records)]
+    latest = [value for value in latest if pd.notna(value)]
+    return pd.Timestamp(max(latest)).to_pydatetime() if latest else None
+
+
+def _blanks_as_null(records: pd.DataFrame, canonical: pd.DataFrame) -> pd.DataFrame:
+    """``records`` with NULL wherever the export's cell was blank (``_DEFAULTED_FIELDS``)."""
+    records = records.copy()
+    for stored_name, field in _DEFAULTED_FIELDS.items():
+        if field in canonical.columns:
+            text = canonical[field].iloc[records.index.to_numpy()]
+            blank = (text.isna() | (text.astype("str").str.strip() == "")).to_numpy()
+        else:
+            blank = np.ones(len(records), dtype=bool)
+        if blank.any():
+            column = records[stored_name]
+            if stored_name in ("urgency", "people_affected"):
+                column = column.astype("Int8" if stored_name == "urgency" else "Int32")
+            records[stored_name] = column.mask(blank)
+    return records
+
+
+def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batch_id: int,
+                     export_as_of: datetime | None) -> int:
+    """Apply ``records`` (ids already stored; NULL = blank in the export) to ``demands``; the number changed.
+
+    Only from an export at least as recent as the one that last wrote the record; each status
+    change is added to ``status_history``.
+    """
+    fields = [name for name in _UPDATED_FIELDS if name not in _LOCATION_FIELDS]
+    take_location = (f"{_PRECISION_SQL.format(t='i')} >= {_PRECISION_SQL.format(t='s')}")
+    merged_columns = ",\n".join(
+        [f"COALESCE(i.{name}, s.{name}) AS {name}" for name in fields]
+        + [f"CASE WHEN {take_location} THEN i.{name} ELSE s.{name} END AS {name}" for name in _LOCATION_FIELDS])
+    changed = " OR ".join(f"m.{name} IS DISTINCT FROM s.{name}" for name in _UPDATED_FIELDS)
+    con.register("incoming_updates", pa.Table.from_pandas(records, preserve_index=False))
+    try:
+        con.execute(
+            f"""
+            CREATE TEMP TABLE changed_records AS
+            WITH merged AS (
+                SELECT i.record_id, s.status AS status_before,
+                       {merged_columns}
+                FROM incoming_updates i
+                JOIN demands s USING (record_id)
+                LEFT JOIN imports b ON b.batch_id = COALESCE(s.updated_batch_id, s.batch_id)
+                WHERE b.export_as_of IS NULL OR CAST($as_of AS TIMESTAMP) IS NULL
+                   OR CAST($as_of AS TIMESTAMP) >= b.export_as_of
+            )
+            SELECT m.* FROM merged m JOIN demands s USING (record_id)
+            WHERE {changed}
+            """,
+            {"as_of": export_as_of},
+        )
+        con.execute(
+            """
+            INSERT INTO status_history (record_id, batch_id, status_from, status_to, export_as_of)
+            SELECT record_id, $batch_id, status_before, status, $as_of FROM changed_records
+            WHERE status IS DISTINCT FROM status_before ORDER BY record_id
+            """,
+            {"batch_id": batch_id, "as_of": export_as_of},
+        )
+        assignments = ", ".join(f"{name} = c.{name}" for name in _UPDATED_FIELDS)
+        con.execute(
+            f"""
+            UPDATE demands SET {assignments}, updated_batch_id = $batch_id,
+                   requester_key = hash(COALESCE(c.requester_hash, c.record_id))  -- schema.REQUESTER_KEY_SQL
+            FROM changed_records c WHERE demands.record_id = c.record_id
+            """,
+            {"batch_id": batch_id},
+        )
+        return int(con.execute("SELECT count(*) FROM changed_records").fetchone()[0])
+    finally:
+        con.execute("DROP TABLE IF EXISTS changed_records")
+        con.unregister("incoming_updates")
 
 
 def _insert_rejects(con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, batch_id: int) -> None:

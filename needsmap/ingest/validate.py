@@ -34,7 +34,7 @@ from needsmap.background import in_background
 from needsmap.ingest import masking, parsing
 from needsmap.ingest.reasons import CODES, NUMBER_OF
 
-STORED_COLUMNS = tuple(name for name in schema.DEMAND_COLUMN_NAMES if name != "batch_id")
+STORED_COLUMNS = tuple(name for name in schema.DEMAND_COLUMN_NAMES if name != "batch_id") + schema.PLACE_COLUMN_NAMES
 
 
 @dataclass(frozen=True)
@@ -249,8 +249,10 @@ def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcod
                    lookups: Lookups) -> pd.DataFrame:
     """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
     district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
+    city_adcode = district_adcode.str.slice(0, 4) + "00"
+    place_basis = pd.Series(np.where(np.isnan(lon), "district", "point"), index=stored.index, dtype="str")
     located = stored.assign(
-        lon=lon, lat=lat, district_adcode=district_adcode,
+        lon=lon, lat=lat, district_adcode=district_adcode, city_adcode=city_adcode, place_basis=place_basis,
         urban_rural=parsing.map_terms(district_adcode, lookups.urban_rural_by_adcode),
         # repeats.cluster_ids reads the times as nanoseconds since the epoch.
         cluster_id=repeats.cluster_ids(stored["category"], lon, lat,
