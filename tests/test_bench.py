@@ -16,7 +16,7 @@ import pytest
 from needsmap import bench
 
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
-                 "peak_rss_mb", "import_rows_per_s"}
+                 "peak_rss_mb", "import_rows_per_s", "update_rows_per_s"}
 
 
 @pytest.mark.slow  # a whole bench run: demo, import, timed views
@@ -43,6 +43,8 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     # The province choropleth dominates the payload and does not grow with the records.
     assert 100_000 < result["map_payload_bytes"] <= 1_500_000
     assert result["import_rows_per_s"] > 0 and result["peak_rss_mb"] > 0
+    # The re-import changed the status of the records whose sequence number ends in 0: 300 of 3,000.
+    assert result["update_rows_per_s"] > 0 and result["update_updated"] == 300
     assert result["demo_seconds"] is not None  # built now, in a child process
 
     # A second run reuses the database it built.

@@ -43,7 +43,7 @@ H = ZH_HEADERS  # canonical name → Chinese header
 def run_import(path: Path, db: Path, **options: object) -> ImportReport:
     """``import_file`` plus the invariant every import must keep."""
     report = import_file(path, db, **options)
-    assert report.accepted + report.rejected + report.skipped_existing == report.rows_read
+    assert report.accepted + report.updated + report.rejected + report.skipped_existing == report.rows_read
     assert sum(report.reasons.values()) == report.rejected
     return report
 
