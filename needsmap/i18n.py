@@ -332,6 +332,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "db_schema": ("数据库版本不符: {path}", "schema version mismatch"),
     "boundary_unreadable": ("区划边界文件无法读取: {path}", "boundary file cannot be read: {reason}"),
     "boundary_fields": ("区划边界文件缺少字段 {missing}: {path}", "boundary file lacks {missing}"),
+    "boundary_full_mismatch": ("全分辨率区划边界与显示边界的区县不一致: {path}",
+                               "full-resolution districts differ from {other}"),
     "setting_invalid": ("环境变量 {variable} 的值 “{raw}” 无效，应为{wanted_zh}", "{variable} is {raw!r} but must be {wanted_en}"),
     "view_name_empty": ("视图名称不能为空", "a view needs a name"),
     "view_name_long": ("视图名称最多 {n} 个字", "a view name has at most {n} characters"),

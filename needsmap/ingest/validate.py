@@ -107,7 +107,7 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     stage = on_stage or (lambda _name: None)
     frame = frame.reset_index(drop=True)
 
-    def located() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def located() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if districts_ready is not None:
             districts_ready()
         return locate(frame, lookups)
@@ -134,14 +134,14 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     stage("fields")
     stored = _stored_fields(frame, record_id, created_at, lookups, phones)
     stage("districts")
-    lon, lat, adcode, location_reason = location()
+    lon, lat, adcode, basis, location_reason = location()
     reason = np.where(reason == 0, location_reason, reason)  # earlier reasons win
 
     keep = reason == 0
     if not keep.all():  # (a copy of a million-row frame is worth skipping in the common case)
-        stored, lon, lat, adcode = stored[keep], lon[keep], lat[keep], adcode[keep]
+        stored, lon, lat, adcode, basis = stored[keep], lon[keep], lat[keep], adcode[keep], basis[keep]
     return Validation(
-        accepted=_with_location(stored, lon, lat, adcode, lookups),
+        accepted=_with_location(stored, lon, lat, adcode, basis, lookups),
         category_unmapped=stored["_category_unmapped"].to_numpy(dtype=bool),
         rejected_positions=np.flatnonzero(~keep),
         rejected_codes=np.asarray(CODES, dtype=object)[reason[~keep]],
@@ -155,10 +155,10 @@ def column(frame: pd.DataFrame, field: str) -> pd.Series:
     return pd.Series(np.nan, index=frame.index, dtype="str")
 
 
-def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(WGS-84 lon, lat, adcode, reason number) per row; reason 0 where the row has a location.
+def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(WGS-84 lon, lat, adcode, place basis, reason number) per row; reason 0 where the row has a location.
 
-    Rows located by district name keep NaN coordinates.
+    ``place basis`` is a ``schema.PLACE_BASES`` code. Rows located by text keep NaN coordinates.
     """
     rows = len(frame)
     raw_lon = parsing.parse_coordinates(column(frame, "lon"))
@@ -168,11 +168,13 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarra
     lon = np.full(rows, np.nan)
     lat = np.full(rows, np.nan)
     adcode = np.full(rows, None, dtype=object)
+    basis = np.full(rows, "point", dtype=object)
     reason = np.zeros(rows, dtype=np.int8)
 
     points = np.flatnonzero(has_point)
     lon[points], lat[points] = coords.to_wgs84(raw_lon[points], raw_lat[points], lookups.crs)
-    adcode[points] = boundaries.assign_districts(lon[points], lat[points])
+    adcode[points], offshore = boundaries.place_points(lon[points], lat[points])
+    basis[points[offshore]] = "point_offshore"
     outside = points[adcode[points] == None]  # noqa: E711 — elementwise on an object array
     if outside.size:
         swapped_lon, swapped_lat = coords.to_wgs84(raw_lat[outside], raw_lon[outside], lookups.crs)
@@ -188,7 +190,8 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarra
         blank = district_text.isna().to_numpy()
         reason[no_point] = np.where(by_name != None, 0,  # noqa: E711
                                     np.where(blank, NUMBER_OF["no_location"], NUMBER_OF["district_unknown"]))
-    return lon, lat, adcode, reason
+        basis[no_point] = "district"
+    return lon, lat, adcode, basis, reason
 
 
 def _district_of(text: str, adcode_by_text: Mapping[str, str]) -> str | None:
@@ -245,12 +248,12 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
                         index=frame.index)
 
 
-def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray,
+def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray, basis: np.ndarray,
                    lookups: Lookups) -> pd.DataFrame:
     """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
     district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
     city_adcode = district_adcode.str.slice(0, 4) + "00"
-    place_basis = pd.Series(np.where(np.isnan(lon), "district", "point"), index=stored.index, dtype="str")
+    place_basis = pd.Series(basis, index=stored.index, dtype="str")
     located = stored.assign(
         lon=lon, lat=lat, district_adcode=district_adcode, city_adcode=city_adcode, place_basis=place_basis,
         urban_rural=parsing.map_terms(district_adcode, lookups.urban_rural_by_adcode),
