@@ -630,5 +630,21 @@ def data_quality(con: Connection) -> dict[str, int]:
     return dict(zip(names, row, strict=True))
 
 
+def city_level_records(con: Connection, f: Filter) -> pd.DataFrame:
+    """Records known only at city level (市本级, or a row naming just the city), per city:
+    city_adcode, city, records. They count in their city's and the province's totals, and in
+    no district's (so a city's districts add up to its total less these)."""
+    base, params = _filtered(f)
+    return con.execute(
+        f"""
+        SELECT d.city_adcode, c.city, count(*) AS records
+        FROM ({base}) d LEFT JOIN cities c ON c.city_adcode = d.city_adcode
+        WHERE d.district_adcode IS NULL
+        GROUP BY 1, 2 ORDER BY 1
+        """,
+        params,
+    ).df()
+
+
 def category_mapping(con: Connection) -> pd.DataFrame:
     return con.execute("SELECT source_text, category FROM category_mapping ORDER BY category, source_text").df()

@@ -237,3 +237,159 @@ def test_island_and_near_shore_points_are_placed_and_far_ones_rejected(tmp_path,
     assert query(empty_db, "SELECT record_id, district_adcode, place_basis FROM demands ORDER BY 1") == sorted(expected)
     # Offshore records keep their (WGS-84) point: they are on the map, flagged.
     assert query(empty_db, "SELECT count(*) FROM demands WHERE lon IS NULL") == [(0,)]
+
+
+# --- former district names, 市本级, addresses -----------------------------------------------------------
+
+def _unplaced(record_id: str, created: str, district: str, address: str) -> dict[str, object]:
+    """A row as older systems export it: no coordinates, the place only as text."""
+    return {"工单编号": record_id, "受理时间": created, "诉求类别": "道路", "诉求内容": "路面破损", "所属区县": district,
+            "地址": address, "办理状态": "已办结", "来电号码": "13900001111"}
+
+
+# (district column as exported, today's adcode, basis) — the former names and codes of
+# data/zhejiang_district_changes.csv, each with the year its name was still in use.
+FORMER_NAMES = [
+    ("江干区", "330102", "district_split", "2020-11-03 10:00:00"),      # 下沙/白杨 went to 钱塘区: most to 上城区
+    ("330104", "330102", "district_split", "2020-11-03 11:00:00"),      # 江干区's code
+    ("杭州市下城区", "330105", "district_renamed", "2021-02-01 09:00:00"),
+    ("330103", "330105", "district_renamed", "2021-02-01 10:00:00"),    # 下城区's code
+    ("富阳市", "330111", "district_renamed", "2014-06-10 08:30:00"),
+    ("临安市", "330112", "district_renamed", "2016-05-20 14:00:00"),
+    ("绍兴县", "330603", "district_split", "2013-03-01 09:00:00"),
+    ("上虞市", "330604", "district_renamed", "2013-05-01 09:00:00"),
+    ("洞头县", "330305", "district_renamed", "2015-03-01 09:00:00"),
+    ("奉化市", "330213", "district_renamed", "2016-03-01 09:00:00"),
+    ("江东区", "330212", "district_renamed", "2016-03-02 09:00:00"),
+    ("玉环县", "331083", "district_renamed", "2016-12-01 09:00:00"),
+    ("钱塘新区", "330114", "district_renamed", "2020-08-01 09:00:00"),
+    ("西湖区", "330106", "district", "2020-08-01 10:00:00"),            # a name that never changed
+    ("余杭区", "330110", "district", "2020-08-01 11:00:00"),            # split in 2021, but the name is today's
+]
+
+
+def test_former_district_names_and_codes_map_to_todays_districts(tmp_path, empty_db):
+    rows = [_unplaced(f"GD{n:03d}", created, district, "") for n, (district, _, _, created) in enumerate(FORMER_NAMES)]
+    rows.append(_unplaced("GD900", "2019-01-01 09:00:00", "江北新区", ""))  # not a Zhejiang unit
+
+    report = run_import(export_csv(tmp_path / "历史工单_2013-2021.csv", rows), empty_db)
+
+    assert counts(report) == (16, 15, 0, 1, 0)
+    assert report.reasons == {"district_unknown": 1}
+    assert query(empty_db, "SELECT record_id, district_adcode, city_adcode, place_basis FROM demands ORDER BY 1") == [
+        (f"GD{n:03d}", adcode, adcode[:4] + "00", basis) for n, (_, adcode, basis, _) in enumerate(FORMER_NAMES)]
+    assert report.place_bases == {"district": 2, "district_renamed": 10, "district_split": 3}
+
+
+def test_change_table_cites_a_source_for_every_row_and_maps_only_to_todays_units():
+    from needsmap import boundaries
+    from needsmap.ingest import places
+
+    today = set(boundaries.load_districts()["adcode"])
+    changes = pd.read_csv(places.DISTRICT_CHANGES_CSV, dtype=str, keep_default_na=False)
+    assert len(changes) >= 15
+    assert (changes["source"].str.len() > 10).all()
+    assert set(changes["new_adcode"]) <= today
+    assert set(changes["mapping"]) == {"renamed", "merged", "split", "part_moved"}
+    # A former code is never one of today's, except where a part moved and the unit stayed.
+    moved = changes["mapping"] == "part_moved"
+    assert not set(changes.loc[~moved & (changes["old_adcode"] != ""), "old_adcode"]) & today
+    assert set(changes.loc[moved, "old_adcode"]) <= today
+
+
+def _xlsx(path: Path, rows: list[dict[str, object]]) -> Path:
+    """An XLSX as the platform's "导出Excel" writes it: a title row above the header is not
+    written here (that is the headers corpus's case); text cells throughout."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "工单列表"
+    sheet.append(list(EXPORT_HEADERS))
+    for row in rows:
+        sheet.append([str(row.get(header, "")) for header in EXPORT_HEADERS])
+    workbook.save(path)
+    return path
+
+
+CITY_LEVEL_ROWS = [
+    # (id, district column, address, expected district, expected city, basis)
+    ("SB01", "杭州市本级", "", None, "330100", "city"),
+    ("SB02", "市本级", "宁波市政务服务中心", None, "330200", "city"),           # city from the address
+    ("SB03", "市本级", "杭州市上城区解放路", None, "330100", "city"),           # 市本级 is never forced into a district
+    ("SB04", "温州市", "", None, "330300", "city"),                             # a city and nothing else
+    ("SB05", "温州市", "温州市鹿城区五马街", "330302", "330300", "address"),    # the address names the district
+    ("SB06", "杭州市市本级", "", None, "330100", "city"),
+    ("SB07", "市本级", "", None, None, None),                                   # which city? rejected
+]
+
+
+def test_city_level_rows_stay_at_city_level_and_count_in_city_totals(tmp_path, empty_db):
+    rows = [_unplaced(record_id, "2025-05-06 09:00:00", district, address)
+            for record_id, district, address, *_ in CITY_LEVEL_ROWS]
+    rows.append(_ticket("SB08", "2025-05-06 10:00:00", "受理"))  # a 西湖区 point, for the city total
+
+    report = run_import(_xlsx(tmp_path / "市本级工单.xlsx", rows), empty_db)
+
+    assert counts(report) == (8, 7, 0, 1, 0)
+    assert report.reasons == {"district_unknown": 1}
+    expected = [(record_id, district, city, basis) for record_id, _, _, district, city, basis in CITY_LEVEL_ROWS
+                if basis is not None] + [("SB08", "330106", "330100", "point")]
+    assert query(empty_db, "SELECT record_id, district_adcode, city_adcode, place_basis FROM demands ORDER BY 1") == expected
+
+    from needsmap import queries, store
+    from needsmap.filters import Filter
+    con = store.open_readonly(empty_db)
+    try:
+        hangzhou = Filter(city_adcode="330100")
+        # City totals hold the city-level records; the districts do not; and they are shown apart.
+        assert queries.kpis(con, hangzhou, datetime(2025, 5, 7), 15)["records"] == 4
+        assert queries.kpis(con, Filter(), datetime(2025, 5, 7), 15)["records"] == 7
+        measures = queries.district_measures(con, Filter(), datetime(2025, 5, 7), 15, 1, include_priority=False)
+        assert measures["records"].sum() == 2  # SB05 in 鹿城区, SB08 in 西湖区
+        assert queries.city_level_records(con, Filter()).values.tolist() == [
+            ["330100", "杭州市", 3], ["330200", "宁波市", 1], ["330300", "温州市", 1]]
+    finally:
+        con.close()
+
+
+ADDRESS_ONLY = [
+    # (id, address, expected district or None (rejected))
+    ("DZ01", "浙江省杭州市西湖区文三路90号", "330106"),
+    ("DZ02", "三墩镇振华路200号", "330106"),                 # a township alone
+    ("DZ03", "杭州市江干区凯旋路166号", "330102"),            # a former district in the address
+    ("DZ04", "宁波市海曙区中山西路", "330203"),
+    ("DZ05", "舟山市沈家门街道滨港路", "330903"),             # city + township
+    ("DZ06", "嵊泗县菜园镇", "330922"),
+    ("DZ07", "乔司街道", "330113"),                           # moved to 临平区 in 2021
+    ("DZ08", "上海市普陀区长寿路", None),                     # 普陀区 of Shanghai, not 舟山
+    ("DZ09", "东湖街道", None),                               # 临平区 and 越城区 both have one
+    ("DZ10", "宁波市西湖区", "city"),                         # the names contradict: 宁波 at city level
+    ("DZ11", "小区门口", None),
+]
+
+
+def test_address_only_rows_are_placed_by_address_and_kept_off_point_maps(tmp_path, empty_db):
+    rows = [_unplaced(record_id, "2025-04-01 08:00:00", "", address) for record_id, address, _ in ADDRESS_ONLY]
+
+    report = run_import(export_csv(tmp_path / "地址工单.csv", rows), empty_db)
+
+    placed = [(record_id, adcode) for record_id, _, adcode in ADDRESS_ONLY if adcode not in (None, "city")]
+    assert counts(report) == (11, 8, 0, 3, 0)
+    assert report.reasons == {"no_location": 3}
+    assert report.place_bases == {"address": 7, "city": 1}
+    assert query(empty_db, "SELECT record_id, district_adcode, city_adcode FROM demands WHERE place_basis = 'city'") == [
+        ("DZ10", None, "330200")]
+    assert query(empty_db, "SELECT record_id, district_adcode FROM demands WHERE place_basis = 'address' "
+                           "ORDER BY 1") == placed
+    # No point, no cluster: on no point map, in no demand cluster.
+    assert query(empty_db, "SELECT count(*) FROM demands WHERE lon IS NOT NULL OR cluster_id <> 0") == [(0,)]
+
+    from needsmap import queries, store
+    from needsmap.filters import Filter
+    con = store.open_readonly(empty_db)
+    try:
+        kind, points = queries.map_points(con, Filter(district_adcode="330106"))
+        assert len(points) == 0
+    finally:
+        con.close()

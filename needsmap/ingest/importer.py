@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from needsmap import boundaries, coords, schema, settings, store
 from needsmap.background import in_background
-from needsmap.ingest import columns, masking, readers, reasons, validate
+from needsmap.ingest import columns, masking, places, readers, reasons, validate
 from needsmap.ingest.columns import ColumnMap
 
 Echo = Callable[[str], None]
@@ -62,12 +62,20 @@ class ImportReport:
     seconds: float
     rows_per_s: float
     updated: int = 0
+    place_bases: dict[str, int] | None = None  # new records by how they were placed (schema.PLACE_BASES)
 
     def summary_line(self) -> str:
         """One line for the CLI: counts in key=value form, then time and throughput."""
         return (f"已导入 imported {self.file_name} (批次 batch {self.batch_id}): accepted={self.accepted} "
                 f"updated={self.updated} rejected={self.rejected} skipped_existing={self.skipped_existing} rows_read={self.rows_read} "
                 f"unmapped_categories={self.unmapped_categories} ({self.seconds:.2f} s, {self.rows_per_s:,.0f} rows/s)")
+
+    def places_line(self) -> str:
+        """``定位方式 placed by: address=3, city=2`` for new records not placed by their own point (empty if none)."""
+        text_placed = {basis: count for basis, count in (self.place_bases or {}).items() if basis != "point"}
+        if not text_placed:
+            return ""
+        return "定位方式 placed by: " + ", ".join(f"{basis}={count}" for basis, count in sorted(text_placed.items()))
 
     def reasons_line(self) -> str:
         """``拒收原因 reject reasons: outside_zhejiang=3, lat_lon_swapped=1`` (empty if none)."""
@@ -178,7 +186,10 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
         batch_id=batch_id, file_name=path.name, **report_counts,
         reasons={str(code): int(count) for code, count in rejects["code"].value_counts().items()},
         seconds=seconds, rows_per_s=raw.rows_read / seconds if seconds > 0 else 0.0,
+        place_bases={str(basis): int(count) for basis, count in new_records["place_basis"].value_counts().items()},
     )
+    if report.places_line():
+        stages.say(report.places_line())
     if report.reasons:
         stages.say(report.reasons_line())
     return report
@@ -198,7 +209,7 @@ def _lookups(con: duckdb.DuckDBPyConnection, crs: str, hash_key: bytes) -> valid
     urban_rural = dict(con.execute("SELECT adcode, urban_rural FROM districts").fetchall())
     return validate.Lookups(
         category_by_text=validate.category_lookup(mapping_rows),
-        adcode_by_district_text=validate.district_lookup(),
+        places=places.place_index(),
         urban_rural_by_adcode=urban_rural,
         hash_key=hash_key,
         crs=crs,

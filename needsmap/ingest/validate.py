@@ -32,6 +32,7 @@ import pandas as pd
 from needsmap import boundaries, coords, repeats, schema, taxonomy
 from needsmap.background import in_background
 from needsmap.ingest import masking, parsing
+from needsmap.ingest.places import Place, PlaceIndex, place_row
 from needsmap.ingest.reasons import CODES, NUMBER_OF
 
 STORED_COLUMNS = tuple(name for name in schema.DEMAND_COLUMN_NAMES if name != "batch_id") + schema.PLACE_COLUMN_NAMES
@@ -42,7 +43,7 @@ class Lookups:
     """What validation needs to know besides the file: mappings, the hashing key and settings."""
 
     category_by_text: Mapping[str, str]  # normalize_text(text) → category code
-    adcode_by_district_text: Mapping[str, str]  # normalize_text(adcode | name | city+name) → adcode
+    places: PlaceIndex  # district names old and new, cities, townships (``places.place_index()``)
     urban_rural_by_adcode: Mapping[str, str]
     hash_key: bytes
     crs: str = "wgs84"
@@ -80,21 +81,6 @@ def category_lookup(mapping_rows: list[tuple[str, str]]) -> dict[str, str]:
     return lookup
 
 
-def district_lookup() -> dict[str, str]:
-    """District text → adcode: ``boundaries.district_by_name`` keys, normalised, plus each name
-    without its 区/县/市 suffix where that short form is unambiguous (西湖 → 330106)."""
-    table = {taxonomy.normalize_text(key): adcode for key, adcode in boundaries.district_by_name().items()}
-    short_forms: dict[str, set[str]] = {}
-    for row in boundaries.load_districts().itertuples():
-        short = taxonomy.normalize_text(row.name)[:-1]
-        if len(short) >= 2:
-            short_forms.setdefault(short, set()).add(row.adcode)
-    for short, adcodes in short_forms.items():
-        if len(adcodes) == 1 and short not in table:
-            table[short] = next(iter(adcodes))
-    return table
-
-
 def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], None] | None = None,
              districts_ready: Callable[[], object] | None = None) -> Validation:
     """Check and convert every row of ``frame`` (canonical field names, text cells).
@@ -107,7 +93,7 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     stage = on_stage or (lambda _name: None)
     frame = frame.reset_index(drop=True)
 
-    def located() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def located() -> tuple[np.ndarray, ...]:
         if districts_ready is not None:
             districts_ready()
         return locate(frame, lookups)
@@ -134,14 +120,15 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     stage("fields")
     stored = _stored_fields(frame, record_id, created_at, lookups, phones)
     stage("districts")
-    lon, lat, adcode, basis, location_reason = location()
+    lon, lat, adcode, city, basis, location_reason = location()
     reason = np.where(reason == 0, location_reason, reason)  # earlier reasons win
 
     keep = reason == 0
     if not keep.all():  # (a copy of a million-row frame is worth skipping in the common case)
-        stored, lon, lat, adcode, basis = stored[keep], lon[keep], lat[keep], adcode[keep], basis[keep]
+        stored, lon, lat, adcode, city, basis = (stored[keep], lon[keep], lat[keep], adcode[keep], city[keep],
+                                                 basis[keep])
     return Validation(
-        accepted=_with_location(stored, lon, lat, adcode, basis, lookups),
+        accepted=_with_location(stored, lon, lat, adcode, city, basis, lookups),
         category_unmapped=stored["_category_unmapped"].to_numpy(dtype=bool),
         rejected_positions=np.flatnonzero(~keep),
         rejected_codes=np.asarray(CODES, dtype=object)[reason[~keep]],
@@ -155,10 +142,13 @@ def column(frame: pd.DataFrame, field: str) -> pd.Series:
     return pd.Series(np.nan, index=frame.index, dtype="str")
 
 
-def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(WGS-84 lon, lat, adcode, place basis, reason number) per row; reason 0 where the row has a location.
+def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, ...]:
+    """(WGS-84 lon, lat, adcode, city adcode, place basis, reason number) per row; reason 0 where
+    the row has a location.
 
-    ``place basis`` is a ``schema.PLACE_BASES`` code. Rows located by text keep NaN coordinates.
+    ``place basis`` is a ``schema.PLACE_BASES`` code. A point must fall in a district (or the
+    offshore zone); a row without one is placed by its district and address text
+    (``places.place_row``), keeping NaN coordinates — so it is on no point map and in no cluster.
     """
     rows = len(frame)
     raw_lon = parsing.parse_coordinates(column(frame, "lon"))
@@ -168,6 +158,7 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarra
     lon = np.full(rows, np.nan)
     lat = np.full(rows, np.nan)
     adcode = np.full(rows, None, dtype=object)
+    city = np.full(rows, None, dtype=object)
     basis = np.full(rows, "point", dtype=object)
     reason = np.zeros(rows, dtype=np.int8)
 
@@ -184,21 +175,31 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, np.ndarra
 
     no_point = np.flatnonzero(~has_point)
     if no_point.size:
-        district_text = column(frame, "district").iloc[no_point]
-        by_name = parsing.map_unique(district_text, lambda text: _district_of(text, lookups.adcode_by_district_text))
-        adcode[no_point] = by_name
-        blank = district_text.isna().to_numpy()
-        reason[no_point] = np.where(by_name != None, 0,  # noqa: E711
-                                    np.where(blank, NUMBER_OF["no_location"], NUMBER_OF["district_unknown"]))
-        basis[no_point] = "district"
-    return lon, lat, adcode, basis, reason
+        adcode[no_point], city[no_point], basis[no_point], reason[no_point] = _place_by_text(
+            column(frame, "district").iloc[no_point], column(frame, "address").iloc[no_point], lookups.places)
+    return lon, lat, adcode, city, basis, reason
 
 
-def _district_of(text: str, adcode_by_text: Mapping[str, str]) -> str | None:
-    key = taxonomy.normalize_text(text).removesuffix(".0")  # an adcode read from a float cell
-    for prefix in ("浙江省", "浙江"):
-        key = key.removeprefix(prefix)
-    return adcode_by_text.get(key)
+def _place_by_text(district_text: pd.Series, address_text: pd.Series,
+                   index: PlaceIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(adcode, city adcode, place basis, reason number) of rows without a point (``places.place_row``)."""
+    # One lookup per distinct (district, address) pair; \x1f cannot occur in either cell.
+    pairs = district_text.fillna("").str.cat(address_text.fillna(""), sep="\x1f")
+
+    def lookup(pair: str) -> Place | str:
+        district, address = pair.split("\x1f", 1)
+        return place_row(district or None, address or None, index)
+
+    found = parsing.map_unique(pairs, lookup)
+    rows = len(found)
+    adcode, city = np.full(rows, None, dtype=object), np.full(rows, None, dtype=object)
+    basis, reason = np.full(rows, "district", dtype=object), np.zeros(rows, dtype=np.int8)
+    for position, place in enumerate(found):
+        if isinstance(place, Place):
+            adcode[position], city[position], basis[position] = place.adcode, place.city_adcode, place.basis
+        else:
+            reason[position] = NUMBER_OF[place]
+    return adcode, city, basis, reason
 
 
 def _phone_fields(frame: pd.DataFrame, hash_key: bytes) -> tuple[pd.Series, pd.Series]:
@@ -248,11 +249,12 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
                         index=frame.index)
 
 
-def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray, basis: np.ndarray,
-                   lookups: Lookups) -> pd.DataFrame:
+def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray, city: np.ndarray,
+                   basis: np.ndarray, lookups: Lookups) -> pd.DataFrame:
     """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
     district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
-    city_adcode = district_adcode.str.slice(0, 4) + "00"
+    # A point's city is its district's; a row placed by text may be at city level only.
+    city_adcode = pd.Series(city, index=stored.index, dtype="str").fillna(district_adcode.str.slice(0, 4) + "00")
     place_basis = pd.Series(basis, index=stored.index, dtype="str")
     located = stored.assign(
         lon=lon, lat=lat, district_adcode=district_adcode, city_adcode=city_adcode, place_basis=place_basis,
