@@ -43,7 +43,8 @@ if submitted and uploaded is not None:
             st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
         else:
             progress.progress(1.0)
-            st.success(t("import_done", lang, accepted=f"{report.accepted:,}", rejected=f"{report.rejected:,}",
+            st.success(t("import_done", lang, accepted=f"{report.accepted:,}", updated=f"{report.updated:,}",
+                         rejected=f"{report.rejected:,}",
                          skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
             st.session_state["last_batch"] = report.batch_id
 

@@ -8,10 +8,13 @@ first reason that applies, in this order:
 1. ``record_id_blank``, then ``record_id_duplicate_in_file`` (the first occurrence stays);
 2. ``created_at_unparseable``;
 3. location — a point (lon+lat, converted from the file's CRS to WGS-84) must fall in a
-   district: if not, ``lat_lon_swapped`` when the swapped pair would, else
-   ``outside_zhejiang``. A row without a point (blank, non-numeric, NaN/inf, or the (0, 0)
-   placeholder) falls back to the district column (adcode, name, or city + name):
-   ``district_unknown`` when that text matches no district, ``no_location`` when it is blank.
+   district (full-resolution shapes) or the offshore zone (then the nearest district, flagged
+   ``point_offshore``): if not, ``lat_lon_swapped`` when the swapped pair would fall in a
+   district, else ``outside_zhejiang``. A row without a point (blank, non-numeric, NaN/inf, or
+   the (0, 0) placeholder) is placed by its text (``places.place_row``): a district name or
+   adcode, today's or former; 市本级 or a city (city level, no district); a district or township
+   named in the address. ``district_unknown`` when the district text matches nothing,
+   ``no_location`` when it is blank and the address places nothing.
 
 What accepted rows store: category codes (unmapped text → ``other``, counted), statuses,
 channels, groups and urgency through the taxonomy alias tables (unknown → received, other,
