@@ -40,8 +40,8 @@ from functools import lru_cache
 from needsmap import boundaries, settings
 from needsmap.taxonomy import normalize_text
 
-DISTRICT_CHANGES_CSV = settings.DATA_DIR / "zhejiang_district_changes.csv"
-TOWNSHIPS_CSV = settings.DATA_DIR / "zhejiang_townships.csv"
+DISTRICT_CHANGES_CSV = settings.BUNDLED_DATA_DIR / "zhejiang_district_changes.csv"
+TOWNSHIPS_CSV = settings.BUNDLED_DATA_DIR / "zhejiang_townships.csv"
 
 # How the district column says "the city itself": 市本级, 杭州市本级, 杭州市市本级, 市直.
 _CITY_LEVEL = re.compile(r"^(?P<city>.*?)(市本级|本级|市直|市级)$")
