@@ -68,7 +68,9 @@ class _Geography:
 @lru_cache(maxsize=1)
 def _geography() -> _Geography:
     districts = boundaries.load_districts()
-    geoms = np.asarray(districts.geometry.to_numpy(), dtype=object)
+    # The shapes the importer assigns points with (full resolution), so every demo point lies in
+    # the district it is stored under by the app's own test; same order (by adcode).
+    geoms = np.array(boundaries.assignment_shapes()[1], dtype=object)
     shapely.prepare(geoms)
     adcodes = districts["adcode"].tolist()
     seats = _seats_gcj02()
