@@ -21,12 +21,12 @@ if overall.empty or not int(overall.loc[0, "records"]):
     present.no_data(lang, ctx.public)
     st.stop()
 row = overall.iloc[0]
-total = f"{int(row['records']):,}"
+total = formatting.fmt_int(row["records"])
 
 
 def basis(key: str, n: object) -> str:
     """The records a rate rests on, e.g. 基于 8,120 / 9,004 条有响应时间的记录."""
-    return t(key, lang, n=f"{int(n):,}", total=total)
+    return t(key, lang, n=formatting.fmt_int(n), total=total)
 
 
 # Each rate with the records it rests on: a rate that needs a time is over the records that have it.
@@ -41,7 +41,7 @@ for column, label, value, caption in (
     column.metric(t(label, lang), value)
     column.caption(caption)
 if int(row["timestamp_errors"]):
-    st.warning(t("loop_time_errors", lang, n=f"{int(row['timestamp_errors']):,}"))
+    st.warning(t("loop_time_errors", lang, n=formatting.fmt_int(row["timestamp_errors"])))
 
 stages = t("loop_stages", lang).split(",")
 counts = [int(row[c]) for c in queries.LOOP_STAGES]

@@ -44,7 +44,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
         return formatting.small_count(value, k)
 
     def measured(text: str) -> str:
-        return "–" if too_few else text
+        return formatting.MISSING if too_few else text
 
     items = (
         ("k_records", count(kpis["records"]), None),
