@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from needsmap import exports, formatting, presentation, priority, queries, settings, store
+from needsmap import exports, formatting, needs, presentation, queries, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
@@ -146,17 +146,21 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         )
     )
 
-    clusters = queries.priority_clusters(con, f, as_of, overdue_days, priority.Weights(), limit=200)
-    top = presentation.suppress_small_groups(clusters, k).head(5)
+    # The structural ranking (planning), as the priorities page and `needsmap needs` give it;
+    # a need too small to publish (fewer than k records or k distinct requesters) is left out.
+    pool = needs.build(con, f, as_of, overdue_days)
+    pool = presentation.suppress_small_groups(pool, k, ("records", "distinct_requesters"))
+    top = needs.rank(pool, "structural", top=5)
     priority_header = tuple(t(key, lang) for key in (
-        "c_rank", "c_district", "c_category", "c_subcategory", "c_records", "c_distinct_requesters",
-        "c_urgency_component", "c_people_component", "c_frequency_component", "c_age_component", "c_score"))
+        "c_rank", "c_district", "c_category", "c_subcategory", "c_records", "c_distinct_requesters", "c_people_used",
+        "c_reach_factor", "c_people_component", "c_recurrence_factor", "c_score"))
     priority_rows = tuple(
-        (str(position), str(row.district or ""), term("category", row.category, lang), str(row.subcategory or ""),
-         fmt_int(row.records), fmt_int(row.distinct_requesters), fmt_num(row.urgency_component, 2),
-         fmt_num(row.people_component, 2), fmt_num(row.frequency_component, 2), fmt_num(row.age_component, 2),
-         fmt_num(row.score, 2))
-        for position, row in enumerate(top.itertuples(index=False), start=1)
+        (str(row.rank), names.get(row.district_adcode, str(row.district_adcode or "")), term("category", row.category, lang),
+         " · ".join(part for part in (row.subcategory if isinstance(row.subcategory, str) else "",
+                                      needs.period(row.first_at, row.last_at, lang)) if part),
+         fmt_int(row.records), fmt_int(row.distinct_requesters), fmt_int(row.people_used), fmt_num(row.reach_factor, 2),
+         fmt_num(row.people_factor, 2), fmt_num(row.recurrence_factor, 2), fmt_num(row.score, 2))
+        for row in top.itertuples(index=False)
     )
 
     gap_title, gap_rows, gap_note = _gap(con, f, level, place, districts, city_code, names, k, response_hours, lang)

@@ -20,7 +20,7 @@ import pytest
 
 from ingest_files import interior_points
 from need_calls import exaggeration_calls, import_calls
-from needsmap import demo, need_queries, needs, queries, repeats, store
+from needsmap import brief, demo, need_queries, needs, queries, repeats, store
 from needsmap.__main__ import main as cli_main
 from needsmap.filters import Filter
 
@@ -189,3 +189,17 @@ def test_demo_extreme_repeater_is_one_requester_in_one_need(demo_2025):
     others = frame.loc[frame["need_id"] == theirs["need_id"].iloc[0], "requester_key"].nunique()
     assert (need["records"], need["distinct_requesters"]) == (len(frame[frame["need_id"] == theirs["need_id"].iloc[0]]), others)
     assert need["distinct_requesters"] <= 1 + (need["records"] - len(theirs))
+
+
+def test_briefing_top_five_is_the_structural_ranking_of_its_place(demo_2025, capsys):
+    structural = needs_json(demo_2025, capsys, "--ranking", "structural", "--district", "330212", "--top", "5")
+    con = store.open_readonly(demo_2025)
+    try:
+        briefing = brief.build(con, brief.place_filter(con, "330212"))
+    finally:
+        con.close()
+    # k = 5: needs of fewer than five requesters are not published; the rest keep the CLI's order.
+    shown = [row for row in structural if row["distinct_requesters"] >= 5 and row["records"] >= 5]
+    assert [(cells[0], cells[4], cells[5], cells[10]) for cells in briefing.priority_rows] == [
+        (str(row["rank"]), f"{row['records']:,}", f"{row['distinct_requesters']:,}", f"{row['score']:.2f}") for row in shown]
+    assert briefing.priority_rows[0][1:3] == ("鄞州区", "供水")
