@@ -1,14 +1,13 @@
-"""Leaflet served by the app itself, from static/vendor/leaflet: no CDN at run time.
+"""Leaflet served by the app itself, from the pinned XStatic-Leaflet package: no CDN at run time.
 
 folium's ``Map`` names Leaflet, jQuery and Bootstrap on public CDNs, and streamlit-folium's
 frontend loads each element's ``default_js``/``default_css`` with a script or link tag. With
-no internet the map would be blank. Streamlit serves files only from the app's own ``static/``
-folder (``server.enableStaticServing``, at ``/app/static/``), so Leaflet 1.9.3 (BSD-2-Clause)
-is committed there, byte for byte the files of the pinned ``XStatic-Leaflet`` package
-(``tests/test_settings.py`` checks), and the app never writes into its checkout to serve it.
-``OfflineMap`` names only those URLs; ``inline_assets()`` gives the same files' text for
-self-contained HTML exports. To move to another Leaflet: pin the new XStatic-Leaflet in
-requirements-dev.txt and copy its ``leaflet.js``, ``leaflet.css`` and ``images/`` here.
+no internet the map would be blank. Streamlit serves a custom component's files from any folder
+its declaration names, at ``/component/<module>.<name>/<file>``; ``needsmap.ui.assets`` declares
+one over the installed package's folder (``xstatic.pkg.leaflet.BASE_DIR``), so the browser gets
+Leaflet 1.9.3 (BSD-2-Clause) from the app, nothing is copied into the checkout and no file of
+it is committed. ``OfflineMap`` names only those URLs; ``inline_assets()`` gives the same files'
+text for self-contained HTML exports. To move to another Leaflet, pin another XStatic-Leaflet.
 """
 
 from __future__ import annotations
@@ -18,12 +17,14 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from needsmap import settings
+import xstatic.pkg.leaflet
 
-VENDOR_URL = "/app/static/vendor"
-LEAFLET_DIR = settings.REPO_ROOT / "static" / "vendor" / "leaflet"
-LEAFLET_JS = ("leaflet", f"{VENDOR_URL}/leaflet/leaflet.js")
-LEAFLET_CSS = ("leaflet_css", f"{VENDOR_URL}/leaflet/leaflet.css")
+LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
+# Streamlit names a declared component after the declaring module: needsmap/ui/assets.py, "leaflet".
+COMPONENT_NAME = "needsmap.ui.assets.leaflet"
+VENDOR_URL = f"/component/{COMPONENT_NAME}"
+LEAFLET_JS = ("leaflet", f"{VENDOR_URL}/leaflet.js")
+LEAFLET_CSS = ("leaflet_css", f"{VENDOR_URL}/leaflet.css")
 
 
 @lru_cache(maxsize=1)

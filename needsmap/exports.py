@@ -298,12 +298,12 @@ def map_html(fmap: folium.Map, title: str = "needsmap") -> str:
     leaflet_js, _ = assets.inline_assets()
     leaflet_js = leaflet_js.replace("</script", "<\\/script")
     vendor = re.escape(assets.VENDOR_URL)
-    page, scripts = re.subn(rf'<script[^>]*\ssrc="{vendor}/leaflet/leaflet\.js"[^>]*>\s*</script>',
+    page, scripts = re.subn(rf'<script[^>]*\ssrc="{vendor}/leaflet\.js"[^>]*>\s*</script>',
                             lambda _: f"<script>{leaflet_js}</script>", page)
-    page, styles = re.subn(rf'<link[^>]*\shref="{vendor}/leaflet/leaflet\.css"[^>]*/?>',
+    page, styles = re.subn(rf'<link[^>]*\shref="{vendor}/leaflet\.css"[^>]*/?>',
                            lambda _: f"<style>{assets.inline_leaflet_css()}</style>", page)
     if scripts != 1 or styles != 1 or assets.VENDOR_URL in page:
-        raise ValueError("the map does not load Leaflet from the app's static folder as expected")
+        raise ValueError("the map does not load Leaflet from the app as expected")
     return page.replace("<head>", f"<head>\n    <title>{html_module.escape(title)}</title>", 1)
 
 

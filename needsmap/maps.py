@@ -36,11 +36,38 @@ ZHEJIANG_BOUNDS = [[27.0, 118.0], [31.2, 123.0]]
 AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
 
 
+class _GovernmentMapControls(MacroElement):
+    """A metric-only scale bar, and Leaflet's credit without the flag Leaflet 1.9 puts before it
+    (not something to project in a council chamber; the data attribution stays as it is)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            if (map.attributionControl) { map.attributionControl.setPrefix("Leaflet"); }
+            {%- if this.scale %}
+            L.control.scale({imperial: false}).addTo(map);
+            {%- endif %}
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, scale: bool) -> None:
+        super().__init__()
+        self.scale = scale
+
+
 class OfflineMap(folium.Map):
-    """A folium Map that loads Leaflet from the app (``/app/static/vendor``), nothing else."""
+    """A folium Map that loads Leaflet from the app (``assets.VENDOR_URL``), nothing else.
+
+    ``control_scale=True`` draws a metric scale only (folium's shows miles too).
+    """
 
     default_js = [assets.LEAFLET_JS]
     default_css = [assets.LEAFLET_CSS]
+
+    def __init__(self, *args: object, control_scale: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, control_scale=False, **kwargs)
+        _GovernmentMapControls(scale=control_scale).add_to(self)
 
 
 def tiles_for(setting: str) -> tuple[str | None, str | None, bool]:

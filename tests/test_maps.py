@@ -26,7 +26,7 @@ def test_choropleth_draws_90_districts_and_loads_nothing_from_the_internet(make_
         page = _choropleth(con).get_root().render()
     assert page.count('"adcode"') == 90
     assert re.findall(r"https?://", page) == []
-    assert "/app/static/vendor/leaflet/leaflet.js" in page
+    assert "/component/needsmap.ui.assets.leaflet/leaflet.js" in page
     assert len(page.encode()) < 1_500_000  # the bounded map payload
 
 
@@ -77,3 +77,10 @@ def test_legend_shows_counts_as_whole_numbers_and_rates_with_decimals():
 
     assert counts == ["≤ 0", "0 – 6", "6 – 1,200", "无数据"]
     assert rates == ["≤ 1.56", "1.56 – 27.8", "27.8 – 256", "无数据"]
+
+
+def test_the_map_shows_a_metric_scale_and_no_flag_in_its_credit(make_db):
+    with store.open_readonly(make_db([{"record_id": "A"}])) as con:
+        page = _choropleth(con).get_root().render()
+    assert "L.control.scale({imperial: false})" in page and "L.control.scale()" not in page
+    assert 'attributionControl.setPrefix("Leaflet")' in page

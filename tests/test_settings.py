@@ -176,20 +176,18 @@ def test_without_a_usable_user_data_directory_the_checkouts_data_folder_is_used(
     assert settings.data_dir() == Path(__file__).resolve().parents[1] / "data"
 
 
-def test_the_leaflet_files_the_map_names_are_in_the_repository_as_released():
-    # Streamlit serves only the app's own static/ folder, so the files live there, committed,
-    # rather than being copied into the checkout at run time.
+def test_the_leaflet_the_map_names_is_the_installed_package_and_nothing_of_it_is_committed():
+    # Streamlit serves a declared component's folder; needsmap.ui.assets declares the package's.
     import subprocess
 
     import xstatic.pkg.leaflet as xstatic_leaflet
 
     from needsmap import assets
 
+    for _, url in (assets.LEAFLET_JS, assets.LEAFLET_CSS):
+        assert url.startswith("/component/needsmap.ui.assets.leaflet/")
+        assert (Path(xstatic_leaflet.BASE_DIR) / url.rsplit("/", 1)[1]).is_file(), url
     repo = Path(__file__).resolve().parents[1]
-    served = [repo / url.removeprefix("/app/") for _, url in (assets.LEAFLET_JS, assets.LEAFLET_CSS)]
-    leaflet = served[0].parent
-    names = ["leaflet.js", "leaflet.css", *(f"images/{p.name}" for p in (leaflet / "images").iterdir())]
-    tracked = subprocess.run(["git", "ls-files", "--", *names], cwd=leaflet, capture_output=True, text=True).stdout.split()
-    assert sorted(tracked) == sorted(names) and len(names) == 7
-    for name in names:
-        assert (leaflet / name).read_bytes() == (Path(xstatic_leaflet.BASE_DIR) / name).read_bytes(), name
+    tracked = subprocess.run(["git", "ls-files", "*leaflet*.js", "*leaflet*.css"], cwd=repo, capture_output=True,
+                             text=True).stdout.split()
+    assert tracked == []

@@ -19,6 +19,7 @@ from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
 from needsmap.ui import data, present, saved_views, state
+from needsmap.ui.assets import serve_leaflet
 from needsmap.ui.state import FILTER_KEY, is_public, set_filter  # noqa: F401 - pages call page.set_filter
 
 
@@ -53,6 +54,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     if bad_setting:
         st.error(t("settings_problem", lang, error=bad_setting))
         st.stop()
+    serve_leaflet()
     try:
         _build_demo_on_first_start(lang)
         data.check()
