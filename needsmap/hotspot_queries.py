@@ -141,3 +141,12 @@ def weekly_requesters(con: Connection, f: Filter, end_day: date, weeks_back: Seq
         """,
         [end_exclusive, *params, oldest, end_exclusive, sorted(set(int(w) for w in weeks_back))],
     ).df()
+
+
+def districts_in_view(con: Connection, f: Filter) -> int:
+    """How many districts a view covers (its district, its city's, or all)."""
+    if f.district_adcode:
+        return 1
+    if f.city_adcode:
+        return con.execute("SELECT count(*) FROM districts WHERE city_adcode = ?", [f.city_adcode]).fetchone()[0]
+    return con.execute("SELECT count(*) FROM districts").fetchone()[0]

@@ -49,6 +49,16 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def bundled_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo the app ships (50,000 records, seed 2025), built once per test process. Do not write to it."""
+    from needsmap import demo
+
+    db = tmp_path_factory.mktemp("bundled-demo") / "demo.duckdb"
+    demo.build_demo_database(db, records=50_000, seed=2025)
+    return db
+
+
 def _record(**values: object) -> dict:
     """A canonical demand row with plain defaults; tests override what they are about."""
     import pandas as pd
