@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from needsmap import maps, needs, priority, queries, settings, store, taxonomy
+from needsmap import maps, needs, queries, settings, store, taxonomy
 from needsmap.errors import DatabaseError, NeedsmapError
 from needsmap.filters import Filter
 
@@ -217,10 +217,13 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     home_all: list[float] = []
     duck_home: dict[str, float] = {}
     for name, f in FILTER_STATES.items():
+        # The priorities page builds a view's needs once (cached per filter: ``needs_ms`` below)
+        # and re-ranks them when a weight or the ranking changes: that is its refresh.
+        pool = needs.build(con, f, as_of, overdue_days)
         steps = {
             "home": lambda f=f: home_refresh(con, f, as_of, overdue_days, min_records),
             "home_priority": lambda f=f: home_refresh_priority(con, f, as_of, overdue_days, min_records),
-            "priorities": lambda f=f: queries.priority_clusters(con, f, as_of, overdue_days, priority.Weights(), limit=200),
+            "priorities": lambda pool=pool: (needs.rank(pool, "open", top=200), needs.rank(pool, "structural", top=200)),
             "gap": lambda f=f: queries.gap_summary(con, f, response_target),
             "loop": lambda f=f: (queries.service_loop(con, f, response_target, feedback_target),
                                  queries.service_loop(con, f, response_target, feedback_target, by="district"),

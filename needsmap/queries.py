@@ -156,45 +156,6 @@ def _cluster_params(
     return [*params, *semi_join, *_OPEN, *_OPEN, as_of_time, float(overdue_days), *weights.params()]
 
 
-def priority_clusters(
-    con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int,
-    weights: priority.Weights = priority.Weights(), limit: int = 100, open_only: bool = True,
-) -> pd.DataFrame:
-    """Demand clusters ranked by priority score, with each component shown.
-
-    Columns: rank, cluster_id, district_adcode, district, city, category, subcategory, records,
-    distinct_requesters, max_urgency, people_affected, open_records, days_open_oldest,
-    urgency_component, people_component, frequency_component, age_component, score, first_at,
-    last_at, lon, lat.
-    """
-    base, params = _filtered(f)
-    # Scores for every cluster, then the descriptive extras (typical sub-category, centre) only
-    # for the ``limit`` shown: mode() over every cluster was half the time at 10M records.
-    sql = f"""
-        WITH top AS (
-            SELECT * FROM ({_cluster_scores_sql(base, open_only)}) s
-            WHERE s.cluster_id <> 0
-            ORDER BY s.score DESC, s.cluster_id
-            LIMIT ?
-        ), extras AS (
-            SELECT cluster_id, district_adcode, mode(subcategory) AS subcategory, avg(lon) AS lon, avg(lat) AS lat
-            FROM ({base}) WHERE cluster_id IN (SELECT cluster_id FROM top)
-            GROUP BY 1, 2
-        )
-        SELECT row_number() OVER (ORDER BY s.score DESC, s.cluster_id) AS rank,
-               s.cluster_id, s.district_adcode, g.name AS district, g.city, s.category, x.subcategory,
-               s.records, s.distinct_requesters, s.max_urgency, s.people_affected, s.open_records,
-               round(s.days_open_oldest, 1) AS days_open_oldest,
-               s.urgency_component, s.people_component, s.frequency_component, s.age_component, s.score,
-               s.first_at, s.last_at, x.lon, x.lat
-        FROM top s
-        JOIN extras x USING (cluster_id, district_adcode)
-        LEFT JOIN districts g ON g.adcode = s.district_adcode
-        ORDER BY s.score DESC, s.cluster_id
-    """
-    return con.execute(sql, [*_cluster_params(as_of_time, overdue_days, weights, params, open_only), int(limit), *params]).df()
-
-
 def district_measures(
     con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, min_records_to_rank: int,
     include_priority: bool = True,

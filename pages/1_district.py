@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import charts, exports, maps, presentation, priority
+from needsmap import charts, exports, maps, needs, presentation
 from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, page, present, staff, widgets
 
@@ -65,29 +66,31 @@ trend = data.monthly_trend(f)  # in public mode one line of all records, small m
 trend["label"] = trend["category"].map(lambda c: t("all", lang) if c == presentation.ALL_CATEGORIES else term("category", c, lang))
 right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
 
-# In public mode small clusters come left out: ask for more, so ten remain.
-clusters = data.priority_clusters(f, as_of, overdue, priority.Weights(), limit=200 if ctx.public else 10)
-if ctx.public:  # no table on a projector: the top clusters of k or more records, as their score factors
+# The place's needs as the priorities page ranks them for planning (structural, weights 1); in
+# public mode needs of fewer than k records or requesters come left out before ranking.
+top = data.ranked_needs(f, as_of, overdue, "structural", top=10)
+rows = pd.DataFrame(needs.table(top, districts, "structural", lang))
+if ctx.public:  # no table on a projector: the top needs as their score factors
     st.subheader(t("present_clusters", lang))
-    top = clusters.head(10).copy()
-    top["label"] = top["rank"].astype(str) + ". " + top["district"].astype(str) + " " + top["category"].map(
-        lambda c: term("category", c, lang))
-    component_columns = ["urgency_component", "people_component", "frequency_component", "age_component"]
-    if top.empty:
+    if rows.empty:
         st.info(t("b_no_priorities", lang, k=k))
     else:
-        st.plotly_chart(charts.score_components(top, "label", component_columns, [t(f"c_{c}", lang) for c in component_columns],
+        rows["short"] = rows["rank"].astype(str) + ". " + rows["label"].str.slice(0, 40)
+        factor_columns = [f"{name}_factor" for name in needs.FACTORS["structural"]]
+        st.plotly_chart(charts.score_components(rows, "short", factor_columns,
+                                                [t(f"c_{name}", lang) for name in ("reach_factor", "people_component",
+                                                                                   "recurrence_factor")],
                                                 t("present_clusters", lang), large=True), width="stretch")
 else:
     st.subheader(t("top_clusters", lang))
-    st.dataframe(
-        labelled(clusters, lang, {
-            "rank": "c_rank", "district": "c_district", "category": "c_category", "subcategory": "c_subcategory",
-            "records": "c_records", "distinct_requesters": "c_distinct_requesters", "max_urgency": "c_urgency",
-            "people_affected": "c_people_affected", "days_open_oldest": "c_days_open_oldest", "score": "c_score",
-        }, {"category": "category"}).round(2),
-        hide_index=True, width="stretch",
-    )
+    if rows.empty:
+        st.info(t("no_needs", lang, n=2))
+    else:
+        st.dataframe(labelled(rows, lang, {
+            "rank": "c_rank", "score": "c_score", "label": "c_need", "records": "c_records",
+            "distinct_requesters": "c_distinct_requesters", "people_used": "c_people_used",
+            "people_claimed": "c_people_claimed", "recurrences": "c_recurrences",
+        }).round(2), hide_index=True, width="stretch")
 
 if f.district_adcode:
     st.subheader(t("district_map", lang))

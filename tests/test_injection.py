@@ -77,7 +77,6 @@ def text_values(f: Filter) -> tuple[str, ...]:
 OVERDUE_DAYS = 15
 CALLS = {
     "kpis": lambda con, f: queries.kpis(con, f, queries.as_of(con), OVERDUE_DAYS),
-    "priority_clusters": lambda con, f: queries.priority_clusters(con, f, queries.as_of(con), OVERDUE_DAYS),
     "district_measures": lambda con, f: queries.district_measures(con, f, queries.as_of(con), OVERDUE_DAYS, 1),
     "category_counts": lambda con, f: queries.category_counts(con, f),
     "monthly_trend": lambda con, f: queries.monthly_trend(con, f),

@@ -165,9 +165,9 @@ def test_public_district_page_shows_no_figure_of_a_small_district(one_small_grou
     metrics = _metrics(app)
     assert metrics["诉求总数"] == "<5" and metrics["平均满意度"] == "–" and metrics["紧急占比"] == "–"
     assert "养老服务" not in _charts(app)  # the one category bar is left out, merged or not
-    assert "没有记录数不少于 5 条的未办结需求簇。" in [i.value for i in app.info]
+    assert "没有至少 5 位独立诉求人、5 条记录的需求。" in [i.value for i in app.info]
     big = _open("pages/1_district.py", district="330106", present="1")
-    assert "1. 西湖区 供水" in _charts(big)
+    assert "1. 西湖区 · 供水 · 停水" in _charts(big)
 
 
 def test_public_priorities_leave_out_a_small_need(one_small_group):

@@ -6,9 +6,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from needsmap import priority, queries, store
+from needsmap import queries, store
 from needsmap.filters import Filter
-from tests.records import RECORDS, T0
+from tests.records import RECORDS
 
 OVERDUE_DAYS = 15
 
@@ -50,26 +50,6 @@ def test_sql_text_in_filter_values_is_data_not_sql(con):
     hostile = Filter(categories=("water' OR 1=1 --",), subcategories=("'); DROP TABLE demands; --",))
     assert queries.kpis(con, hostile, queries.as_of(con), OVERDUE_DAYS)["records"] == 0
     assert queries.kpis(con, Filter(), queries.as_of(con), OVERDUE_DAYS)["records"] == 5
-
-
-def test_priority_ranks_the_outage_first_with_visible_components(con):
-    ranked = queries.priority_clusters(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
-    assert list(ranked["cluster_id"]) == [10, 21]  # cluster 20 has nothing open
-    top = ranked.iloc[0]
-    assert (top["records"], top["distinct_requesters"], top["max_urgency"], top["people_affected"], top["open_records"]) == (3, 2, 4, 200, 2)
-    days_open = (pd.Timestamp("2025-07-01") - T0) / pd.Timedelta("1D")  # 29.625
-    assert top["age_component"] == pytest.approx(1 + days_open / OVERDUE_DAYS)
-    assert top["people_component"] == pytest.approx(1 + math.log10(200))
-    assert top["frequency_component"] == pytest.approx(2.0)
-    assert top["score"] == pytest.approx(4 * (1 + math.log10(200)) * 2 * (1 + days_open / OVERDUE_DAYS))
-    assert top["district"] == "西湖区"
-
-
-def test_weights_re_rank_and_closed_clusters_can_be_included(con):
-    people_only = priority.Weights(urgency=0, people=1, frequency=0, age=0)
-    ranked = queries.priority_clusters(con, Filter(), queries.as_of(con), OVERDUE_DAYS, people_only, open_only=False)
-    assert list(ranked["cluster_id"]) == [10, 20, 21]
-    assert list(ranked["score"].round(5)) == [round(1 + math.log10(200), 5), round(1 + math.log10(5), 5), 1.0]
 
 
 def test_district_measures_cover_all_90_and_refuse_to_rank_small_counts(con):

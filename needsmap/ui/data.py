@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from needsmap import needs, presentation, priority, queries, settings, store
+from needsmap import needs, presentation, queries, settings, store
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -135,13 +135,6 @@ def monthly_trend(f: Filter) -> pd.DataFrame:
     if state.is_public():
         return presentation.monthly_totals(trend, "category", presentation.ALL_CATEGORIES, k_anonymity())
     return trend
-
-
-def priority_clusters(f: Filter, as_of_time: datetime | None, overdue_days: int,
-                      weights: priority.Weights = priority.Weights(), limit: int = 100,
-                      open_only: bool = True) -> pd.DataFrame:
-    """``queries.priority_clusters`` (small clusters left out in public mode; ranks keep their numbers)."""
-    return _public_groups(_run(queries.priority_clusters, f, as_of_time, overdue_days, weights, limit, open_only))
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
