@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
                           help="coordinate system of the file's lon/lat (default wgs84)")
     p_import.add_argument("--source", default=None, help="name of the source system, kept with the batch")
+    p_import.add_argument("--sheet", default=None,
+                          help="read only this sheet of a workbook (default: every sheet with the data's header)")
 
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import":
             from needsmap.ingest import import_file
 
-            report = import_file(args.file, db, crs=args.crs, source=args.source, echo=print)
+            report = import_file(args.file, db, crs=args.crs, source=args.source, echo=print, sheet=args.sheet)
             print(report.summary_line())
             return 0
         if args.command == "demo":

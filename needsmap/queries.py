@@ -609,3 +609,52 @@ def city_level_records(con: Connection, f: Filter) -> pd.DataFrame:
 
 def category_mapping(con: Connection) -> pd.DataFrame:
     return con.execute("SELECT source_text, category FROM category_mapping ORDER BY category, source_text").df()
+
+
+def unmapped_categories(con: Connection, limit: int = 200) -> pd.DataFrame:
+    """Category texts of records that fell back to ``other``, with their record counts, most first.
+
+    Texts that say "other" themselves (其他, other) are left out: there is nothing to map.
+    """
+    return con.execute(
+        """
+        SELECT source_category, count(*) AS records
+        FROM demands
+        WHERE category = 'other' AND source_category IS NOT NULL
+          AND lower(trim(source_category)) NOT IN ('其他', 'other', '其它')
+        GROUP BY source_category
+        ORDER BY records DESC, source_category
+        LIMIT ?
+        """,
+        [limit],
+    ).df()
+
+
+def import_findings(con: Connection, kind: str, batch_id: int | None = None) -> pd.DataFrame:
+    """What imports noticed (``kind``: column | sheet | unmapped | warning), newest batch first;
+    one batch when ``batch_id`` is given. Empty for a database made before findings were kept."""
+    if kind not in ("column", "sheet", "unmapped", "warning"):
+        raise ValueError(f"`kind` was {kind!r:.40} but is expected to be in ('column', 'sheet', 'unmapped', 'warning')")
+    if not _has_table(con, "import_findings"):
+        return pd.DataFrame(columns=["batch_id", "field", "value", "rows"])
+    return con.execute(
+        """
+        SELECT batch_id, field, value, rows FROM import_findings
+        WHERE kind = ? AND (CAST(? AS INTEGER) IS NULL OR batch_id = ?)
+        ORDER BY batch_id DESC, field, rows DESC NULLS LAST, value
+        """,
+        [kind, batch_id, batch_id],
+    ).df()
+
+
+def header_aliases(con: Connection) -> pd.DataFrame:
+    """The header aliases (header, field), best first; the bundled ones for an older database."""
+    if _has_table(con, "header_aliases"):
+        return con.execute("SELECT header, field FROM header_aliases ORDER BY position").df()
+    from needsmap.ingest.columns import builtin_aliases
+
+    return pd.DataFrame(list(builtin_aliases()), columns=["header", "field"])
+
+
+def _has_table(con: Connection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])

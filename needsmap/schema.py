@@ -15,6 +15,12 @@ Tables
               population and simplified WGS-84 geometry as GeoJSON text.
 ``category_mapping``  free-text category → category code (editable; seeded from
               ``data/category_mapping.csv``).
+``header_aliases``  file header → canonical field, best first by ``position`` (editable; seeded
+              from ``data/header_aliases.csv``; staff rows get positions before the bundled ones).
+``import_findings``  what each import noticed besides rejects: per batch, ``kind`` = column
+              (a field and the header used for it), sheet (a workbook sheet read or skipped),
+              unmapped (a coded value that matched nothing, with its row count) or warning
+              (e.g. phones masked in the export; requesters then counted per record).
 ``meta``      key/value: schema_version.
 
 A record placed only at city level (市本级, or a row naming just the city) has
@@ -100,6 +106,14 @@ UPDATE demands SET city_adcode = substr(district_adcode, 1, 4) || '00',
 WHERE city_adcode IS NULL AND district_adcode IS NOT NULL;
 """
 
+# Tables a database made by an earlier version may lack (``store.seed_header_aliases`` adds them).
+DDL_ADDED_LATER = """
+CREATE TABLE IF NOT EXISTS header_aliases (position INTEGER, header VARCHAR, field VARCHAR);
+CREATE TABLE IF NOT EXISTS import_findings (
+    batch_id INTEGER, kind VARCHAR, field VARCHAR, value VARCHAR, rows BIGINT
+);
+"""
+
 DDL = f"""
 CREATE TABLE IF NOT EXISTS demands (
     {", ".join(f"{name} {sql_type}" for name, sql_type, _ in DEMAND_COLUMNS + PLACE_COLUMNS + (UPDATED_BATCH_COLUMN,) + DERIVED_COLUMNS)}
@@ -124,6 +138,7 @@ CREATE TABLE IF NOT EXISTS cities (
     city_adcode VARCHAR PRIMARY KEY, city VARCHAR, population_2020 BIGINT, geometry_geojson VARCHAR
 );
 CREATE TABLE IF NOT EXISTS category_mapping (source_text VARCHAR PRIMARY KEY, category VARCHAR);
+{DDL_ADDED_LATER}
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 

@@ -46,7 +46,19 @@ def _initialize(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO category_mapping SELECT source_text, category FROM read_csv(?, header = true, all_varchar = true)",
         [str(settings.CATEGORY_MAPPING_CSV)],
     )
+    seed_header_aliases(con)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
+
+
+def seed_header_aliases(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``header_aliases`` and ``import_findings`` tables of a database made before they
+    existed, and fill an empty alias table from ``data/header_aliases.csv``."""
+    con.execute(schema.DDL_ADDED_LATER)
+    if con.execute("SELECT count(*) FROM header_aliases").fetchall()[0][0] == 0:
+        from needsmap.ingest.columns import builtin_aliases
+
+        con.executemany("INSERT INTO header_aliases VALUES (?, ?, ?)",
+                        [(position, header, field) for position, (header, field) in enumerate(builtin_aliases(), 1)])
 
 
 def _district_rows(path: Path) -> list[tuple]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -10,7 +9,7 @@ import streamlit as st
 from needsmap import admin
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import labelled, t
-from needsmap.ui import data, page, staff, widgets
+from needsmap.ui import data, page, staff, upload, widgets
 
 ctx = page.setup("data_title")
 lang = ctx.lang
@@ -20,33 +19,23 @@ if not staff.staff_view(lang, ctx.public, key="data"):
     st.stop()
 
 with st.form("upload", clear_on_submit=True):
-    uploaded = st.file_uploader(t("upload", lang), type=["csv", "txt", "xlsx", "parquet", "geojson", "json"])
-    crs_col, source_col = st.columns(2)
+    uploaded = st.file_uploader(t("upload", lang), type=["csv", "txt", "tsv", "xlsx", "xls", "parquet", "geojson", "json"])
+    crs_col, source_col, sheet_col = st.columns(3)
     crs = crs_col.selectbox(t("upload_crs", lang), ("wgs84", "gcj02", "bd09"),
                             format_func=lambda c: {"wgs84": "WGS-84 (GPS)", "gcj02": "GCJ-02 (高德/腾讯)", "bd09": "BD-09 (百度)"}[c])
     source = source_col.text_input(t("upload_source", lang), max_chars=100)
+    sheet = sheet_col.text_input(t("upload_sheet", lang), max_chars=100)
     submitted = st.form_submit_button(t("import_button", lang))
 
 if submitted and uploaded is not None:
-    from needsmap.ingest import import_file
+    # Kept for a second try when the columns have to be assigned by hand (never written to the database).
+    st.session_state["pending_upload"] = {"name": Path(uploaded.name).name, "content": bytes(uploaded.getbuffer()),
+                                          "crs": crs, "source": source or None, "sheet": sheet.strip() or None}
+    st.session_state.pop("needs_columns", None)
+    upload.run_import(st.session_state, data.db_path(), lang)
 
-    progress = st.progress(0.0)
-    with tempfile.TemporaryDirectory() as tmp:
-        # Keep the user's file name (for the batch record) but never trust it as a path.
-        path = Path(tmp) / Path(uploaded.name).name
-        path.write_bytes(uploaded.getbuffer())
-        try:
-            report = import_file(path, data.db_path(), crs=crs, source=source or None,
-                                 progress=lambda fraction, message: progress.progress(min(max(fraction, 0.0), 1.0), text=message))
-        except NeedsmapError as exc:
-            progress.empty()
-            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
-        else:
-            progress.progress(1.0)
-            st.success(t("import_done", lang, accepted=f"{report.accepted:,}", updated=f"{report.updated:,}",
-                         rejected=f"{report.rejected:,}",
-                         skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
-            st.session_state["last_batch"] = report.batch_id
+if st.session_state.get("needs_columns") and st.session_state.get("pending_upload"):
+    upload.assign_columns_form(st.session_state, data.db_path(), lang)
 
 st.subheader(t("data_quality", lang))
 quality = data.data_quality()
@@ -71,6 +60,8 @@ st.dataframe(widgets.with_headers(data.reject_reasons(), lang), hide_index=True,
 st.dataframe(widgets.with_headers(data.rejects(st.session_state.get("last_batch"), limit=1_000), lang),
              hide_index=True, width="stretch", height=300)
 
+upload.findings_sections(data.db_path(), lang)
+
 st.subheader(t("category_mapping", lang))
 edited = st.data_editor(data.category_mapping(), num_rows="dynamic", hide_index=True, width="stretch",
                         key="mapping_editor",
@@ -83,3 +74,5 @@ if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapp
         st.error(widgets.md_escape(exc))
     else:
         st.success(f"✓ {saved}")
+
+upload.header_alias_editor(data.db_path(), lang)

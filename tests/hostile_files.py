@@ -352,9 +352,9 @@ CASES: list[Case] = [
     Case("zip_renamed_xlsx", zip_renamed_xlsx, refused="not a readable Excel workbook"),
     Case("pdf_renamed_xlsx", bytes_of(b"%PDF-1.7\n" + bytes(range(256)) * 8, name="file.xlsx"),
          refused="not a readable Excel workbook"),
-    Case("xlsx_first_sheet_empty", empty_first_sheet, refused="the first sheet is empty"),
+    Case("xlsx_first_sheet_empty", empty_first_sheet, accepted=5),  # the data sheet after it is found
     Case("parquet_named_csv", parquet_named_csv, accepted=5),
-    Case("title_row_above_header", bytes_of(title_row_above_header), refused="the header must be the file's first row"),
+    Case("title_row_above_header", bytes_of(title_row_above_header), accepted=5),  # the title line is skipped
     Case("missing_required_columns", csv_of(lambda: rows().drop(columns=[H["created_at"]])),
          refused="missing required columns: created_at"),
     Case("unclosed_quote", bytes_of(unclosed_quote), refused="row 2 opens a quote that is never closed"),
@@ -393,6 +393,10 @@ CASES: list[Case] = [
          stored=check("SELECT description, address FROM demands WHERE $new ORDER BY record_id",
                       [('=HYPERLINK("http://evil.example","点我")', "=1+1"), ("=cmd|' /C calc'!A0", "@SUM(1+1)"),
                        ("+1+1", "-2+3")])),
+    Case("excel_scientific_notation_ids_and_phones",
+         csv_of(lambda: varied("E", {"record_id": "2.02507E+17"}, {"record_id": "2.02507E+17"}, {"phone": "1.39E+10"},
+                               {"phone": "13912345678"})), accepted=1,
+         rejected={"record_id_scientific": 2, "phone_scientific": 1}),
     # --- dates and times
     Case("mixed_date_formats_and_zones",
          csv_of(lambda: varied("D", *[{"created_at": text} for text in (

@@ -53,7 +53,7 @@ def copy_of(db: Path, directory: Path) -> Path:
     return target
 
 
-BATCH_TABLES = ("demands", "rejects", "imports")
+BATCH_TABLES = ("demands", "rejects", "imports", "import_findings")
 
 
 def content(db: Path, outside_batch: int | None = None) -> dict[str, tuple[int, str]]:

@@ -141,3 +141,27 @@ def test_priorities_flag_a_claim_of_a_million_and_keep_it_out_of_the_ranking(tmp
     flagged = app.dataframe[1].value
     assert list(flagged["申报核减"]) == ["申报 1,000,000 人，按 10 人计"]
     assert flagged["需求"][0].endswith("2025年12月11日 · 1 人反映")
+
+
+def test_data_page_offers_to_map_unmapped_categories_and_shows_import_warnings(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from needsmap.ingest import import_file
+
+    db = tmp_path / "data_page.duckdb"
+    frame = pd.DataFrame({"工单编号": ["C1", "C2", "C3"], "受理时间": ["2025-08-01 08:00"] * 3,
+                          "事项分类": ["城乡建设>其他事项", "城乡建设>其他事项", "停水"], "区县": ["西湖区"] * 3,
+                          "办理状态": ["挂起", "已办结", "已办结"]})
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    import_file(tmp_path / "export.csv", db)
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+
+    app = _open("pages/5_data.py")
+
+    assert not app.exception
+    assert any("文件没有电话列" in warning.value for warning in app.warning)
+    # (AppTest shows data editors as dataframes.)
+    [unmapped] = [editor.value for editor in app.dataframe if "source_category" in editor.value.columns]
+    assert unmapped[["source_category", "records"]].values.tolist() == [["城乡建设>其他事项", 2]]
+    others = [frame.value for frame in app.dataframe if "值" in frame.value.columns]
+    assert others and others[0][["字段", "值", "行数"]].values.tolist() == [["status", "挂起", 1]]

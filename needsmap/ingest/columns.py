@@ -1,66 +1,57 @@
 """Header aliases: which column of an input file holds which canonical field.
 
 Input files come with English canonical names (``record_id``, ``created_at``, ``lon`` …, see
-``schema.DEMAND_COLUMN_NAMES``) or with the Chinese headers of hotline exports (工单编号,
-受理时间, 经度 …). Headers are compared after ``taxonomy.normalize_text`` (NFKC, no white
-space, lower-case ASCII), with bracketed notes such as ``经度(GCJ-02)`` and the marks ``* _ -
-:`` removed. When two columns name the same field, the one whose alias comes first in
-``HEADER_ALIASES`` wins (受理时间 before 来电时间); the other stays only in a rejected row's
-``raw_row``. Columns of national ID numbers are dropped entirely.
+``schema.DEMAND_COLUMN_NAMES``) or with the Chinese headers of hotline exports (工单编号 /
+工单编码, 受理时间, 事项分类, 回复时间, 经度 …). The aliases are data: ``data/header_aliases.csv``
+(``header,field``, best first), copied into each database's ``header_aliases`` table, where
+staff extend them on the Data page; the importer uses the database's table.
+
+Headers are compared after ``taxonomy.normalize_text`` (NFKC, no white space, lower-case
+ASCII), with bracketed notes such as ``经度(GCJ-02)`` and the marks ``* _ - :`` removed. A
+combined two-row header (``坐标-经度``) that matches nothing is tried by its last part (经度).
+When two columns name the same field, the one whose alias comes first wins (受理时间 before
+来电时间); the other stays only in a rejected row's ``raw_row`` (masked). Columns of national
+ID numbers (field ``id_number``) are dropped entirely.
+
+Besides the stored fields there are helper fields: ``category_level1`` … ``category_level4``
+(一级分类 … 四级分类, joined into one category tree ``A>B>C``) and ``street`` (所属街道, used as the
+address where the address is blank).
 """
 
 from __future__ import annotations
 
+import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+import numpy as np
 import pandas as pd
 
+from needsmap import settings
 from needsmap.errors import UnusableFileError
 from needsmap.taxonomy import normalize_text
 
-# canonical field → header aliases, best first. ``geometry.lon/lat`` are a GeoJSON point's own
-# coordinates (set by the reader), which win over any lon/lat property.
-HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "record_id": ("record_id", "工单编号", "工单号", "工单id", "受理编号", "事件编号", "诉求编号", "编号", "单号",
-                  "id", "recordid", "ticket_id", "case_id"),
-    "created_at": ("created_at", "受理时间", "来电时间", "登记时间", "创建时间", "诉求时间", "反映时间", "发生时间",
-                   "时间", "日期", "created", "date", "time", "timestamp"),
-    "category": ("category", "诉求类别", "诉求类型", "诉求分类", "问题类别", "问题类型", "事项类别", "类别", "类型",
-                 "分类", "source_category", "type"),
-    "subcategory": ("subcategory", "诉求子类", "子类别", "子类", "诉求小类", "小类", "二级分类", "sub_category"),
-    "description": ("description", "诉求内容", "诉求描述", "问题描述", "内容", "描述", "详细内容", "事项内容", "content",
-                    "text"),
-    "lon": ("geometry.lon", "lon", "经度", "lng", "long", "longitude", "x坐标", "坐标x"),
-    "lat": ("geometry.lat", "lat", "纬度", "latitude", "y坐标", "坐标y"),
-    "district": ("district", "district_adcode", "区县", "区县名称", "所属区县", "区县代码", "行政区", "行政区划", "区划代码",
-                 "县区", "区", "adcode", "county"),
-    "address": ("address", "地址", "诉求地址", "事发地址", "详细地址", "事发地点", "地点", "location"),
-    "channel": ("channel", "来源渠道", "渠道", "受理渠道", "来源", "source"),
-    "urgency": ("urgency", "紧急程度", "紧急度", "缓急程度", "priority"),
-    "people_affected": ("people_affected", "影响人数", "涉及人数", "人数", "affected"),
-    "status": ("status", "办理状态", "工单状态", "处理状态", "状态"),
-    "responded_at": ("responded_at", "响应时间", "首次响应时间", "签收时间", "response_time"),
-    "resolved_at": ("resolved_at", "办结时间", "完成时间", "解决时间", "resolution_time"),
-    "feedback_at": ("feedback_at", "回访时间", "反馈时间", "feedback_time"),
-    "satisfaction": ("satisfaction", "满意度", "满意度评价", "评价", "评价结果"),
-    "requester_group": ("requester_group", "人群", "人群类别", "人群类型", "诉求人类型", "群体", "group"),
-    "phone": ("phone", "来电号码", "联系电话", "电话", "电话号码", "手机", "手机号", "手机号码", "联系方式", "mobile",
-              "tel", "requester_phone"),
-    "name": ("name", "姓名", "诉求人", "诉求人姓名", "来电人", "来电人姓名", "联系人", "requester_name"),
-}
+HEADER_ALIASES_CSV = settings.BUNDLED_DATA_DIR / "header_aliases.csv"
 
-# Headers of national ID numbers (身份证号): such a column is never read, stored or echoed.
-ID_NUMBER_HEADERS: tuple[str, ...] = ("身份证号", "身份证", "身份证号码", "证件号", "证件号码", "公民身份号码",
-                                      "诉求人身份证号", "id_number", "id_card", "idcard", "id_no")
+CATEGORY_LEVELS = ("category_level1", "category_level2", "category_level3", "category_level4")
+# Fields an alias may name: the stored ones, the helpers, and id_number (dropped).
+FIELDS = ("record_id", "created_at", "category", *CATEGORY_LEVELS, "subcategory", "description", "lon", "lat",
+          "district", "street", "address", "channel", "urgency", "people_affected", "status", "responded_at",
+          "resolved_at", "feedback_at", "satisfaction", "requester_group", "phone", "name", "id_number")
+# GeoJSON points: the reader's own coordinate columns win over any lon/lat property.
+_GEOMETRY_ALIASES = (("geometry.lon", "lon"), ("geometry.lat", "lat"))
 
-# Fields a file must have; a location is lon+lat, or district.
+# Fields a file must have; a location is lon+lat, or district; a category may come as levels.
 REQUIRED_FIELDS = ("record_id", "created_at", "category")
-_FIELD_LABELS = {"record_id": "工单编号 record_id", "created_at": "受理时间 created_at", "category": "诉求类别 category"}
+FIELD_LABELS = {"record_id": "工单编号 record_id", "created_at": "受理时间 created_at", "category": "诉求类别 category",
+                "lon": "经度 lon", "lat": "纬度 lat", "district": "区县 district"}
+TREE_SEPARATOR = ">"
 
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】|〔.*?〕")
 _MARKS = re.compile(r"[*_\-:]")
+_COMBINED = re.compile(r"[-－—]")  # the joint of a two-row header made by the reader (坐标-经度)
 
 
 def header_key(header: object) -> str:
@@ -69,11 +60,22 @@ def header_key(header: object) -> str:
     return _MARKS.sub("", _BRACKETED.sub("", folded))
 
 
-_ALIAS_RANK: dict[str, tuple[str, int]] = {}
-for _field, _aliases in HEADER_ALIASES.items():
-    for _rank, _alias in enumerate(_aliases):
-        _ALIAS_RANK.setdefault(header_key(_alias), (_field, _rank))
-_ID_KEYS = frozenset(header_key(h) for h in ID_NUMBER_HEADERS)
+@cache
+def builtin_aliases() -> tuple[tuple[str, str], ...]:
+    """The bundled ``(header, field)`` aliases, best first (``data/header_aliases.csv``)."""
+    with HEADER_ALIASES_CSV.open(encoding="utf-8") as fh:
+        return tuple((row["header"], row["field"]) for row in csv.DictReader(fh)
+                     if row.get("header") and row.get("field") in FIELDS)
+
+
+def alias_rank(aliases: Sequence[tuple[str, str]] | None = None) -> dict[str, tuple[str, int]]:
+    """header key → (field, rank): the first alias of a key wins; GeoJSON coordinates rank first."""
+    rank: dict[str, tuple[str, int]] = {}
+    rows = (*_GEOMETRY_ALIASES, *(builtin_aliases() if aliases is None else aliases))
+    for position, (header, field) in enumerate(rows):
+        if field in FIELDS and str(header).strip():
+            rank.setdefault(header_key(header), (field, position))
+    return rank
 
 
 @dataclass(frozen=True)
@@ -82,73 +84,151 @@ class ColumnMap:
 
     field_to_header: dict[str, str]
     id_number_headers: tuple[str, ...]  # dropped everywhere
-    unused_headers: tuple[str, ...]  # kept only in a rejected row's raw_row
-
-    @property
-    def phone_headers(self) -> tuple[str, ...]:
-        return self._headers_of("phone")
-
-    @property
-    def name_headers(self) -> tuple[str, ...]:
-        return self._headers_of("name")
-
-    def _headers_of(self, field: str) -> tuple[str, ...]:
-        # Every column that *could* be the field (not only the chosen one) is personal data.
-        return tuple(h for h in (*self.field_to_header.values(), *self.unused_headers)
-                     if _ALIAS_RANK.get(header_key(h), ("",))[0] == field)
+    unused_headers: tuple[str, ...]  # kept only in a rejected row's raw_row, masked
+    phone_headers: tuple[str, ...] = ()  # every column that could be a phone (not only the chosen one)
+    name_headers: tuple[str, ...] = ()  # likewise for names
 
     def has_location(self) -> bool:
         return {"lon", "lat"} <= self.field_to_header.keys() or "district" in self.field_to_header
 
+    def has_category(self) -> bool:
+        return "category" in self.field_to_header or any(level in self.field_to_header for level in CATEGORY_LEVELS)
+
     def missing_fields(self) -> list[str]:
         """Labels of the required fields the file lacks (empty when it has them all)."""
-        missing = [_FIELD_LABELS[f] for f in REQUIRED_FIELDS if f not in self.field_to_header]
+        missing = [FIELD_LABELS[f] for f in REQUIRED_FIELDS
+                   if f not in self.field_to_header and not (f == "category" and self.has_category())]
         if not self.has_location():
             missing.append("经纬度或区县 lon+lat or district")
         return missing
 
     def canonical_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The input's columns renamed to canonical fields; other columns left out."""
-        return pd.DataFrame({field: frame[header] for field, header in self.field_to_header.items()},
-                            index=frame.index)
+        """The input's columns renamed to canonical fields; other columns left out.
+
+        Category levels become one tree text ``一级>二级>三级`` in ``category`` (after a category
+        column's own text, when the file has both); ``street`` fills a blank address.
+        """
+        fields = {field: frame[header] for field, header in self.field_to_header.items()
+                  if field not in CATEGORY_LEVELS and field != "street"}
+        levels = [frame[self.field_to_header[level]] for level in ("category", *CATEGORY_LEVELS)
+                  if level in self.field_to_header]
+        if len(levels) > 1:
+            fields["category"] = join_levels(levels)
+        elif levels:
+            fields["category"] = levels[0]
+        if "street" in self.field_to_header:
+            street = frame[self.field_to_header["street"]]
+            fields["address"] = fields["address"].fillna(street) if "address" in fields else street
+        return pd.DataFrame(fields, index=frame.index)
+
+    def describe(self) -> list[str]:
+        """What each column was used for, in lines for people (the CLI prints them)."""
+        used = ", ".join(f"{header}→{field}" for field, header in self.field_to_header.items())
+        lines = [f"使用的列 columns used: {used}"]
+        if self.unused_headers:
+            lines.append(f"未使用的列 columns ignored: {', '.join(self.unused_headers)}")
+        if self.id_number_headers:
+            lines.append(f"身份证号列已丢弃 ID-number columns dropped: {', '.join(self.id_number_headers)}")
+        return lines
 
 
-def map_columns(headers: Iterable[object]) -> ColumnMap:
-    """Match a file's headers to canonical fields (best alias wins; ID-number columns dropped)."""
+def join_levels(levels: list[pd.Series]) -> pd.Series:
+    """Category level columns as one tree text per row (``城乡建设>市政设施>路灯``), NaN when all blank."""
+    parts = pd.concat([level.astype("str").str.strip() for level in levels], axis=1)
+    parts = parts.where(parts != "")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(parts.fillna("\0")))
+    joined = [TREE_SEPARATOR.join(part for part in combination if part != "\0") or None for combination in uniques]
+    return pd.Series(np.array(joined, dtype=object)[codes], index=parts.index, dtype="str")
+
+
+_NAME_LIKE_HEADER = re.compile(r"姓名|名字|联系人|受理人|经办人|来电人|诉求人|投诉人|举报人|反映人|当事人|处理人|办理人|"
+                               r"录入人|登记人|坐席|话务员|回访人|签收人|负责人|name")
+_PHONE_LIKE_HEADER = re.compile(r"电话|手机|号码|联系方式|phone|mobile|tel")
+
+
+def map_columns(headers: Iterable[object], aliases: Sequence[tuple[str, str]] | None = None) -> ColumnMap:
+    """Match a file's headers to canonical fields (best alias wins; ID-number columns dropped).
+
+    ``aliases``: ``(header, field)`` pairs, best first (a database's ``header_aliases`` table);
+    the bundled table when None.
+    """
+    rank = alias_rank(aliases)
     best: dict[str, tuple[int, str]] = {}
     id_headers: list[str] = []
     unused: list[str] = []
+    matched: dict[str, str] = {}
     for header in headers:
         key = header_key(header)
-        if key in _ID_KEYS:
-            id_headers.append(str(header))
-            continue
-        match = _ALIAS_RANK.get(key)
+        match = rank.get(key)
+        if match is None and _COMBINED.search(normalize_text(str(header))):
+            match = rank.get(header_key(_COMBINED.split(normalize_text(str(header)))[-1]))
         if match is None:
             unused.append(str(header))
             continue
-        field, rank = match
-        if field not in best or rank < best[field][0]:
+        field, position = match
+        matched[str(header)] = field
+        if field == "id_number":
+            id_headers.append(str(header))
+            continue
+        if field not in best or position < best[field][0]:
             if field in best:
                 unused.append(best[field][1])
-            best[field] = (rank, str(header))
+            best[field] = (position, str(header))
         else:
             unused.append(str(header))
+    # Personal data by what the alias says, and, for columns no alias knows, by the header's words.
+    phone_headers = [h for h, f in matched.items() if f == "phone"]
+    name_headers = [h for h, f in matched.items() if f == "name"]
+    for header in unused:
+        if header in matched:
+            continue
+        key = header_key(header)
+        if _NAME_LIKE_HEADER.search(key):
+            name_headers.append(header)
+        elif _PHONE_LIKE_HEADER.search(key):
+            phone_headers.append(header)
     return ColumnMap(
         field_to_header={field: header for field, (_, header) in best.items()},
         id_number_headers=tuple(id_headers),
         unused_headers=tuple(unused),
+        phone_headers=tuple(phone_headers),
+        name_headers=tuple(name_headers),
     )
 
 
-def require_columns(column_map: ColumnMap, file_name: str) -> None:
-    """Raise ``UnusableFileError`` naming every required column the file lacks."""
+class MissingColumnsError(UnusableFileError):
+    """Required columns not found: carries the file's headers so a page can let a person assign them."""
+
+    def __init__(self, message: str, headers: tuple[str, ...], missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.headers, self.missing = headers, missing
+
+
+def require_columns(column_map: ColumnMap, file_name: str, headers: Sequence[str] = ()) -> None:
+    """Raise ``MissingColumnsError`` naming every required column the file lacks."""
     missing = column_map.missing_fields()
     if missing:
         # Not one known header: most often a title line above the real header row.
         hint = ("；第一行不是表头，表头须在文件的第一行 (the first row is not a header: the header must be the file's"
                 " first row)") if not column_map.field_to_header else ""
-        raise UnusableFileError(
+        raise MissingColumnsError(
             f"{file_name} 缺少必需列：{'、'.join(missing)} (missing required columns: "
-            f"{', '.join(label.split(' ', 1)[1] for label in missing)}){hint}"
+            f"{', '.join(label.split(' ', 1)[1] for label in missing)}){hint}",
+            headers=tuple(str(h) for h in headers), missing=tuple(missing),
         )
+
+
+def known_header_count(cells: Iterable[object], rank: dict[str, tuple[str, int]] | None = None) -> int:
+    """How many distinct fields the cells of a row name: how much it looks like a header row."""
+    rank = alias_rank() if rank is None else rank
+    fields = set()
+    for cell in cells:
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+            continue
+        text = normalize_text(str(cell))
+        match = rank.get(header_key(text))
+        if match is None and _COMBINED.search(text):
+            match = rank.get(header_key(_COMBINED.split(text)[-1]))
+        if match is not None:
+            fields.add(match[0])
+    return len(fields)

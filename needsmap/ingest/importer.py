@@ -20,9 +20,11 @@ nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from pathlib import Path
 
@@ -32,8 +34,10 @@ import pandas as pd
 import pyarrow as pa
 
 from needsmap import boundaries, coords, schema, settings, store
+from needsmap.errors import NeedsmapError
 from needsmap.background import in_background
 from needsmap.ingest import columns, masking, places, readers, reasons, validate
+from needsmap.ingest import values as values_module
 from needsmap.ingest.columns import ColumnMap
 
 Echo = Callable[[str], None]
@@ -49,6 +53,11 @@ class ImportReport:
     changed nothing (same values, or an older export). ``unmapped_categories``: accepted records
     whose category text matched nothing and became ``other``. ``reasons``: reject code → count.
     ``seconds``: wall time of the whole import; ``rows_per_s`` = rows_read / seconds.
+    ``unmapped_values``: field → {text: rows} for coded values (category, status, channel,
+    group, urgency, satisfaction) of the new records that matched nothing. ``warnings``:
+    sentences about the whole file (phones masked in the export, no phone column). ``columns``
+    / ``ignored_columns``: which header fed which field, and which were not used. ``sheets``:
+    what became of each sheet of a workbook.
     """
 
     batch_id: int
@@ -63,6 +72,11 @@ class ImportReport:
     rows_per_s: float
     updated: int = 0
     place_bases: dict[str, int] | None = None  # new records by how they were placed (schema.PLACE_BASES)
+    unmapped_values: dict[str, dict[str, int]] = dataclass_field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    columns: dict[str, str] = dataclass_field(default_factory=dict)  # canonical field → the file's header
+    ignored_columns: tuple[str, ...] = ()
+    sheets: tuple[readers.SheetReport, ...] = ()
 
     def summary_line(self) -> str:
         """One line for the CLI: counts in key=value form, then time and throughput."""
@@ -83,6 +97,12 @@ class ImportReport:
             return ""
         counts = ", ".join(f"{code}={count}" for code, count in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
         return f"拒收原因 reject reasons: {counts}"
+
+    def unmapped_lines(self) -> list[str]:
+        """One line per field with unmapped values: ``未匹配 unmapped status (→ 已受理 received): 挂起=3``."""
+        return [f"未匹配的值 unmapped {field} (→ {values_module.FALLBACKS[field]}): "
+                + ", ".join(f"{text}={count}" for text, count in counts.items())
+                for field, counts in self.unmapped_values.items()]
 
 
 # stage → (fraction of the progress bar when it starts, what a person is told)
@@ -115,13 +135,15 @@ class _Stages:
 
 
 def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: str | None = None,
-                echo: Echo | None = None, progress: Progress | None = None) -> ImportReport:
+                echo: Echo | None = None, progress: Progress | None = None, sheet: str | None = None) -> ImportReport:
     """Import a CSV / XLSX / Parquet / GeoJSON file of demand records into ``db`` (created if missing).
 
     ``crs`` is the coordinate system of the file's lon/lat (``wgs84``, ``gcj02``, ``bd09``);
     ``source`` names the source system for the batch record. ``echo`` receives CLI lines,
-    ``progress`` (fraction 0–1, message) drives a progress bar. A file that cannot be used at
-    all raises ``UnusableFileError`` and leaves the database unchanged.
+    ``progress`` (fraction 0–1, message) drives a progress bar. ``sheet`` reads only that sheet
+    of a workbook. Headers are matched through the database's ``header_aliases``. A file that
+    cannot be used at all raises ``UnusableFileError`` (``columns.MissingColumnsError`` when
+    required columns are not found) and leaves the database unchanged.
     """
     if crs not in coords.CRS_CHOICES:
         raise ValueError(f"`crs` was {crs!r} but is expected to be in {coords.CRS_CHOICES}")
@@ -135,15 +157,21 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
     boundaries_ready = in_background(boundaries.assign_districts, np.empty(0), np.empty(0))
     file_sha256 = in_background(_sha256, path)
     stages("read")
-    raw = readers.read_table(path)
-    column_map = columns.map_columns(raw.frame.columns)
-    columns.require_columns(column_map, path.name)
+    aliases = header_aliases(db)
+    raw = readers.read_table(path, sheet=sheet, aliases=aliases)
+    for report_line in (sheet_report.line() for sheet_report in raw.sheets):
+        stages.say(report_line)
+    column_map = columns.map_columns(raw.frame.columns, aliases)
+    for column_line in column_map.describe():
+        stages.say(column_line)
+    columns.require_columns(column_map, path.name, list(raw.frame.columns))
     stages.say(f"读取 read {path.name}: {raw.description}, {raw.rows_read:,} 行 rows")
     hash_key = settings.hash_key(db)
 
     with store.writing(db) as con:
         # Our own connection to a private copy: no progress bar on the terminal.
         con.execute("SET enable_progress_bar = false")
+        store.seed_header_aliases(con)  # (a database made before header aliases were data)
         stages("validate")
         lookups = _lookups(con, crs, hash_key)
         canonical = column_map.canonical_frame(raw.frame)
@@ -160,6 +188,10 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
             updated = _update_existing(con, _blanks_as_null(existing, canonical), batch_id, export_as_of)
         rejects = _reject_rows(raw, column_map, validation)
         _insert_rejects(con, rejects, batch_id)
+        new_positions = np.asarray(new_records.index, dtype=np.int64)
+        unmapped = values_module.unmapped_values(canonical, new_positions, lookups.category_by_text)
+        warnings = _warnings(canonical, new_positions)
+        _insert_findings(con, batch_id, column_map, raw.sheets, unmapped, warnings)
         report_counts = {
             "rows_read": raw.rows_read,
             "accepted": len(new_records),
@@ -187,12 +219,70 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
         reasons={str(code): int(count) for code, count in rejects["code"].value_counts().items()},
         seconds=seconds, rows_per_s=raw.rows_read / seconds if seconds > 0 else 0.0,
         place_bases={str(basis): int(count) for basis, count in new_records["place_basis"].value_counts().items()},
+        unmapped_values=unmapped, warnings=tuple(text for _, text, _ in warnings),
+        columns=dict(column_map.field_to_header), ignored_columns=column_map.unused_headers, sheets=raw.sheets,
     )
     if report.places_line():
         stages.say(report.places_line())
     if report.reasons:
         stages.say(report.reasons_line())
+    for line in (*report.unmapped_lines(), *(f"注意 warning: {text}" for text in report.warnings)):
+        stages.say(line)
     return report
+
+
+def header_aliases(db: Path) -> tuple[tuple[str, str], ...]:
+    """``(header, field)`` aliases of ``db`` best first; the bundled ones for a new or older database."""
+    if not Path(db).exists():
+        return columns.builtin_aliases()
+    try:
+        con = store.open_readonly(db)
+    except NeedsmapError:
+        return columns.builtin_aliases()  # the write that follows reports what is wrong with the file
+    try:
+        rows = con.execute("SELECT header, field FROM header_aliases ORDER BY position").fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    finally:
+        con.close()
+    return tuple((str(header), str(field)) for header, field in rows) or columns.builtin_aliases()
+
+
+def _warnings(canonical: pd.DataFrame, positions: np.ndarray) -> list[tuple[str, str, int]]:
+    """(code, sentence, rows) about the new records: phones the export had masked, or no phones at all.
+
+    Such records get no phone hash, so each counts as its own requester: repeat callers among
+    them cannot be recognised and "distinct requesters" is an upper bound.
+    """
+    found = []
+    if "phone" not in canonical.columns:
+        found.append(("no_phone_column", "文件没有电话列：无法识别重复来电人，每条记录按一位来电人计"
+                      " (the file has no phone column: repeat callers cannot be recognised; each record counts as"
+                      " one requester)", len(positions)))
+        return found
+    masked = int(masking.is_masked_phone(canonical["phone"].iloc[positions]).sum())
+    if masked:
+        found.append(("phone_masked_in_export", f"{masked:,} 条记录的电话在导出时已打码（如 138****5678）：这些记录无法识别"
+                      f"重复来电人，每条按一位来电人计 ({masked:,} records have phones masked in the export, like"
+                      f" 138****5678: repeat callers among them cannot be recognised; each counts as one requester)",
+                      masked))
+    return found
+
+
+def _insert_findings(con: duckdb.DuckDBPyConnection, batch_id: int, column_map: ColumnMap,
+                     sheets: tuple[readers.SheetReport, ...], unmapped: dict[str, dict[str, int]],
+                     warnings: list[tuple[str, str, int]]) -> None:
+    rows: list[tuple] = [(batch_id, "column", field_name, header, None)
+                         for field_name, header in column_map.field_to_header.items()]
+    unused = pd.Series(list(column_map.unused_headers), dtype="str")
+    unused = masking.mask_name_like_cells(masking.clean_free_text(unused, masking.SHORT_TEXT_MAX_CHARS))
+    rows += [(batch_id, "column", None, header, None) for header in unused]
+    rows += [(batch_id, "sheet", sheet.name, sheet.note, sheet.rows) for sheet in sheets]
+    rows += [(batch_id, "unmapped", field_name, text, count)
+             for field_name, counts in unmapped.items() for text, count in counts.items()]
+    rows += [(batch_id, "warning", code, text, count) for code, text, count in warnings]
+    if rows:
+        con.executemany("INSERT INTO import_findings VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _sha256(path: Path) -> str | None:
@@ -371,12 +461,13 @@ def _reject_rows(raw: readers.RawTable, column_map: ColumnMap, validation: valid
     row_numbers = np.concatenate([raw.row_numbers[positions], raw.malformed_row_numbers])
     codes = np.concatenate([validation.rejected_codes,
                             np.full(len(raw.malformed_row_numbers), "column_count_mismatch", dtype=object)])
+    sheets = None if raw.sheet_names is None else raw.sheet_names[positions]
     raw_rows = masked_raw_rows(raw.frame.iloc[positions], column_map) + [_MALFORMED_RAW_ROW] * len(
         raw.malformed_row_numbers)
     rejects = pd.DataFrame({
         "row_number": row_numbers.astype(np.int64),
         "code": pd.Series(codes, dtype="str"),
-        "reason": pd.Series(reasons.row_sentences(codes, row_numbers), dtype="str"),
+        "reason": pd.Series(reasons.row_sentences(codes, row_numbers, sheets), dtype="str"),
         "raw_row": pd.Series(raw_rows, dtype="str"),
     })
     return rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
@@ -386,8 +477,10 @@ def masked_raw_rows(rows: pd.DataFrame, column_map: ColumnMap) -> list[str]:
     """Each row as a JSON object of its original columns, fit to store.
 
     ID-number columns are left out; phone columns hold the masked phone (138****5678), name
-    columns the masked name (王**); every other cell is free text: numbers masked, the row's own
-    name masked, cut to ``masking.FREE_TEXT_MAX_CHARS``.
+    columns (by alias, or by a header such as 受理人 / 联系人姓名) the masked name (王**); every
+    other cell is free text: numbers, e-mails and introduced names masked, the row's own name
+    masked, cut to ``masking.FREE_TEXT_MAX_CHARS``. In a column no alias knows, a cell that
+    is nothing but a likely name (a common surname and one or two characters) is masked as one.
     """
     if rows.empty:
         return []
@@ -404,5 +497,18 @@ def masked_raw_rows(rows: pd.DataFrame, column_map: ColumnMap) -> list[str]:
             masked[header] = masking.masked_names(rows[header])
         else:
             masked[header] = masking.clean_free_text(rows[header], names=names, masked_names=names_masked)
+            if header in column_map.unused_headers:
+                masked[header] = masking.mask_name_like_cells(masked[header])
     # to_json escapes line breaks inside values, so records are separated by the only raw "\n".
     return masked.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+
+
+def masked_preview(path: Path | str, db: Path | str, sheet: str | None = None, rows: int = 5) -> pd.DataFrame:
+    """The first ``rows`` records of a file under its own headers, personal data masked as in
+    ``rejects.raw_row``: what a person sees to say which column is which."""
+    aliases = header_aliases(Path(db))
+    raw = readers.read_table(Path(path), sheet=sheet, aliases=aliases)
+    head = raw.frame.head(rows)
+    column_map = columns.map_columns(raw.frame.columns, aliases)
+    records = [json.loads(line) for line in masked_raw_rows(head, column_map)]
+    return pd.DataFrame(records, columns=[h for h in raw.frame.columns if h not in column_map.id_number_headers])

@@ -3,20 +3,24 @@
 Built on ``needsmap.privacy`` (the rules themselves) and made fast for millions of rows:
 
 * Phones and names are hashed/masked once per *distinct* value, then spread back.
-* Free text goes through ``privacy.mask_free_text`` only where it could hold a number the rules
-  mask. Every rule there needs three digits followed by four more, with at most one ``-`` or
-  space between (mobiles 3-4-4, landlines, ID numbers); text without such a run is left as is.
-  Full-width digits (１３８…) count as digits there and are folded to ASCII before masking.
+* Free text goes through ``privacy.mask_free_text`` only where it could hold something the
+  rules mask: a run of three digits and four more (with at most one ``-`` or space between:
+  mobiles, landlines, ID and card numbers) or one digit, a dash and four (8765-4321), an ``@``,
+  or a word that introduces a name (我叫, 姓名, 联系人, 先生, 女士 …). The test is RE2 over the
+  Arrow column; text without any of these is left as is. Full-width digits (１３８…) count as
+  digits there and are folded to ASCII before masking.
 * A requester's own name, when it appears in that row's free text (or its sub-category or
-  category text), is replaced by its masked form (王伟 → 王*). Other people's names in free
-  text cannot be recognised and stay.
+  category text), is replaced by its masked form (王伟 → 王*), wherever it stands. Other
+  people's names are masked only where a cue introduces them (see ``privacy``).
 * Text is then cut to a length limit, *after* masking, so a cut never leaves half a number.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from needsmap import privacy, scratch
 from needsmap.ingest import parsing
@@ -24,7 +28,7 @@ from needsmap.ingest import parsing
 FREE_TEXT_MAX_CHARS = 5_000  # description, address, and every cell of a rejected row's raw_row
 SHORT_TEXT_MAX_CHARS = 200  # sub-category, source category
 
-_MAY_HOLD_NUMBER = r"[0-9０-９]{3}[- ]?[0-9０-９]{4}"
+_MAY_HOLD_NUMBER = r"[0-9０-９]{3}[- ]?[0-9０-９]{4}|[0-9０-９]-[0-9０-９]{4}"
 _FULLWIDTH_DIGIT = "[０-９]"
 _FOLD_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 _MIN_NAME_CHARS = 2  # a one-character "name" would blot out that character everywhere
@@ -41,11 +45,16 @@ def fold_fullwidth_digits(text: pd.Series) -> pd.Series:
 
 
 def mask_numbers(text: pd.Series) -> pd.Series:
-    """``privacy.mask_free_text`` on the rows that could hold a phone or ID number.
+    """``privacy.mask_free_text`` on the rows that could hold something it masks.
 
-    Full-width digits in those rows are folded to ASCII first, so ``１３８…`` is masked too.
+    A row is looked at when RE2 (Arrow, no Python per row) finds a run of digits a phone, ID or
+    card number needs, an ``@``, or a word that introduces a name (我叫, 姓名, 先生 …); full-width
+    digits in those rows are folded to ASCII first, so ``１３８…`` is masked too.
     """
-    may_hold = text.str.contains(_MAY_HOLD_NUMBER, regex=True).fillna(False).to_numpy(dtype=bool)
+    values = pa.array(text, type=pa.large_string(), from_pandas=True)
+    may_hold = pc.or_(pc.or_(pc.match_substring_regex(values, _MAY_HOLD_NUMBER), pc.match_substring(values, "@")),
+                      pc.match_substring_regex(values, privacy.MAY_HOLD["name"]))
+    may_hold = may_hold.fill_null(False).to_numpy(zero_copy_only=False)
     if not may_hold.any():
         return text
     text = text.copy()
@@ -96,16 +105,50 @@ def clean_short_text(text: pd.Series, max_chars: int = SHORT_TEXT_MAX_CHARS,
     return parsing.spread(clean_free_text(pd.Series(uniques, dtype="str"), max_chars), codes, text.index)
 
 
+# A phone the export itself masked: digits, then stars or x's, then digits (138****5678).
+_MASKED_PHONE = r"[0-9０-９][*＊×xX●]{2,}[0-9０-９]|^[*＊]+$"
+
+
+def is_masked_phone(phones: pd.Series) -> np.ndarray:
+    """True where a phone cell was already masked in the export (``138****5678``)."""
+    values = pa.array(phones, type=pa.large_string(), from_pandas=True)
+    return pc.match_substring_regex(values, _MASKED_PHONE).fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def phone_fields(phones: pd.Series, key: bytes | None) -> tuple[pd.Series | None, pd.Series]:
     """(keyed hash, masked phone) per row, NaN where blank; no hash when ``key`` is None.
 
     The hash is ``privacy.hash_phone`` of ``privacy.normalize_phone``, computed once per distinct
-    number: the HMAC is the one per-value Python loop left in an import.
+    number: the HMAC is the one per-value Python loop left in an import. A phone the export
+    already masked (138****5678) gets no hash: many callers share that form, so such a record
+    counts as a requester of its own (``schema.REQUESTER_KEY_SQL`` falls back to the record id);
+    its masked form is kept.
     """
     codes, uniques = pd.factorize(phones.astype("str"))
-    normalized = privacy.normalize_phone(fold_fullwidth_digits(pd.Series(uniques, dtype="str")))
+    uniques = pd.Series(uniques, dtype="str")
+    masked_in_export = pd.Series(is_masked_phone(uniques), index=uniques.index)
+    normalized = privacy.normalize_phone(fold_fullwidth_digits(uniques)).mask(masked_in_export)
+    masked = privacy.mask_phone(normalized).astype("object")
+    masked[masked_in_export] = (uniques[masked_in_export].str.translate(_FOLD_DIGITS)
+                                .str.replace(r"[^0-9*]", "*", regex=True).str.replace(r"\*+", "****", regex=True))
     hashed = None if key is None else parsing.spread(privacy.hash_phone(normalized, key), codes, phones.index)
-    return hashed, parsing.spread(privacy.mask_phone(normalized), codes, phones.index)
+    return hashed, parsing.spread(masked, codes, phones.index)
+
+
+_NAME_LIKE_CELL = (f"^(?:{'|'.join(privacy.COMPOUND_SURNAMES)}|[{privacy.SURNAMES}])"
+                   "[一-龥]{1,2}$")
+
+
+def mask_name_like_cells(text: pd.Series) -> pd.Series:
+    """Cells that are nothing but a likely name (张三, 王小明, 欧阳娜娜) masked as names (张*)."""
+    values = pa.array(text, type=pa.large_string(), from_pandas=True)
+    name_like = pc.match_substring_regex(pc.utf8_trim_whitespace(values), _NAME_LIKE_CELL)
+    name_like = name_like.fill_null(False).to_numpy(zero_copy_only=False)
+    if not name_like.any():
+        return text
+    text = text.copy()
+    text[name_like] = masked_names(text[name_like])
+    return text
 
 
 def masked_names(names: pd.Series) -> pd.Series:

@@ -28,9 +28,14 @@ _TZ_MARKED = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})
 _DIGITS = r"^\d+(?:\.\d+)?$"
 _DATE_PARTS = (
     r"^(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*日?"
-    r"(?:\s*T?\s*(?P<hour>\d{1,2})\s*[:：时点]\s*(?P<minute>\d{1,2})?\s*分?"
-    r"(?:\s*[:：]?\s*(?P<second>\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
+    r"(?:\s*T?\s*(?P<before>上午|下午|中午|晚上|凌晨|早上|傍晚|夜间|夜里|[AaPp]\.?[Mm]\.?)?"
+    r"\s*(?P<hour>\d{1,2})\s*[:：时点]\s*(?P<minute>\d{1,2})?\s*分?"
+    r"(?:\s*[:：]?\s*(?P<second>\d{1,2})(?:\.\d+)?\s*秒?)?\s*(?P<after>[AaPp]\.?[Mm]\.?)?)?$"
 )
+# 12-hour clock marks: afternoon/evening add 12 hours to 1–11; morning makes 12 o'clock 0.
+_AFTERNOON = r"^(?:下午|晚上|傍晚|夜间|夜里|[Pp]\.?[Mm]\.?)$"
+_MORNING = r"^(?:上午|凌晨|早上|[Aa]\.?[Mm]\.?)$"
+_NOON = "中午"  # 中午12点 is 12:00, 中午1点 is 13:00
 
 
 def _arrow(text: pd.Series) -> pa.Array:
@@ -125,9 +130,18 @@ def _parse_iso(text: pd.Series) -> np.ndarray:
 
 
 def _parse_date_parts(text: pd.Series) -> np.ndarray:
-    """``2025/3/1 8:30``, ``2025.03.01``, ``2025年3月1日 8时30分`` and the like."""
-    parts = text.str.extract(_DATE_PARTS).apply(pd.to_numeric, errors="coerce")
+    """``2025/3/1 8:30``, ``2025.03.01``, ``2025年3月1日 8时30分``, ``2025/8/3 下午 3:15`` and the like."""
+    extracted = text.str.extract(_DATE_PARTS)
+    mark = extracted["before"].fillna(extracted["after"])
+    parts = extracted.drop(columns=["before", "after"]).apply(pd.to_numeric, errors="coerce")
     parts[["hour", "minute", "second"]] = parts[["hour", "minute", "second"]].fillna(0)
+    if mark.notna().any():
+        hour = parts["hour"]
+        afternoon = mark.str.fullmatch(_AFTERNOON).fillna(False) | ((mark == _NOON) & (hour < 6))
+        morning = mark.str.fullmatch(_MORNING).fillna(False)
+        parts["hour"] = hour.where(~(afternoon & (hour < 12)), hour + 12).where(~(morning & (hour == 12)), 0)
+        # 下午 15:00 is a contradiction, not a time.
+        parts.loc[mark.notna() & (hour > 12), "year"] = np.nan
     valid = parts[["year", "month", "day"]].notna().all(axis=1)
     out = _nat(len(text))
     if valid.any():
@@ -171,6 +185,16 @@ def parse_coordinates(text: pd.Series) -> np.ndarray:
     return values
 
 
+_SCIENTIFIC = r"^\s*[+-]?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+\s*$"
+
+
+def is_scientific(text: pd.Series) -> np.ndarray:
+    """True where a cell holds a number in scientific notation (``2.02507E+17``): Excel's damage
+    to long ids and phone numbers, whose digits are lost."""
+    values = pa.array(text, type=pa.large_string(), from_pandas=True)
+    return pc.match_substring_regex(values, _SCIENTIFIC).fill_null(False).to_numpy(zero_copy_only=False)
+
+
 # --- coded terms ---------------------------------------------------------------------------------------
 
 def map_unique(text: pd.Series, lookup: Callable[[str], object]) -> np.ndarray:
@@ -180,15 +204,42 @@ def map_unique(text: pd.Series, lookup: Callable[[str], object]) -> np.ndarray:
     return mapped[codes]  # code -1 (blank) picks the trailing None
 
 
-def map_terms(text: pd.Series, aliases: Mapping[str, str], default: str | None = None) -> pd.Series:
+def map_terms(text: pd.Series, aliases: Mapping[str, str], default: str | None = None,
+              tree: bool = False) -> pd.Series:
     """Codes for free text through an alias table keyed by ``normalize_text`` (``default`` if unknown).
 
-    Answers a ``str`` Series (NaN where unknown and no default); built by an Arrow ``take`` from
-    the few distinct values, so no per-row Python string is made.
+    With ``tree``, a text that is not known as a whole is read as a path of levels
+    (``城乡建设>市政设施>路灯``, ``A/B/C``, ``A-B-C``, ``A｜B``) and its levels are tried deepest
+    first, then upward (路灯, then 市政设施, then 城乡建设); a level that says 其他 only counts
+    when no level above it is known. Answers a ``str`` Series (NaN where
+    unknown and no default); built by an Arrow ``take`` from the few distinct values, so no
+    per-row Python string is made.
     """
     codes, uniques = pd.factorize(text)
-    mapped = [aliases.get(taxonomy.normalize_text(value), default) for value in uniques]
+    lookup = (lambda value: tree_lookup(value, aliases)) if tree else (
+        lambda value: aliases.get(taxonomy.normalize_text(value)))
+    mapped = [code if (code := lookup(value)) is not None else default for value in uniques]
     return spread(mapped + [default], np.where(codes < 0, len(mapped), codes), text.index)
+
+
+TREE_SEPARATORS = re.compile(r"\s*(?:>|＞|›|»|→|/|／|\\|\||｜|-|－|—|–)\s*")
+
+
+def tree_lookup(text: str, aliases: Mapping[str, str]) -> str | None:
+    """The code of ``text`` as a whole, else of its deepest level that has one (None if none)."""
+    code = aliases.get(taxonomy.normalize_text(text))
+    if code is not None:
+        return code
+    levels = [level for level in TREE_SEPARATORS.split(text) if level.strip()]
+    said_other = False
+    for level in reversed(levels):
+        code = aliases.get(taxonomy.normalize_text(level))
+        # A level of 其他 (城乡建设>市政设施>其他) says less than the level above it.
+        if code == "other":
+            said_other = True
+        elif code is not None:
+            return code
+    return "other" if said_other else None
 
 
 def spread(per_unique: list[object] | pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:

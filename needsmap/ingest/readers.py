@@ -27,7 +27,7 @@ import json
 import math
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from needsmap.errors import UnusableFileError
+from needsmap.ingest import columns
 
 _SAMPLE_BYTES = 1 << 20  # encoding and delimiter are judged on the first MiB
 _TRANSCODE_CHUNK_BYTES = 16 << 20
@@ -58,20 +59,29 @@ class RawTable:
     ``malformed_row_numbers``: CSV rows with more fields than the header, set aside: their
     cells cannot be trusted to be under the right header, so they are counted, not read.
     ``description``: what was read, for people (``CSV, GB18030``).
+    ``sheet_names``/``sheets``: for a workbook of several sheets, each row's sheet, and what
+    became of every sheet.
     """
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
     description: str
     malformed_row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    sheet_names: np.ndarray | None = None  # per frame row, in a workbook of several sheets
+    sheets: tuple[SheetReport, ...] = ()  # per sheet of a workbook: read or skipped, and why
 
     @property
     def rows_read(self) -> int:
         return len(self.frame) + len(self.malformed_row_numbers)
 
 
-def read_table(path: Path) -> RawTable:
-    """Read ``path`` (CSV, Excel, Parquet or GeoJSON) into a ``RawTable`` of text."""
+def read_table(path: Path, sheet: str | None = None,
+               aliases: Sequence[tuple[str, str]] | None = None) -> RawTable:
+    """Read ``path`` (CSV, Excel, Parquet or GeoJSON) into a ``RawTable`` of text.
+
+    ``sheet``: read only that sheet of a workbook. ``aliases``: the header aliases that tell a
+    header row from a title row above it (``columns.builtin_aliases()`` when None).
+    """
     path = Path(path)
     if not path.is_file():
         raise UnusableFileError(f"找不到文件 {path.name} (file not found)")
@@ -81,13 +91,13 @@ def read_table(path: Path) -> RawTable:
         raise UnusableFileError(f"{path.name} 是空文件 (the file is empty)")
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0") or suffix in _EXCEL_SUFFIXES:
-        table = _read_excel(path)
+        table = _read_excel(path, sheet, aliases)
     elif head.startswith(b"PAR1") or suffix in _PARQUET_SUFFIXES:
         table = _read_parquet(path)
     elif suffix in _GEOJSON_SUFFIXES:
         table = _read_geojson(path)
     else:
-        table = _read_csv(path, head)
+        table = _read_csv(path, head, aliases)
     if table.rows_read == 0:
         raise UnusableFileError(f"{path.name} 只有表头，没有数据行 (the file has a header but no data rows)")
     return table
@@ -95,15 +105,15 @@ def read_table(path: Path) -> RawTable:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _read_csv(path: Path, head: bytes) -> RawTable:
+def _read_csv(path: Path, head: bytes, aliases: Sequence[tuple[str, str]] | None = None) -> RawTable:
     encoding = detect_encoding(path.name, head)
     try:
-        return _read_csv_as(path, head, encoding)
+        return _read_csv_as(path, head, encoding, aliases)
     except UnicodeDecodeError as exc:
         second_guess = _second_guess(path.name, head) if encoding == "utf-8" else None
         if second_guess is not None:
             try:
-                return _read_csv_as(path, head, second_guess)
+                return _read_csv_as(path, head, second_guess, aliases)
             except UnicodeDecodeError:
                 pass
         raise UnusableFileError(f"{path.name} 的文字编码无法识别或前后不一致（请另存为 UTF-8 或 GBK）"
@@ -129,20 +139,21 @@ def _second_guess(file_name: str, head: bytes) -> str | None:
     return None if guess == "utf-8" else guess
 
 
-def _read_csv_as(path: Path, head: bytes, encoding: str) -> RawTable:
+def _read_csv_as(path: Path, head: bytes, encoding: str,
+                 aliases: Sequence[tuple[str, str]] | None = None) -> RawTable:
     """The CSV read in ``encoding``; ``UnicodeDecodeError`` when its bytes are not that encoding."""
     # A few NUL bytes in a text file (a damaged export) mean nothing: they are dropped.
     drop_nul = b"\x00" in head and not encoding.startswith("utf-16")
-    header, delimiter = _header_and_delimiter(head, encoding)
+    header, delimiter, above_header = _header_and_delimiter(head, encoding, aliases)
     description = f"CSV, {encoding.upper()}"
     with _as_utf8(path, encoding, drop_nul) as utf8_path:
         try:
-            table = _read_csv_arrow(utf8_path, header, delimiter)
+            table = _read_csv_arrow(utf8_path, header, delimiter, above_header)
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc):
                 raise UnicodeDecodeError(encoding, b"", 0, 1, str(exc)) from exc
             # Quoted line breaks across blocks, or rows with the wrong number of fields.
-            return _read_csv_python(utf8_path, path.name, header, delimiter, description)
+            return _read_csv_python(utf8_path, path.name, header, delimiter, description, above_header)
     frame, row_numbers = _text_frame(table)
     return RawTable(frame, row_numbers, description)
 
@@ -203,18 +214,46 @@ def _utf16_without_mark(head: bytes) -> str | None:
     return encoding if control <= len(text) // 100 else None
 
 
-def _header_and_delimiter(head: bytes, encoding: str) -> tuple[list[str], str]:
-    """The header row (made unique) and the delimiter: the commonest of , tab ; | in it.
+def _header_and_delimiter(head: bytes, encoding: str,
+                          aliases: Sequence[tuple[str, str]] | None = None) -> tuple[list[str], str, int]:
+    """The header row (made unique), the delimiter, and how many records lie above the header.
 
-    Lines may end in LF, CRLF or a lone CR (old Mac exports).
+    The header is normally the first record, with the commonest of , tab ; | in its line as the
+    delimiter. When the first record names fewer than two known fields but a later one of the
+    first 15 does (a title such as "2025年8月工单明细" or an export-info line above the header),
+    that record is the header and the records above it are skipped. Lines may end in LF, CRLF
+    or a lone CR (old Mac exports).
     """
     if encoding != "utf-8":
         head = head.removeprefix(codecs.BOM_UTF8)  # a mark that did not tell the truth
     text = head.decode(encoding, errors="replace").lstrip("\ufeff").replace("\x00", "")
     first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
     delimiter = max(",\t;|", key=first_line.count)
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    return _unique_headers(header), delimiter
+    records = _first_records(text, delimiter)
+    header, skipped = (records[0] if records else []), 0  # (as before: the first record)
+    rank = columns.alias_rank(aliases)
+    if columns.known_header_count(header, rank) < _MIN_HEADER_FIELDS:
+        candidates = [(columns.known_header_count(record, rank), -position, -index, candidate, record)
+                      for position, candidate in enumerate(",\t;|")
+                      for index, record in enumerate(_first_records(text, candidate))]
+        score, _, minus_index, best_delimiter, record = max(candidates, default=(0, 0, 0, delimiter, header))
+        if score >= _MIN_HEADER_FIELDS:
+            header, delimiter, skipped = record, best_delimiter, -minus_index
+    return _unique_headers(header), delimiter, skipped
+
+
+def _first_records(text: str, delimiter: str) -> list[list[str]]:
+    """The first records of ``text`` (up to the header search depth; an empty line is ``[]``)."""
+    records = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            records.append(record)
+            if len(records) >= _HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:
+        pass
+    return records
 
 
 @contextmanager
@@ -244,12 +283,12 @@ def _as_utf8(path: Path, encoding: str, drop_nul: bool = False) -> Iterator[Path
         yield utf8_path
 
 
-def _read_csv_arrow(path: Path, header: list[str], delimiter: str) -> pa.Table:
+def _read_csv_arrow(path: Path, header: list[str], delimiter: str, above_header: int = 0) -> pa.Table:
     """Arrow's multi-threaded reader over a UTF-8 file; strict: a malformed row raises ``ArrowInvalid``.
 
     Every column is read as text: the header is parsed by us and every name typed ``string``.
     """
-    read = pa_csv.ReadOptions(block_size=16 << 20, skip_rows=1, column_names=header)
+    read = pa_csv.ReadOptions(block_size=16 << 20, skip_rows=1 + above_header, column_names=header)
     parse = pa_csv.ParseOptions(delimiter=delimiter)
     convert = pa_csv.ConvertOptions(column_types={name: pa.string() for name in header},
                                     null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True)
@@ -259,7 +298,8 @@ def _read_csv_arrow(path: Path, header: list[str], delimiter: str) -> pa.Table:
 _CELL_LIMIT = 1 << 26  # 64 MiB: a larger cell is not a record field but a broken file
 
 
-def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: str, description: str) -> RawTable:
+def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: str, description: str,
+                     above_header: int = 0) -> RawTable:
     """Record-by-record reading with the ``csv`` module, for (UTF-8) files Arrow refuses.
 
     A row with fewer fields than the header is padded with blanks (some exporters drop trailing
@@ -269,7 +309,7 @@ def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: s
     """
     csv.field_size_limit(_CELL_LIMIT)
     try:
-        return _csv_records(path, header, delimiter, description, strict=True)
+        return _csv_records(path, header, delimiter, description, strict=True, above_header=above_header)
     except _CsvProblem as problem:
         if problem.kind == "quote_not_closed":
             raise UnusableFileError(
@@ -282,7 +322,7 @@ def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: s
             ) from None
     # Stray quotes inside a field (a"b) are bad CSV but common; read them leniently, as Arrow does.
     try:
-        return _csv_records(path, header, delimiter, description, strict=False)
+        return _csv_records(path, header, delimiter, description, strict=False, above_header=above_header)
     except _CsvProblem as problem:
         raise UnusableFileError(f"{file_name} 第 {problem.row} 行不是有效的 CSV (row {problem.row} is not valid CSV)") from None
 
@@ -295,7 +335,8 @@ class _CsvProblem(Exception):
         self.kind, self.row = kind, row
 
 
-def _csv_records(path: Path, header: list[str], delimiter: str, description: str, strict: bool) -> RawTable:
+def _csv_records(path: Path, header: list[str], delimiter: str, description: str, strict: bool,
+                 above_header: int = 0) -> RawTable:
     """The records of a UTF-8 CSV after its header; ``_CsvProblem`` where the ``csv`` module gives up."""
     good: list[list[str]] = []
     good_numbers: list[int] = []
@@ -314,6 +355,9 @@ def _csv_records(path: Path, header: list[str], delimiter: str, description: str
                 kind = ("quote_not_closed" if "unexpected end of data" in message
                         else "cell_too_large" if "field larger than field limit" in message else "bad_csv")
                 raise _CsvProblem(kind, max(number + 1, 1)) from exc
+            if above_header > 0:  # title and export-info lines above the header
+                above_header -= 1
+                continue
             if number < 0:
                 number = 0
                 continue
@@ -333,25 +377,184 @@ def _csv_records(path: Path, header: list[str], delimiter: str, description: str
 
 # --- Excel ---------------------------------------------------------------------------------------
 
-def _read_excel(path: Path) -> RawTable:
-    """The first sheet via python-calamine (fast); openpyxl only if calamine cannot open it."""
+_HEADER_SEARCH_ROWS = 15  # title, export-info and blank rows above the header: at most this many
+_MIN_HEADER_FIELDS = 2  # a header row names at least two known fields
+# A row below the data that is a total or a note, not a record: 合计 / 导出时间 / 制表人 / 备注 …
+_FOOTER = re.compile(r"^\s*(?:合计|总计|小计|共计|导出|制表|打印|备注|说明|注[:：]|数据来源|统计)")
+
+
+@dataclass(frozen=True)
+class SheetReport:
+    """What became of one sheet of a workbook: ``rows`` read from it, or why it was skipped."""
+
+    name: str
+    rows: int
+    used: bool
+    note: str  # for people: 数据表 data sheet / 无表头（说明页）no header (notes or cover sheet) / …
+
+    def line(self) -> str:
+        state = f"{self.rows:,} 行 rows" if self.used else f"跳过 skipped: {self.note}"
+        return f"工作表 sheet {self.name}: {state}"
+
+
+def _read_excel(path: Path, sheet: str | None = None, aliases: Sequence[tuple[str, str]] | None = None) -> RawTable:
+    """Every sheet with the data's header, via python-calamine (openpyxl if calamine cannot open it).
+
+    In each sheet the header row is the first of its first 15 rows that names the most known
+    fields (at least two): title and export-info rows above it are skipped. A two-row header
+    (a merged 坐标 over 经度 / 纬度) is combined into one (坐标-经度). The first sheet with a header
+    sets the data's header; later sheets are read when their header names the same columns
+    (in any order) and skipped otherwise, as are sheets without a header (notes, cover pages).
+    Footer rows (合计 …, 导出时间 …) are dropped. ``sheet`` reads that one sheet only.
+    """
+    sheets = _workbook_sheets(path)
+    if sheet is not None:
+        if sheet not in sheets:
+            raise UnusableFileError(f"{path.name} 没有名为 {sheet} 的工作表（有：{'、'.join(sheets)}）"
+                                    f" (no sheet named {sheet}; the sheets are: {', '.join(sheets)})")
+        sheets = {sheet: sheets[sheet]}
+    rank = columns.alias_rank(aliases)
+    reports: list[SheetReport] = []
+    parts: list[tuple[str, pd.DataFrame, np.ndarray]] = []
+    data_header: frozenset[str] | None = None
+    for name, cells in sheets.items():
+        found = _sheet_table(cells, rank)
+        if found is None:
+            empty = cells.empty or cells.isna().all().all()
+            reports.append(SheetReport(name, 0, False, "空工作表 empty sheet" if empty
+                                       else "没有表头（说明或封面页）no header row (notes or cover sheet)"))
+            continue
+        frame, row_numbers = found
+        header_keys = frozenset(columns.header_key(h) for h in frame.columns if not h.startswith("列"))
+        if data_header is None:
+            data_header = header_keys
+        elif header_keys != data_header:
+            reports.append(SheetReport(name, 0, False, "表头与数据表不同 a different header from the data sheets"))
+            continue
+        reports.append(SheetReport(name, len(frame), True, "数据表 data sheet"))
+        parts.append((name, frame, row_numbers))
+    if not parts:
+        filled = [name for name, cells in sheets.items() if not cells.empty and cells.notna().any().any()]
+        if not filled:
+            raise UnusableFileError(f"{path.name} 的工作表都是空的 (every sheet is empty)")
+        # No header anywhere: the first filled sheet's first row is taken for one, so the
+        # missing-columns message names what is missing.
+        frame, row_numbers = _first_row_as_header(sheets[filled[0]])
+        return RawTable(frame, row_numbers, "Excel", sheets=tuple(reports))
+    first_columns = list(parts[0][1].columns)
+    by_key = {columns.header_key(h): h for h in first_columns}
+    frames = [frame.rename(columns=lambda h: by_key.get(columns.header_key(h), h)) for _, frame, _ in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = frame.reindex(columns=list(dict.fromkeys([*first_columns, *frame.columns])))
+    sheet_names = np.concatenate([np.full(len(f), name, dtype=object) for name, f, _ in parts])
+    row_numbers = np.concatenate([numbers for _, _, numbers in parts])
+    used = [report.name for report in reports if report.used]
+    description = "Excel" if len(sheets) == 1 else f"Excel, 工作表 sheets {'、'.join(used)}"
+    return RawTable(frame, row_numbers, description, sheet_names=sheet_names if len(reports) > 1 else None,
+                    sheets=tuple(reports))
+
+
+def _first_row_as_header(cells: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    body = cells.iloc[1:]
+    body.columns = _unique_headers(["" if pd.isna(c) else c for c in cells.iloc[0]])
+    keep = body.notna().any(axis=1).to_numpy()
+    return body[keep].reset_index(drop=True), np.arange(1, len(body) + 1, dtype=np.int64)[keep]
+
+
+def _workbook_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet as a frame of text cells without a header (NaN where blank)."""
     try:
-        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="calamine")
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="calamine")
     except Exception as calamine_error:  # noqa: BLE001 — calamine raises its own error types
         if path.suffix.lower() not in {".xlsx", ".xlsm"}:
             raise _not_a_workbook(path) from calamine_error
         try:
-            frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+            sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
         except Exception as openpyxl_error:  # noqa: BLE001 — a broken zip raises many error types
             raise _not_a_workbook(path) from openpyxl_error
-    if frame.columns.size == 0:
-        raise UnusableFileError(f"{path.name} 的第一个工作表是空的 (the first sheet is empty)")
-    frame.columns = _unique_headers(["" if str(c).startswith("Unnamed:") else c for c in frame.columns])
-    frame = _blank_to_nan(frame.astype("str").where(frame.notna()))
-    # Sheet row numbers survive: pandas keeps blank rows in the middle, so position + 1 = data row.
-    row_numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
-    keep = frame.notna().any(axis=1).to_numpy()
-    return RawTable(frame[keep].reset_index(drop=True), row_numbers[keep], "Excel")
+    return {str(name): _blank_to_nan(cells.astype("str").where(cells.notna())) if not cells.empty else cells
+            for name, cells in sheets.items()}
+
+
+def _sheet_table(cells: pd.DataFrame, rank: dict[str, tuple[str, int]]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """(records with their headers, data row numbers) of one sheet, or None when it has no header row.
+
+    Row numbers count from the first row under the header (1), as in a CSV.
+    """
+    if cells.empty:
+        return None
+    top = cells.head(_HEADER_SEARCH_ROWS)
+    scores = [columns.known_header_count(row, rank) for row in top.itertuples(index=False)]
+    best = max(scores, default=0)
+    if best < _MIN_HEADER_FIELDS:
+        return None
+    at = scores.index(best)
+    header = [None if pd.isna(cell) else str(cell) for cell in cells.iloc[at]]
+    body_starts = at + 1
+    if at + 1 < len(cells) and _is_sub_header(header, cells.iloc[at + 1], rank):
+        header = _combined_header(header, cells.iloc[at + 1])
+        body_starts = at + 2
+    body = cells.iloc[body_starts:]
+    named = [position for position, name in enumerate(header) if name is not None and name.strip()]
+    # Columns with neither a header nor a value are the sheet's empty margin.
+    keep = [p for p in range(len(header)) if p in named or body.iloc[:, p].notna().any()]
+    body = body.iloc[:, keep]
+    body.columns = _unique_headers(["" if header[p] is None else header[p] for p in keep])
+    row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
+    filled = body.notna().sum(axis=1).to_numpy()
+    first_text = body.bfill(axis=1).iloc[:, 0] if len(body.columns) else pd.Series(dtype="str")
+    footer = (filled <= 2) & first_text.fillna("").str.contains(_FOOTER).to_numpy(dtype=bool)
+    keep_rows = (filled > 0) & ~footer
+    return body[keep_rows].reset_index(drop=True), row_numbers[keep_rows]
+
+
+def _is_sub_header(header: list[str | None], below: pd.Series, rank: dict[str, tuple[str, int]]) -> bool:
+    """True when the row under a header completes it: a merged group cell (坐标) over its parts.
+
+    That row has text only under the group's span (the cells right of a header cell that are
+    blank in the header row), and at least one of its cells, alone or joined to the group's
+    name, is a known field.
+    """
+    spans = _spans(header)
+    under_span = [position for position, group in enumerate(spans) if group is not None]
+    values = [None if pd.isna(cell) else str(cell) for cell in below]
+    filled = [position for position, value in enumerate(values) if value is not None and value.strip()]
+    if not filled or not under_span or any(position not in under_span for position in filled):
+        return False
+    combined = [f"{spans[p]}-{values[p]}" for p in filled]
+    return columns.known_header_count(combined, rank) >= 1
+
+
+def _spans(header: list[str | None]) -> list[str | None]:
+    """Per column, the name of the merged group cell it lies under, or None.
+
+    A group is a header cell followed by blank header cells; the group's own column and the
+    blank ones after it belong to it.
+    """
+    spans: list[str | None] = [None] * len(header)
+    current: str | None = None
+    for position, name in enumerate(header):
+        if name is not None and name.strip():
+            follows_blank = position + 1 < len(header) and not (header[position + 1] or "").strip()
+            current = name if follows_blank else None
+            spans[position] = current
+        else:
+            spans[position] = current
+    return spans
+
+
+def _combined_header(header: list[str | None], below: pd.Series) -> list[str | None]:
+    """``坐标`` over ``经度`` → ``坐标-经度``; a header cell without a part under it stays as it is."""
+    spans = _spans(header)
+    combined = []
+    for position, name in enumerate(header):
+        part = below.iloc[position]
+        part = None if pd.isna(part) or not str(part).strip() else str(part).strip()
+        if part is not None and spans[position] is not None:
+            combined.append(f"{spans[position]}-{part}")
+        else:
+            combined.append(name)
+    return combined
 
 
 def _not_a_workbook(path: Path) -> UnusableFileError:

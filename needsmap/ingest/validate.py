@@ -5,8 +5,9 @@ database: the accepted rows as ``demands`` columns (all but ``batch_id``) and, f
 row, a reason code (``reasons.REASONS``). Everything is vectorised over columns; a row gets the
 first reason that applies, in this order:
 
-1. ``record_id_blank``, then ``record_id_duplicate_in_file`` (the first occurrence stays);
-2. ``created_at_unparseable``;
+1. ``record_id_blank``, ``record_id_scientific`` (Excel wrote it as 2.02507E+17), then
+   ``record_id_duplicate_in_file`` (the first occurrence stays);
+2. ``created_at_unparseable``; ``phone_scientific`` (a phone written as 1.39E+10);
 3. location — a point (lon+lat, converted from the file's CRS to WGS-84) must fall in a
    district (full-resolution shapes) or the offshore zone (then the nearest district, flagged
    ``point_offshore``): if not, ``lat_lon_swapped`` when the swapped pair would fall in a
@@ -16,7 +17,8 @@ first reason that applies, in this order:
    named in the address. ``district_unknown`` when the district text matches nothing,
    ``no_location`` when it is blank and the address places nothing.
 
-What accepted rows store: category codes (unmapped text → ``other``, counted), statuses,
+What accepted rows store: category codes (a tree text ``A>B>C`` is matched as a whole, then
+deepest level first; unmapped text → ``other``, counted), statuses,
 channels, groups and urgency through the taxonomy alias tables (unknown → received, other,
 general, 1), satisfaction 1–5 or NULL, people_affected ≥ 1. Personal data is reduced to a
 keyed phone hash, a masked phone and a masked name; description and address are masked and cut
@@ -115,10 +117,12 @@ def validate(frame: pd.DataFrame, lookups: Lookups, on_stage: Callable[[str], No
     record_id = record_id.where(record_id != "")
     blank_id = record_id.isna().to_numpy()
     flag(blank_id, "record_id_blank")
+    flag(parsing.is_scientific(record_id), "record_id_scientific")
     flag(record_id.duplicated(keep="first").to_numpy() & ~blank_id, "record_id_duplicate_in_file")
 
     created_at = parsing.parse_datetimes(column(frame, "created_at"))
     flag(np.isnat(created_at), "created_at_unparseable")
+    flag(parsing.is_scientific(column(frame, "phone")), "phone_scientific")
 
     stage("fields")
     stored = _stored_fields(frame, record_id, created_at, lookups, phones)
@@ -220,7 +224,7 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
     waits for the phone fields (``_phone_fields``, computed on another thread).
     """
     source_category = column(frame, "category")
-    category = parsing.map_terms(source_category, lookups.category_by_text)
+    category = parsing.map_terms(source_category, lookups.category_by_text, tree=True)
     category_unmapped = category.isna().to_numpy()
 
     names = frame["name"] if "name" in frame.columns else None

@@ -239,3 +239,15 @@ def rejects(batch_id: int | None = None, limit: int = 1_000) -> pd.DataFrame:
 
 def category_mapping() -> pd.DataFrame:
     return _run(queries.category_mapping)
+
+
+def unmapped_categories() -> pd.DataFrame:
+    return _staff_rows(_run(queries.unmapped_categories))
+
+
+def import_findings(kind: str) -> pd.DataFrame:
+    return _staff_rows(_run(queries.import_findings, kind))
+
+
+def header_aliases() -> pd.DataFrame:
+    return _run(queries.header_aliases)

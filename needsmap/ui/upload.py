@@ -1,0 +1,152 @@
+"""The Data page's import pieces: run an upload, say what the import did (columns, sheets,
+unmapped values, warnings), let a person assign columns the importer could not find, map
+unmapped category texts in one step, and edit the header aliases."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import MutableMapping
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from needsmap import admin, taxonomy
+from needsmap.errors import NeedsmapError
+from needsmap.i18n import t
+from needsmap.ingest import columns as ingest_columns
+from needsmap.ingest import values as ingest_values
+from needsmap.ui import data, widgets
+
+_LOCATION_FIELDS = ("district", "lon", "lat")
+
+
+def run_import(state: MutableMapping, db: Path, lang: str) -> None:
+    """Import ``state["pending_upload"]``; on missing columns, keep what the assignment form needs."""
+    from needsmap.ingest import import_file
+    from needsmap.ingest.importer import masked_preview
+
+    pending = state["pending_upload"]
+    progress = st.progress(0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Keep the user's file name (for the batch record) but never trust it as a path.
+        path = Path(tmp) / Path(pending["name"]).name
+        path.write_bytes(pending["content"])
+        try:
+            report = import_file(path, db, crs=pending["crs"], source=pending["source"], sheet=pending["sheet"],
+                                 progress=lambda fraction, message: progress.progress(min(max(fraction, 0.0), 1.0),
+                                                                                      text=message))
+        except ingest_columns.MissingColumnsError as exc:
+            progress.empty()
+            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))
+            try:
+                preview = masked_preview(path, db, sheet=pending["sheet"])
+            except NeedsmapError:
+                preview = pd.DataFrame(columns=list(exc.headers))
+            state["needs_columns"] = {"headers": list(exc.headers), "missing": list(exc.missing), "preview": preview}
+            return
+        except NeedsmapError as exc:
+            progress.empty()
+            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
+            state.pop("pending_upload", None)
+            return
+    progress.progress(1.0)
+    state.pop("pending_upload", None)
+    state.pop("needs_columns", None)
+    state["last_batch"] = report.batch_id
+    st.success(t("import_done", lang, accepted=f"{report.accepted:,}", updated=f"{report.updated:,}",
+                 rejected=f"{report.rejected:,}", skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
+    for warning in report.warnings:
+        st.warning(widgets.md_escape(warning))
+    with st.expander(t("import_columns", lang)):
+        st.dataframe(pd.DataFrame({"field": list(report.columns), "header": list(report.columns.values())})
+                     .pipe(widgets.with_headers, lang), hide_index=True, width="stretch")
+        if report.ignored_columns:
+            st.text("未使用的列 columns ignored: " + ", ".join(report.ignored_columns))
+        for sheet in report.sheets:
+            st.text(sheet.line())
+    for field, counts in report.unmapped_values.items():
+        st.info(t("import_unmapped", lang, field=field, fallback=ingest_values.FALLBACKS[field]))
+        st.dataframe(pd.DataFrame({"value": list(counts), "rows": list(counts.values())}).pipe(widgets.with_headers, lang),
+                     hide_index=True, width="stretch")
+
+
+def assign_columns_form(state: MutableMapping, db: Path, lang: str) -> None:
+    """A preview of the file and one choice per missing field; saved as header aliases, then re-imported."""
+    needs = state["needs_columns"]
+    st.subheader(t("assign_title", lang))
+    st.caption(t("assign_help", lang))
+    st.dataframe(needs["preview"], hide_index=True, width="stretch")
+    missing_fields = [label.split(" ")[-1] for label in needs["missing"]]
+    fields = [f for f in ingest_columns.REQUIRED_FIELDS if f in missing_fields]
+    if any("+" in f or f == "district" for f in missing_fields):
+        fields += list(_LOCATION_FIELDS)
+    none = t("assign_none", lang)
+    with st.form("assign_columns"):
+        choices = {field: st.selectbox(ingest_columns.FIELD_LABELS.get(field, field), [none, *needs["headers"]],
+                                       key=f"assign_{field}") for field in fields}
+        confirmed = st.form_submit_button(t("assign_button", lang))
+    if confirmed:
+        chosen = {field: header for field, header in choices.items() if header != none}
+        try:
+            admin.assign_columns(db, chosen)
+        except NeedsmapError as exc:
+            st.error(widgets.md_escape(exc))
+            return
+        state.pop("needs_columns", None)
+        run_import(state, db, lang)
+
+
+def _category_choices(lang: str) -> list[str]:
+    return [f"{term.label(lang)} ({term.code})" for term in taxonomy.CATEGORIES]
+
+
+def findings_sections(db: Path, lang: str) -> None:
+    """Warnings of recent imports, unmapped category texts to map in one step, other unmapped values."""
+    warnings = data.import_findings("warning")
+    if not warnings.empty:
+        st.subheader(t("warnings_title", lang))
+        for row in warnings.head(10).itertuples(index=False):
+            st.warning(f"批次 batch {row.batch_id}: {widgets.md_escape(row.value)}")
+
+    unmapped = data.unmapped_categories()
+    if not unmapped.empty:
+        st.subheader(t("unmapped_categories", lang))
+        choices = _category_choices(lang)
+        table = unmapped.assign(map_to=None)
+        edited = st.data_editor(
+            table, hide_index=True, width="stretch", key="unmapped_editor", disabled=["source_category", "records"],
+            column_config={"source_category": st.column_config.TextColumn(t("c_source_category", lang)),
+                           "records": st.column_config.NumberColumn(t("c_records", lang)),
+                           "map_to": st.column_config.SelectboxColumn(t("map_to", lang), options=choices)})
+        if st.button(t("map_button", lang), icon=":material/save:", key="save_unmapped"):
+            code_of = dict(zip(choices, (term.code for term in taxonomy.CATEGORIES), strict=True))
+            mapping = {str(text): code_of[choice] for text, choice in zip(edited["source_category"], edited["map_to"],
+                                                                         strict=True) if choice in code_of}
+            try:
+                changed = admin.map_categories(db, mapping)
+            except NeedsmapError as exc:
+                st.error(widgets.md_escape(exc))
+            else:
+                st.success(t("mapped_done", lang, records=f"{changed:,}"))
+
+    others = data.import_findings("unmapped")
+    others = others[others["field"] != "category"]
+    if not others.empty:
+        st.subheader(t("unmapped_other_values", lang))
+        st.dataframe(widgets.with_headers(others, lang), hide_index=True, width="stretch")
+
+
+def header_alias_editor(db: Path, lang: str) -> None:
+    st.subheader(t("header_aliases", lang))
+    edited = st.data_editor(
+        data.header_aliases(), num_rows="dynamic", hide_index=True, width="stretch", key="alias_editor",
+        column_config={"header": st.column_config.TextColumn(t("c_header", lang)),
+                       "field": st.column_config.SelectboxColumn(t("c_field", lang), options=list(ingest_columns.FIELDS))})
+    if st.button(t("save", lang), icon=":material/save:", key="save_aliases"):
+        try:
+            saved = admin.save_header_aliases(db, edited)
+        except NeedsmapError as exc:
+            st.error(widgets.md_escape(exc))
+        else:
+            st.success(f"✓ {saved}")
