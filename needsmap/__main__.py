@@ -1,4 +1,4 @@
-"""Command line: ``python -m needsmap import|demo|bench|brief|needs …``.
+"""Command line: ``python -m needsmap import|facilities|demo|bench|brief|needs …``.
 
 Each subcommand prints one clear line and exits non-zero on a problem a user can fix; no
 traceback is shown for those.
@@ -32,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--source", default=None, help="name of the source system, kept with the batch")
     p_import.add_argument("--sheet", default=None,
                           help="read only this sheet of a workbook (default: every sheet with the data's header)")
+
+    p_facilities = sub.add_parser("facilities", help="facilities (supply): import a list of service facilities")
+    facilities_sub = p_facilities.add_subparsers(dest="facilities_command", required=True)
+    p_fac_import = facilities_sub.add_parser("import", help="import a CSV / XLSX / GeoJSON list of facilities")
+    p_fac_import.add_argument("file", type=Path)
+    _db_arg(p_fac_import)
+    p_fac_import.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
+                              help="coordinate system of the file's lon/lat (default wgs84)")
+    p_fac_import.add_argument("--source", default=None, help="name of the list's source, kept with each facility")
 
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
@@ -81,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
 
             report = import_file(args.file, db, crs=args.crs, source=args.source, echo=print, sheet=args.sheet)
             print(report.summary_line())
+            return 0
+        if args.command == "facilities":
+            from needsmap.ingest.facilities import import_facilities
+
+            report = import_facilities(args.file, db, crs=args.crs, source=args.source)
+            print(report.summary_line())
+            if report.reasons:
+                print("拒收原因 reject reasons: " + ", ".join(f"{c}={n}" for c, n in sorted(report.reasons.items())))
             return 0
         if args.command == "demo":
             from needsmap import demo

@@ -22,6 +22,12 @@ Tables
               unmapped (a coded value that matched nothing, with its row count) or warning
               (e.g. phones masked in the export; requesters then counted per record).
 ``meta``      key/value: schema_version.
+``facilities``  one row per service facility (supply): id, name, type, category, capacity,
+              opening date, WGS-84 point, district, source; written by
+              ``ingest.facilities.import_facilities`` (or the demo). ``facility_imports`` and
+              ``facility_rejects`` are its batches and rejected rows.
+``facility_type_mapping``  facility type text → category code (editable; seeded from
+              ``data/facility_type_mapping.csv``).
 
 A record placed only at city level (市本级, or a row naming just the city) has
 ``district_adcode`` NULL and ``city_adcode`` set: it counts in its city's and the province's
@@ -141,6 +147,40 @@ CREATE TABLE IF NOT EXISTS category_mapping (source_text VARCHAR PRIMARY KEY, ca
 {DDL_ADDED_LATER}
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
+
+# Supply: facilities and what they serve. Created with every new database, and by the
+# facility importer in an older one (``SUPPLY_DDL`` is idempotent), so no schema version bump.
+FACILITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("facility_id", "VARCHAR", "Facility id from the source list (unique)."),
+    ("name", "VARCHAR", "Facility name (名称), trimmed; a place, not a person."),
+    ("facility_type", "VARCHAR", "Facility type as given (养老院, 社区卫生服务站 …)."),
+    ("category", "VARCHAR", "Demand category it serves (facility_type_mapping; unmapped types → other)."),
+    ("capacity", "DOUBLE", "Beds, places or seats (床位/学位/容量); NULL when the list does not say."),
+    ("opened_on", "DATE", "Opening date; NULL when unknown."),
+    ("lon", "DOUBLE", "WGS-84 longitude."),
+    ("lat", "DOUBLE", "WGS-84 latitude."),
+    ("district_adcode", "VARCHAR", "County-level adcode by point-in-polygon (full-resolution shapes)."),
+    ("address", "VARCHAR", "Address text as given (trimmed, cut to 500 characters)."),
+    ("source", "VARCHAR", "Where the list came from (the --source of its import, or 'demo')."),
+    ("batch_id", "INTEGER", "The facility import batch that last wrote the row."),
+)
+FACILITY_COLUMN_NAMES = tuple(name for name, _, _ in FACILITY_COLUMNS)
+
+SUPPLY_DDL = f"""
+CREATE TABLE IF NOT EXISTS facilities (
+    {", ".join(f"{name} {sql_type}" for name, sql_type, _ in FACILITY_COLUMNS)}
+);
+CREATE TABLE IF NOT EXISTS facility_imports (
+    batch_id INTEGER, file_name VARCHAR, file_sha256 VARCHAR, source VARCHAR, crs VARCHAR,
+    started_at TIMESTAMP, finished_at TIMESTAMP, rows_read BIGINT, accepted BIGINT, updated BIGINT,
+    rejected BIGINT, skipped_existing BIGINT, unmapped_types BIGINT
+);
+CREATE TABLE IF NOT EXISTS facility_rejects (
+    batch_id INTEGER, row_number BIGINT, reason VARCHAR, raw_row VARCHAR
+);
+CREATE TABLE IF NOT EXISTS facility_type_mapping (facility_type VARCHAR PRIMARY KEY, category VARCHAR);
+"""
+DDL += SUPPLY_DDL
 
 # Upgrades of an older database, applied by ``store.writing`` in order: version → statements.
 MIGRATIONS: dict[int, tuple[str, ...]] = {

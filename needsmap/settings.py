@@ -29,6 +29,7 @@ BUNDLED_DATA_DIR = REPO_ROOT / "data"
 DISTRICTS_GEOJSON = BUNDLED_DATA_DIR / "zhejiang_districts.geojson"
 CITIES_GEOJSON = BUNDLED_DATA_DIR / "zhejiang_cities.geojson"
 CATEGORY_MAPPING_CSV = BUNDLED_DATA_DIR / "category_mapping.csv"
+FACILITY_TYPE_MAPPING_CSV = BUNDLED_DATA_DIR / "facility_type_mapping.csv"
 COUNTY_SEATS_CSV = BUNDLED_DATA_DIR / "zhejiang_county_seats.csv"  # the demo's county seats
 SECRETS_TOML = REPO_ROOT / ".streamlit" / "secrets.toml"
 

@@ -47,6 +47,7 @@ def _initialize(con: duckdb.DuckDBPyConnection) -> None:
         [str(settings.CATEGORY_MAPPING_CSV)],
     )
     seed_header_aliases(con)
+    seed_facility_types(con)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
 
 
@@ -59,6 +60,18 @@ def seed_header_aliases(con: duckdb.DuckDBPyConnection) -> None:
 
         con.executemany("INSERT INTO header_aliases VALUES (?, ?, ?)",
                         [(position, header, field) for position, (header, field) in enumerate(builtin_aliases(), 1)])
+
+
+def seed_facility_types(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the supply tables if missing and fill an empty ``facility_type_mapping`` from
+    ``data/facility_type_mapping.csv`` (an edited mapping is left as it is)."""
+    con.execute(schema.SUPPLY_DDL)
+    if con.execute("SELECT count(*) FROM facility_type_mapping").fetchall()[0][0] == 0:
+        con.execute(
+            "INSERT INTO facility_type_mapping SELECT facility_type, category "
+            "FROM read_csv(?, header = true, all_varchar = true)",
+            [str(settings.FACILITY_TYPE_MAPPING_CSV)],
+        )
 
 
 def _district_rows(path: Path) -> list[tuple]:

@@ -1,0 +1,84 @@
+"""The SQL behind demand against supply (``needsmap.supply``): facilities and the demand points
+they serve. Bound parameters only; one function per question.
+
+A database made before facilities existed has no ``facilities`` table: every function here
+then answers as if the table were empty (the facility importer creates it).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from needsmap.filters import Filter
+
+Connection = duckdb.DuckDBPyConnection
+
+_FACILITY_FIELDS = "facility_id, name, facility_type, category, capacity, opened_on, lon, lat, district_adcode, source"
+
+
+def has_facilities_table(con: Connection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'facilities' AND schema_name = 'main'"
+    ).fetchall()[0][0])
+
+
+def facilities(con: Connection, category: str | None = None) -> pd.DataFrame:
+    """Every facility (of ``category`` when given), ordered by id."""
+    if not has_facilities_table(con):
+        return pd.DataFrame(columns=_FACILITY_FIELDS.split(", "))
+    return con.execute(
+        f"""
+        SELECT {_FACILITY_FIELDS} FROM facilities
+        WHERE CAST($category AS VARCHAR) IS NULL OR category = $category
+        ORDER BY facility_id
+        """,
+        {"category": category},
+    ).df()
+
+
+def facility_summary(con: Connection) -> pd.DataFrame:
+    """Per category: facilities, capacity, facilities whose capacity is unknown, demo rows."""
+    if not has_facilities_table(con):
+        return pd.DataFrame(columns=["category", "facilities", "capacity", "capacity_unknown", "demo"])
+    return con.execute(
+        """
+        SELECT category, count(*) AS facilities, sum(capacity) AS capacity,
+               count(*) FILTER (WHERE capacity IS NULL) AS capacity_unknown,
+               count(*) FILTER (WHERE source = 'demo') AS demo
+        FROM facilities GROUP BY category ORDER BY category
+        """
+    ).df()
+
+
+def demand_points(con: Connection, f: Filter, category: str) -> pd.DataFrame:
+    """lon, lat, district_adcode, requester_key of the filtered records of ``category`` that have a point."""
+    where, params = f.where_sql("d")
+    return con.execute(
+        f"""
+        SELECT d.lon, d.lat, d.district_adcode, d.requester_key
+        FROM demands d
+        WHERE {where} AND d.category = ? AND d.lon IS NOT NULL AND d.lat IS NOT NULL
+        """,
+        [*params, category],
+    ).df()
+
+
+def district_population(con: Connection) -> pd.Series:
+    """Residents (2020 census) by district adcode."""
+    rows = con.execute("SELECT adcode, population_2020 FROM districts ORDER BY adcode").fetchall()
+    return pd.Series({adcode: float(population) for adcode, population in rows}, dtype="float64")
+
+
+def facility_type_mapping(con: Connection) -> pd.DataFrame:
+    if not has_facilities_table(con):
+        return pd.DataFrame(columns=["facility_type", "category"])
+    return con.execute("SELECT facility_type, category FROM facility_type_mapping ORDER BY category, facility_type").df()
+
+
+def facility_rejects(con: Connection, limit: int = 1_000) -> pd.DataFrame:
+    if not has_facilities_table(con):
+        return pd.DataFrame(columns=["batch_id", "row_number", "reason"])
+    return con.execute(
+        "SELECT batch_id, row_number, reason FROM facility_rejects ORDER BY batch_id DESC, row_number LIMIT ?", [limit]
+    ).df()
