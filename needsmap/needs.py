@@ -144,8 +144,18 @@ def need_ids(
     follow_a, follow_b = _follow_ups(category, x, y, t, requester, radius_m, rules)
     rows = np.concatenate([a[both_core], border, follow_a])
     cols = np.concatenate([b[both_core], its_core[first], follow_b])
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    # Only records with an edge can share a need: the graph holds those, every other is alone.
+    has_edge = np.zeros(n, dtype=bool)
+    has_edge[rows] = True
+    has_edge[cols] = True
+    linked = np.flatnonzero(has_edge)
+    position = np.zeros(n, dtype=np.int64)
+    position[linked] = np.arange(len(linked))
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (position[rows], position[cols])),
+                       shape=(len(linked), len(linked)))
+    count, components = connected_components(graph, directed=False)
+    labels = np.arange(count, count + n, dtype=np.int64)  # alone: a need of its own
+    labels[linked] = components
     labels = _absorb_into_large(labels, category, x, y, t, requester, radius_m, window_s, rules)
     # Number needs by their first record (records arrive oldest first): stable across runs.
     _, first_row, inverse = np.unique(labels, return_index=True, return_inverse=True)
@@ -196,17 +206,26 @@ def _absorb_into_large(
         return labels
     labels = labels.copy()
     in_large = np.isin(labels, large)
+    members = np.flatnonzero(in_large)
+    members = members[np.argsort(labels[members], kind="stable")]
+    cuts = np.flatnonzero(np.diff(labels[members])) + 1
+    rows_of = {int(labels[rows[0]]): rows for rows in np.split(members, cuts)}
+    time_sorted = bool(np.all(t[1:] >= t[:-1]))
     for need in large[np.argsort(-distinct.loc[large].to_numpy(), kind="stable")]:  # the largest need claims first
-        member = labels == need
-        cat = category[member][0]
-        inside = (
-            ~in_large & (category == cat)
-            & (x >= x[member].min() - radius_m) & (x <= x[member].max() + radius_m)
-            & (y >= y[member].min() - radius_m) & (y <= y[member].max() + radius_m)
-            & (t >= t[member].min() - window_s) & (t <= t[member].max() + window_s)
-        )
+        member = rows_of[need]
+        start, end = t[member].min() - window_s, t[member].max() + window_s
+        # Records come oldest first, so the need's time span is one slice of them.
+        span = slice(int(np.searchsorted(t, start, side="left")), int(np.searchsorted(t, end, side="right"))) \
+            if time_sorted else slice(None)
+        window = np.arange(len(labels))[span]
+        inside = window[
+            ~in_large[span] & (category[span] == category[member[0]])
+            & (x[span] >= x[member].min() - radius_m) & (x[span] <= x[member].max() + radius_m)
+            & (y[span] >= y[member].min() - radius_m) & (y[span] <= y[member].max() + radius_m)
+            & (t[span] >= start) & (t[span] <= end)
+        ]
         labels[inside] = need
-        in_large |= inside
+        in_large[inside] = True
     return labels
 
 
