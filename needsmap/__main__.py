@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--records", type=int, default=1_000_000)
     p_bench.add_argument("--repeat", type=int, default=20)
     p_bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p_bench.add_argument("--browser", action="store_true",
+                         help="also time the app in Debian's Chromium (filter change, drill-down, page move, fresh tab, "
+                              "an empty Streamlit app): browser_*_ms, median of --browser-repeat")
+    p_bench.add_argument("--browser-only", action="store_true", help="time only the browser interactions (implies --browser)")
+    p_bench.add_argument("--browser-repeat", type=int, default=5)
 
     p_brief = sub.add_parser("brief", help="a district or city briefing (pdf|pptx|png|html)")
     _db_arg(p_brief)
@@ -110,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from needsmap import bench
 
-            return bench.main(db=args.db, records=args.records, repeat=args.repeat, as_json=args.json)
+            return bench.main(db=args.db, records=args.records, repeat=args.repeat, as_json=args.json,
+                              browser=args.browser or args.browser_only, browser_only=args.browser_only,
+                              browser_repeat=args.browser_repeat)
         if args.command == "brief":
             from needsmap import brief
 

@@ -202,9 +202,15 @@ def _import_throughput(records: int, echo: Callable[[str], None]) -> dict[str, f
     return result
 
 
-def main(db: Path | None, records: int, repeat: int, as_json: bool, import_records: int | None = None) -> int:
+def main(db: Path | None, records: int, repeat: int, as_json: bool, import_records: int | None = None, *,
+         browser: bool = False, browser_only: bool = False, browser_repeat: int = 5) -> int:
     echo = (lambda message: print(message, file=sys.stderr)) if as_json else print
     path, built = _demo_db(records, db, echo)
+    if browser_only:
+        result = {"records": records, "browser_repeat": browser_repeat, **_browser(path, browser_repeat, echo)}
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False))
+        return 0
     overdue_days = settings.get("resolve_days_target")
     min_records = settings.get("min_records_to_rank")
     response_target = settings.get("response_hours_target")
@@ -278,6 +284,8 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "machine": {"cpus": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
                     "python": sys.version.split()[0], "duckdb": duckdb.__version__, "pandas": pd.__version__},
     }
+    if browser:
+        result.update(browser_repeat=browser_repeat, **_browser(path, browser_repeat, echo))
     echo(f"home refresh: median {result['refresh_median_ms']} ms, p95 {result['refresh_p95_ms']} ms; "
          f"DuckDB ÷ pandas = {result['pandas_ratio']}; map payload {result['map_payload_bytes']:,} B; "
          f"app peak RSS {result['peak_rss_mb']} MB; import {result['import_rows_per_s']:,} rows/s "
@@ -285,6 +293,16 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def _browser(path: Path, repeat: int, echo: Callable[[str], None]) -> dict[str, float]:
+    """The browser figures (``browser_bench.measure``), echoed as one line."""
+    from needsmap import browser_bench
+
+    figures = browser_bench.measure(path, repeat=repeat, echo=echo)
+    echo("browser (median ms): " + ", ".join(f"{name.removeprefix('browser_').removesuffix('_ms')} {value:,.0f}"
+                                            for name, value in figures.items()))
+    return figures
 
 
 def _child_main(task: str, args: list[str]) -> None:

@@ -55,3 +55,24 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "reusing" in again.stderr
     assert json.loads(again.stdout.strip().splitlines()[-1])["demo_seconds"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.e2e  # drives Debian's Chromium against `streamlit run`
+def test_browser_bench_reports_every_interaction_and_the_empty_app_floor(tmp_path):
+    from needsmap import browser_bench
+
+    if not browser_bench.browser_available():
+        pytest.skip("needs Debian's Chromium at /usr/bin/chromium and the playwright package")
+    db = tmp_path / "bench.duckdb"
+    completed = subprocess.run(
+        [sys.executable, "-m", "needsmap", "bench", "--records", "3000", "--browser-only", "--browser-repeat", "1",
+         "--json", "--db", str(db)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["records"] == 3000 and result["browser_repeat"] == 1
+    for name in ("filter", "drilldown", "page", "fresh", "floor"):
+        assert result[f"browser_{name}_ms"] > 0, name
+    assert "browser try 1/1" in completed.stderr
