@@ -8,7 +8,7 @@ from streamlit_folium import st_folium
 from needsmap import boundaries, charts, exports, maps, presentation, queries, settings
 from needsmap.errors import BoundaryError
 from needsmap.i18n import labelled, t
-from needsmap.ui import data, downloads, page, present, widgets
+from needsmap.ui import data, downloads, hot_spots, page, present, widgets
 
 url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
 ctx = page.setup("home_title", extra_params=url_params)
@@ -76,6 +76,8 @@ if point and point != st.session_state.get("handled_click"):
     if adcode:
         page.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
         st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())
+
+hot_spots.surge_list(ctx, f, names)
 
 if ctx.public:  # a chart reads better than a table on a projector
     top = presentation.ranking(measures, k).assign(label=lambda frame: frame["city"] + " · " + frame["name"])

@@ -490,3 +490,36 @@ def emerging_map(con, f, side_km: float, measure: str = "requesters") -> Emergin
     counts = hotspot_queries.cell_slice_counts(con, f, side_km, unit).rename(columns={measure: "count"})
     cells = study_cells(geometries, side_km, counts.drop_duplicates(["q", "r"]))
     return Emerging(emerging_hot_spots(counts, cells, slices), side_km, unit, tuple(slices))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What a page draws: the significant cells with their emerging labels, and how they were made."""
+
+    cells: pd.DataFrame  # q, r, count, z, p, level, kind, label (emerging, "" for none), lon, lat (centre);
+    # only the cells that are significant or carry a label
+    side_km: float
+    measure: str
+    study_cells: int
+    unit: str  # time slices of the emerging labels: "week" or "month"
+    slices: int  # how many (labels need MIN_SLICES)
+
+    @property
+    def cell_area_km2(self) -> float:
+        return hex_area_km2(self.side_km)
+
+    def top(self, n: int = 3) -> pd.DataFrame:
+        """The ``n`` strongest hot spots (highest z), for briefings and the list beside the map."""
+        return self.cells[self.cells["kind"] == "hot"].sort_values("z", ascending=False).head(n)
+
+
+def hot_spot_layer(con, f, measure: str = "requesters") -> Layer:
+    """``hot_spot_map`` and ``emerging_map`` of a view, reduced to the cells worth drawing."""
+    spots = hot_spot_map(con, f, measure)
+    emerging = emerging_map(con, f, spots.side_km, measure)
+    cells = spots.cells.merge(emerging.cells[["q", "r", "label"]], on=["q", "r"], how="left")
+    cells["label"] = cells["label"].fillna("")
+    shown = cells[(cells["level"] > 0) | (cells["label"] != "")].reset_index(drop=True)
+    lon, lat = unproject(*hex_centres(shown["q"].to_numpy(), shown["r"].to_numpy(), spots.side_km))
+    shown["lon"], shown["lat"] = lon.round(5), lat.round(5)
+    return Layer(shown, spots.side_km, measure, len(spots.cells), emerging.unit, len(emerging.slices))

@@ -346,6 +346,68 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x_brief_for": ("简报对象：{place}", "Briefing for: {place}"),
     "cells_note_public": ("演示模式：按约 1 公里网格汇总，少于 {k} 条记录的网格不显示", "Presentation mode: ~1 km grid cells; cells under {k} records are left out"),
     "x_brief_choose": ("选择城市或区县后可生成简报。", "Choose a city or district to make a briefing."),
+    # Hot spots (hotspots.py) and surge alerts (alerts.py)
+    "hs_title": ("热点分析", "Hot spots"),
+    "hs_measure": ("热点依据", "Hot spots of"),
+    "hs_requesters": ("不同诉求人", "Distinct requesters"),
+    "hs_records": ("诉求数", "Demands"),
+    "hs_explain": ("统计显著的热点：在 95% 置信水平下，且已控制多重检验（Benjamini–Hochberg 错误发现率）。"
+                   "红色格子是诉求明显聚集的热点，蓝色是明显偏少的冷点，颜色越深越确定（90% / 95% / 99%）；未通过检验的格子不着色。",
+                   "Statistically significant hot spots: at the 95 % confidence level, controlled for multiple testing "
+                   "(Benjamini–Hochberg false-discovery rate). Red cells are hot spots, where demand clusters beyond chance; blue "
+                   "cells are cold spots; deeper colours are more certain (90 / 95 / 99 %). Cells that do not pass are not drawn."),
+    "hs_cells": ("六边形网格（等面积），每格约 {area} 平方公里（边长 {side} 公里，按数据量选定），共 {cells} 格；"
+                 "热点 {hot} 格、冷点 {cold} 格（90% 及以上）。",
+                 "Equal-area hexagons of about {area} km² each (side {side} km, chosen from the data), {cells} cells; "
+                 "{hot} hot and {cold} cold (90 % or more)."),
+    "hs_emerging": ("时空趋势：按{unit}切片（{n} 片），每片单独检验，Mann-Kendall 趋势检验；紫色边框为有趋势标签但本期未显著的格子。",
+                    "Over time: {n} {unit} slices, each tested, Mann-Kendall trend test; purple outlines mark labelled cells "
+                    "that are not significant over the whole period."),
+    "hs_emerging_few": ("时间切片不足 10 片（{n} 片），不判断时空趋势。", "Fewer than 10 time slices ({n}): no trend labels."),
+    "hs_unit_week": ("周", "week"),
+    "hs_unit_month": ("月", "month"),
+    "hs_none": ("没有格子通过检验：未发现统计显著的热点或冷点。", "No cell passes: no statistically significant hot or cold spot."),
+    "hs_legend": ("热点 / 冷点（置信水平）", "Hot / cold spots (confidence)"),
+    "hs_hot": ("热点", "Hot spot"),
+    "hs_cold": ("冷点", "Cold spot"),
+    "hs_trend_only": ("仅有趋势标签", "Trend label only"),
+    "hs_top": ("最显著的热点", "Strongest hot spots"),
+    "hs_cell_tip": ("{kind} {level} · {measure} {count} · {label}", "{kind} {level} · {measure} {count} · {label}"),
+    "hs_near": ("{district}，约 {lon}°E {lat}°N", "{district}, near {lon}°E {lat}°N"),
+    "el_none": ("无趋势标签", "no trend label"),
+    "el_hot_new": ("新热点", "new hot spot"),
+    "el_hot_consecutive": ("连续热点", "consecutive hot spot"),
+    "el_hot_intensifying": ("加剧热点", "intensifying hot spot"),
+    "el_hot_persistent": ("持续热点", "persistent hot spot"),
+    "el_hot_diminishing": ("减弱热点", "diminishing hot spot"),
+    "el_hot_sporadic": ("零星热点", "sporadic hot spot"),
+    "el_hot_oscillating": ("振荡热点", "oscillating hot spot"),
+    "el_hot_historical": ("历史热点", "historical hot spot"),
+    "el_cold_new": ("新冷点", "new cold spot"),
+    "el_cold_consecutive": ("连续冷点", "consecutive cold spot"),
+    "el_cold_intensifying": ("加剧冷点", "intensifying cold spot"),
+    "el_cold_persistent": ("持续冷点", "persistent cold spot"),
+    "el_cold_diminishing": ("减弱冷点", "diminishing cold spot"),
+    "el_cold_sporadic": ("零星冷点", "sporadic cold spot"),
+    "el_cold_oscillating": ("振荡冷点", "oscillating cold spot"),
+    "el_cold_historical": ("历史冷点", "historical cold spot"),
+    "surges_title": ("本周异常", "Surges this week"),
+    "surges_explain": ("{start} 至 {end}：与各自{baseline}相比，不同诉求人数显著偏多的区县 × 类别"
+                       "（负二项模型允许过度离散，Benjamini–Hochberg 错误发现率 5%，至少 {n} 人）。",
+                       "{start} to {end}: district × category pairs with significantly more distinct requesters than their own "
+                       "{baseline} (negative binomial, allowing overdispersion; Benjamini–Hochberg false-discovery rate 5 %; at least {n} people)."),
+    "surges_baseline_seasonal": ("往年同期", "same weeks in earlier years"),
+    "surges_baseline_trailing": ("前 12 周", "previous 12 weeks"),
+    "surges_none": ("这一周没有显著异常。", "No significant surge this week."),
+    "surges_no_baseline": ("数据不足 4 周，无法判断异常。", "Under 4 weeks of data: surges cannot be judged."),
+    "c_requesters_week": ("本周诉求人", "Requesters this week"),
+    "c_expected": ("通常（期望）", "Usual (expected)"),
+    "c_ratio": ("倍数", "× usual"),
+    "c_open_district": ("区县详情", "District"),
+    "c_open_needs": ("相关需求", "Needs"),
+    "open_link": ("打开 →", "Open →"),
+    "b_hot_spots": ("统计显著的热点（前三）", "Significant hot spots (top three)"),
+    "b_surges": ("本周异常", "Surges this week"),
 }
 
 

@@ -31,6 +31,9 @@ PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 # still ordered when a projector washes colours out or the slide is printed in grey.
 PRESENT_PALETTE = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
 NO_DATA_COLOUR = "#d9d9d9"
+# Hot and cold spots at 99 / 95 / 90 % (ArcGIS's hot-spot ramp: deep = more confident).
+HOT_SPOT_COLOURS = {("hot", 99): "#d62f27", ("hot", 95): "#ed7551", ("hot", 90): "#fab984",
+                    ("cold", 99): "#4575b5", ("cold", 95): "#849eba", ("cold", 90): "#c0ccbe"}
 URGENCY_COLOURS = {1: "#2c7fb8", 2: "#fdae61", 3: "#f46d43", 4: "#a50026"}
 ZHEJIANG_BOUNDS = [[27.0, 118.0], [31.2, 123.0]]
 AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
@@ -136,12 +139,13 @@ class Legend(MacroElement):
     """)
 
     def __init__(self, title: str, breaks: Sequence[float], no_data_label: str, large: bool = False,
-                 palette: Sequence[str] = PALETTE) -> None:
+                 palette: Sequence[str] = PALETTE, entries: Sequence[tuple[str, str]] | None = None) -> None:
+        """``entries`` ((colour, label) pairs) replace the class entries of ``breaks`` when given."""
         super().__init__()
         self._name = "Legend"
         font = "20px" if large else "13px"
         rows = [f'<div><i style="background:{colour}"></i>{html.escape(label)}</div>'
-                for colour, label in legend_entries(breaks, no_data_label, palette)]
+                for colour, label in (entries if entries is not None else legend_entries(breaks, no_data_label, palette))]
         self.legend_html = (
             f'<div style="background:rgba(255,255,255,.92);padding:8px 10px;border-radius:4px;font:{font}/1.4 sans-serif;'
             f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{html.escape(title)}</b>{"".join(rows)}</div>'
@@ -275,4 +279,55 @@ def district_map(
         ).add_to(fmap)
     bounds = shapely.bounds(shapely.from_geojson(json.dumps(outline)))
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return fmap
+
+
+def hot_spot_map(
+    outline_texts: Sequence[str], cells: pd.DataFrame, side_km: float, *, legend_title: str,
+    legend_labels: dict[tuple[str, int], str], cell_text: Sequence[str], tiles: str = "none", large: bool = False,
+) -> folium.Map:
+    """A place's outline with its significant hot and cold cells (hexagons).
+
+    ``cells``: q, r, kind ("hot"/"cold"/""), level (99/95/90/0); ``cell_text``: each cell's
+    tooltip, already worded (escaped here). Cells with no level (labelled only) are outlined.
+    ``legend_labels``: (kind, level) → legend text.
+    """
+    from needsmap import hotspots
+
+    fmap, shift = _base_map(tiles)
+    outlines = _parsed_geometries(tuple(outline_texts), shift)
+    for outline in outlines:
+        folium.GeoJson(outline, style_function=lambda _: {"fill": False, "color": "#222", "weight": 2.5 if large else 1.2}).add_to(fmap)
+    polygons = hotspots.hex_polygons(cells["q"].to_numpy(), cells["r"].to_numpy(), side_km) if len(cells) else []
+    features = []
+    for polygon, kind, level, text in zip(polygons, cells["kind"], cells["level"], cell_text, strict=True):
+        ring = np.array(polygon)
+        if shift:
+            ring = np.column_stack(coords.wgs84_to_gcj02(ring[:, 0], ring[:, 1]))
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring.round(6).tolist()]},
+            "properties": {"detail": html.escape(str(text)), "fill": HOT_SPOT_COLOURS.get((kind, int(level)), "none"),
+                           "significant": bool(level)},
+        })
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name="hot_spots",
+            style_function=lambda feature: {
+                "fillColor": feature["properties"]["fill"], "fillOpacity": 0.75 if feature["properties"]["significant"] else 0,
+                "color": "#555" if feature["properties"]["significant"] else "#7b3294",
+                "weight": 0.4 if feature["properties"]["significant"] else 1.5,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["detail"], labels=False),
+        ).add_to(fmap)
+    entries = [(colour, legend_labels[key]) for key, colour in HOT_SPOT_COLOURS.items() if key in legend_labels]
+    legend = Legend(legend_title, [], "", large=large, entries=entries)
+    legend.add_to(fmap)
+    shapes = shapely.from_geojson([json.dumps(o) for o in outlines]) if outlines else []
+    if len(shapes):
+        min_x, min_y, max_x, max_y = shapely.total_bounds(shapes)
+        fmap.fit_bounds([[min_y, min_x], [max_y, max_x]])
+    else:
+        fmap.fit_bounds(ZHEJIANG_BOUNDS)
     return fmap

@@ -10,7 +10,7 @@ from functools import partial
 
 from needsmap import charts, exports, maps, needs, presentation
 from needsmap.i18n import labelled, t, term
-from needsmap.ui import data, downloads, page, present, staff, widgets
+from needsmap.ui import data, downloads, hot_spots, page, present, staff, widgets
 
 ctx = page.setup("district_title")
 lang, f = ctx.lang, ctx.filter
@@ -106,6 +106,8 @@ if f.district_adcode:
     map_args = dict(geometry_text=geometry, kind=kind, points=points, tiles=ctx.tiles, large=ctx.public,
                     point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)})
     st_folium(maps.district_map(**map_args), height=480, width="stretch", returned_objects=[], key="district_map")
+
+hot_spots.section(ctx, f, names)
 
 st.subheader(t("records_table", lang))
 if staff.staff_view(lang, ctx.public, key="records"):

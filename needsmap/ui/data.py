@@ -15,6 +15,7 @@ instead of points, and no record-level rows at all. A page cannot forget it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from needsmap import needs, presentation, queries, settings, store
+from needsmap import alerts, hotspots, needs, presentation, queries, settings, store
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -202,6 +203,29 @@ def map_points(f: Filter) -> tuple[str, pd.DataFrame]:
         kind, cells = _run(queries.map_points, f, 0, 0.01)
         return kind, _public_groups(cells) if kind == "cells" else cells.head(0)  # "points" only when there are none
     return _run(queries.map_points, f, 3_000, 0.005)
+
+
+def hot_spot_layer(f: Filter, measure: str = "requesters") -> hotspots.Layer:
+    """``hotspots.hot_spot_layer`` of a view (cached per filter and measure); in public mode the
+    cells counting fewer than k (requesters or records, the measure's) are not drawn."""
+    layer = _run(hotspots.hot_spot_layer, f, measure)
+    if state.is_public():
+        return replace(layer, cells=layer.cells[presentation.enough_to_show(layer.cells, k_anonymity(), ("count",))])
+    return layer
+
+
+def min_surge_requesters() -> int:
+    """The fewest distinct requesters a listed surge has: ``alerts.MIN_REQUESTERS``, k in public mode if larger."""
+    return max(alerts.MIN_REQUESTERS, k_anonymity()) if state.is_public() else alerts.MIN_REQUESTERS
+
+
+def surges(f: Filter) -> alerts.Surges:
+    """``alerts.surges`` of a view: its last week's surges; in public mode only those of k or
+    more distinct requesters (the rows below k are left out altogether)."""
+    result = _run(alerts.surges, f)
+    if state.is_public():
+        return replace(result, table=result.table[presentation.enough_to_show(result.table, k_anonymity(), ("requesters",))])
+    return result
 
 
 # --- Record-level rows (staff views; none in public mode) ------------------------------------
