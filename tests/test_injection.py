@@ -91,6 +91,7 @@ CALLS = {
     "records": lambda con, f: queries.records(con, f),
     "export_records": lambda con, f: queries.export_records(con, f),
     "map_points": lambda con, f: queries.map_points(con, f),
+    "city_level_records": lambda con, f: queries.city_level_records(con, f),
     # Values, not a Filter: every text value of the filter is passed on as a category asked about.
     "subcategories": lambda con, f: queries.subcategories(con, text_values(f)),
 }
@@ -132,11 +133,15 @@ class RecordingConnection:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The five records of test_queries plus one rejected row (batch 1) — every answer is known."""
+    """The five records of test_queries, one record known only at city level (市本级, 杭州) and one
+    rejected row (batch 1) — every answer is known."""
     from tests.conftest import write_records
 
     path = tmp_path_factory.mktemp("injection") / "small.duckdb"
-    return write_records(path, RECORDS, "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')")
+    return write_records(path, RECORDS, "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')",
+                         "INSERT INTO demands (record_id, created_at, category, status, urgency, people_affected, "
+                         "city_adcode, place_basis, cluster_id, batch_id) VALUES ('SB1', TIMESTAMP '2025-07-03 09:00', "
+                         "'water', 'received', 1, 1, '330100', 'city', 0, 1)")
 
 
 @pytest.fixture
@@ -234,7 +239,7 @@ def test_a_batch_id_must_be_a_whole_number(con, value):
     assert records_in(queries.rejects(con, batch_id=1)) == 1 and records_in(queries.rejects(con, batch_id=99)) == 0
     with pytest.raises(ValueError, match="`batch_id` was .* but is expected to be a whole number or None"):
         queries.rejects(con, batch_id=value)
-    assert intact(con)[:2] == (5, 1)
+    assert intact(con)[:2] == (6, 1)
 
 
 def test_an_unknown_grouping_is_refused_with_a_sentence(con):
