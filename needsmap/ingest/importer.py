@@ -410,6 +410,9 @@ def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batc
             """,
             {"as_of": export_as_of},
         )
+        changed_count = int(con.execute("SELECT count(*) FROM changed_records").fetchone()[0])
+        if not changed_count:
+            return 0
         con.execute(
             """
             INSERT INTO status_history (record_id, batch_id, status_from, status_to, export_as_of)
@@ -418,16 +421,24 @@ def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batc
             """,
             {"batch_id": batch_id, "as_of": export_as_of},
         )
-        assignments = ", ".join(f"{name} = c.{name}" for name in _UPDATED_FIELDS)
+        # Only the columns some record changes are written: an UPDATE rewrites every column it
+        # names at the checkpoint, and a day's re-export mostly changes statuses and times.
+        differs = con.execute(
+            "SELECT " + ", ".join(f"bool_or(c.{name} IS DISTINCT FROM s.{name})" for name in _UPDATED_FIELDS)
+            + " FROM changed_records c JOIN demands s USING (record_id)"
+        ).fetchone()
+        changed_fields = [name for name, changed in zip(_UPDATED_FIELDS, differs, strict=True) if changed]
+        assignments = [f"{name} = c.{name}" for name in changed_fields] + ["updated_batch_id = $batch_id"]
+        if "requester_hash" in changed_fields:
+            assignments.append("requester_key = hash(COALESCE(c.requester_hash, c.record_id))")  # schema.REQUESTER_KEY_SQL
         con.execute(
             f"""
-            UPDATE demands SET {assignments}, updated_batch_id = $batch_id,
-                   requester_key = hash(COALESCE(c.requester_hash, c.record_id))  -- schema.REQUESTER_KEY_SQL
+            UPDATE demands SET {", ".join(assignments)}
             FROM changed_records c WHERE demands.record_id = c.record_id
             """,
             {"batch_id": batch_id},
         )
-        return int(con.execute("SELECT count(*) FROM changed_records").fetchone()[0])
+        return changed_count
     finally:
         con.execute("DROP TABLE IF EXISTS changed_records")
         con.unregister("incoming_updates")
