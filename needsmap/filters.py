@@ -1,7 +1,7 @@
 """The Filter value object: what slice of the data a view shows.
 
-One frozen dataclass holds the filters. It turns into SQL with bound parameters
-(``where_sql``), into and out of URL query parameters (``to_query_params`` /
+One frozen dataclass holds the filters. It turns into SQL with named, bound parameters
+(``where_sql``: ``$f_category_0`` …), into and out of URL query parameters (``to_query_params`` /
 ``from_query_params``), into a sentence for titles (``describe``), and it is hashable, so it is
 the cache key (with the data signature) for cached query results.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 
@@ -74,31 +74,33 @@ class Filter:
     def with_changes(self, **changes: object) -> Filter:
         return replace(self, **changes)
 
-    def where_sql(self, alias: str = "d") -> tuple[str, list[object]]:
-        """``(sql, params)``: a WHERE body over the ``demands`` table (``TRUE`` when no filter)."""
+    def where_sql(self, alias: str = "d") -> tuple[str, dict[str, object]]:
+        """``(sql, params)``: a WHERE body over the ``demands`` table (``TRUE`` when no filter)
+        and its values by name; every name starts ``f_``, so a query's own names never clash."""
         bits: list[str] = []
-        params: list[object] = []
+        params: dict[str, object] = {}
         if self.date_from is not None:
-            bits.append(f"{alias}.created_at >= ?")
-            params.append(self.date_from)
+            bits.append(f"{alias}.created_at >= $f_date_from")
+            params["f_date_from"] = self.date_from
         if self.date_to is not None:
-            bits.append(f"{alias}.created_at < CAST(? AS DATE) + INTERVAL 1 DAY")
-            params.append(self.date_to)
+            bits.append(f"{alias}.created_at < CAST($f_date_to AS DATE) + INTERVAL 1 DAY")
+            params["f_date_to"] = self.date_to
         for column, values in (
             ("category", self.categories), ("subcategory", self.subcategories), ("urgency", self.urgency),
             ("status", self.statuses), ("channel", self.channels), ("requester_group", self.groups),
             ("urban_rural", self.urban_rural),
         ):
             if values:
-                bits.append(f"{alias}.{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
+                sql, named = in_sql(f"{alias}.{column}", f"f_{column}", values)
+                bits.append(sql)
+                params.update(named)
         if self.district_adcode:
-            bits.append(f"{alias}.district_adcode = ?")
-            params.append(self.district_adcode)
+            bits.append(f"{alias}.district_adcode = $f_district")
+            params["f_district"] = self.district_adcode
         elif self.city_adcode and _CITY_ADCODE.fullmatch(self.city_adcode):
             # city_adcode, not the district's prefix: city-level records (市本级) have no district.
-            bits.append(f"{alias}.city_adcode = ?")
-            params.append(self.city_adcode)
+            bits.append(f"{alias}.city_adcode = $f_city")
+            params["f_city"] = self.city_adcode
         elif self.city_adcode:
             bits.append("FALSE")  # not a city's code (33xx00): it names no city, so no record
         return (" AND ".join(bits) or "TRUE"), params
@@ -176,6 +178,12 @@ class Filter:
         if self.subcategories:
             parts.append("/".join(self.subcategories))
         return " · ".join(parts)
+
+
+def in_sql(column: str, name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
+    """``column IN ($name_0, $name_1, …)`` and the values by those names (one per value, bound)."""
+    names = [f"{name}_{number}" for number in range(len(values))]
+    return f"{column} IN ({', '.join('$' + n for n in names)})", dict(zip(names, values, strict=True))
 
 
 def _shown(value: object) -> str:

@@ -19,7 +19,7 @@ from needsmap.filters import Filter
 Connection = duckdb.DuckDBPyConnection
 
 # Projected km (sinusoidal, hotspots.LON0) → fractional axial coordinates → cube rounding.
-# Parameters, in order: the WHERE's, then the side in km (twice: the `side` CTE binds it once).
+# Parameters by name: the filter's ($f_…) and the side(s) in km bound by the ``sides`` table.
 _HEX_CELLS = f"""
     projected AS (
         SELECT {hotspots.EARTH_RADIUS_KM} * radians(d.lon - {hotspots.LON0}) * cos(radians(d.lat)) AS x,
@@ -48,32 +48,32 @@ _HEX_CELLS = f"""
 """
 
 
-def _cells_sql(f: Filter, sides: str) -> tuple[str, list[object]]:
+def _cells_sql(f: Filter, sides: str) -> tuple[str, dict[str, object]]:
     where, params = f.where_sql("d")
     return "WITH " + _HEX_CELLS.format(where=where, sides=sides), params
 
 
 def occupancy(con: Connection, f: Filter, sides_km: Sequence[float] = hotspots.SIDES_KM) -> pd.DataFrame:
     """For each candidate hexagon side (km): occupied_cells and records of the filtered records."""
-    head, params = _cells_sql(f, "(SELECT unnest(CAST(? AS DOUBLE[])) AS km)")
+    head, params = _cells_sql(f, "(SELECT unnest(CAST($sides_km AS DOUBLE[])) AS km)")
     return con.execute(
         head + """
         SELECT side_km, count(DISTINCT (q, r)) AS occupied_cells, count(*) AS records
         FROM cells GROUP BY side_km ORDER BY side_km
         """,
-        [*params, list(sides_km)],
+        params | {"sides_km": list(sides_km)},
     ).df()
 
 
 def cell_counts(con: Connection, f: Filter, side_km: float) -> pd.DataFrame:
     """Per occupied hexagon of side ``side_km``: q, r, records, requesters (distinct)."""
-    head, params = _cells_sql(f, "(SELECT CAST(? AS DOUBLE) AS km)")
+    head, params = _cells_sql(f, "(SELECT CAST($side_km AS DOUBLE) AS km)")
     return con.execute(
         head + """
         SELECT q, r, count(*) AS records, count(DISTINCT requester_key) AS requesters
         FROM cells GROUP BY q, r ORDER BY q, r
         """,
-        [*params, side_km],
+        params | {"side_km": side_km},
     ).df()
 
 
@@ -82,14 +82,14 @@ def cell_slice_counts(con: Connection, f: Filter, side_km: float, unit: str) -> 
     requesters (distinct within the slice)."""
     if unit not in ("week", "month"):
         raise ValueError(f'`unit` was "{unit}" but is expected to be in {{"week", "month"}}')
-    head, params = _cells_sql(f, "(SELECT CAST(? AS DOUBLE) AS km)")
+    head, params = _cells_sql(f, "(SELECT CAST($side_km AS DOUBLE) AS km)")
     return con.execute(
         head + f"""
         SELECT q, r, CAST(date_trunc('{unit}', created_at) AS DATE) AS slice,
                count(*) AS records, count(DISTINCT requester_key) AS requesters
         FROM cells GROUP BY ALL ORDER BY q, r, slice
         """,
-        [*params, side_km],
+        params | {"side_km": side_km},
     ).df()
 
 
@@ -105,11 +105,11 @@ def period(con: Connection, f: Filter) -> tuple[date | None, date | None]:
 def study_geometries(con: Connection, f: Filter) -> list[str]:
     """GeoJSON texts of the districts a view covers (its district, its city's districts, or all)."""
     if f.district_adcode:
-        sql, params = "SELECT geometry_geojson FROM districts WHERE adcode = ?", [f.district_adcode]
+        sql, params = "SELECT geometry_geojson FROM districts WHERE adcode = $district", {"district": f.district_adcode}
     elif f.city_adcode:
-        sql, params = "SELECT geometry_geojson FROM districts WHERE city_adcode = ?", [f.city_adcode]
+        sql, params = "SELECT geometry_geojson FROM districts WHERE city_adcode = $city", {"city": f.city_adcode}
     else:
-        sql, params = "SELECT geometry_geojson FROM districts", []
+        sql, params = "SELECT geometry_geojson FROM districts", {}
     return [row[0] for row in con.execute(sql + " ORDER BY adcode", params).fetchall() if row[0]]
 
 
@@ -129,17 +129,17 @@ def weekly_requesters(con: Connection, f: Filter, end_day: date, weeks_back: Seq
         f"""
         WITH windowed AS (
             SELECT d.district_adcode, d.category, d.requester_key,
-                   CAST(floor(date_diff('second', d.created_at, CAST(? AS TIMESTAMP)) / 604800.0) AS INTEGER) AS w
+                   CAST(floor(date_diff('second', d.created_at, CAST($end_exclusive AS TIMESTAMP)) / 604800.0) AS INTEGER) AS w
             FROM demands d
-            WHERE {where} AND d.created_at >= CAST(? AS TIMESTAMP) AND d.created_at < CAST(? AS TIMESTAMP)
+            WHERE {where} AND d.created_at >= CAST($oldest AS TIMESTAMP) AND d.created_at < CAST($end_exclusive AS TIMESTAMP)
               AND d.district_adcode IS NOT NULL
         )
         SELECT district_adcode, category, w, count(DISTINCT requester_key) AS requesters, count(*) AS records
         FROM windowed
-        WHERE list_contains(CAST(? AS INTEGER[]), w)
+        WHERE list_contains(CAST($weeks AS INTEGER[]), w)
         GROUP BY ALL ORDER BY district_adcode, category, w
         """,
-        [end_exclusive, *params, oldest, end_exclusive, sorted(set(int(w) for w in weeks_back))],
+        params | {"end_exclusive": end_exclusive, "oldest": oldest, "weeks": sorted(set(int(w) for w in weeks_back))},
     ).df()
 
 

@@ -15,13 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from needsmap import queries, taxonomy
+from needsmap import queries
 from needsmap.filters import Filter
 
 Connection = duckdb.DuckDBPyConnection
-
-_OPEN = taxonomy.OPEN_STATUSES
-_OPEN_IN = f"status IN ({', '.join('?' * len(_OPEN))})"
 
 
 def need_records(con: Connection, f: Filter) -> pa.Table:
@@ -32,19 +29,17 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
     people_affected (as claimed), is_open, resolved_at.
     """
     base, params = queries._filtered(f)
+    sql = f"""
+        SELECT category, subcategory, district_adcode, requester_key, lon, lat, created_at,
+               epoch(created_at)::BIGINT AS seconds, urgency, people_affected,
+               {queries._OPEN_IN} AS is_open, resolved_at
+        FROM ({base})
+        WHERE lon IS NOT NULL AND lat IS NOT NULL AND created_at IS NOT NULL
+        ORDER BY created_at, requester_key, lon, lat
+    """
     cursor = con.cursor()  # a fresh cursor: ``sql`` refuses a connection holding another result
     try:
-        return cursor.sql(
-        f"""
-            SELECT category, subcategory, district_adcode, requester_key, lon, lat, created_at,
-                   epoch(created_at)::BIGINT AS seconds, urgency, people_affected,
-                   {_OPEN_IN} AS is_open, resolved_at
-            FROM ({base})
-            WHERE lon IS NOT NULL AND lat IS NOT NULL AND created_at IS NOT NULL
-            ORDER BY created_at, requester_key, lon, lat
-            """,
-            params=[*_OPEN, *params],
-        ).to_arrow_table()
+        return cursor.sql(sql, params=queries._bound(sql, params)).to_arrow_table()
     finally:
         cursor.close()
 
@@ -120,11 +115,11 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
             )
             SELECT need_id, category, subcategory, district_adcode, records, distinct_requesters, urgency,
                    median_claim, max_claim, population, open_records, open_requesters,
-                   date_diff('hour', oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest,
+                   date_diff('hour', oldest_open_at, CAST($as_of AS TIMESTAMP)) / 24.0 AS days_open_oldest,
                    first_at, last_at, last_resolved_at, lon, lat
             FROM combined
             """,
-            params=[as_of_time],
+            params={"as_of": as_of_time},
         ).to_arrow_table()
     finally:
         cursor.unregister("single_rows")

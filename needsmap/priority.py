@@ -23,19 +23,21 @@ class Weights:
     frequency: float = 1.0
     age: float = 1.0
 
-    def params(self) -> list[float]:
-        return [self.urgency, self.people, self.frequency, self.age]
+    def params(self) -> dict[str, float]:
+        """The weights by the names ``SCORE_SQL`` gives them."""
+        return {"w_urgency": self.urgency, "w_people": self.people, "w_frequency": self.frequency, "w_age": self.age}
 
 
 # SQL over a row with max_urgency, people_affected, distinct_requesters, days_open_oldest and
-# overdue_days (bound), producing the four components; used by the query layer.
+# $overdue_days and the weights $w_* (bound by name), producing the four components; used by the query layer.
 COMPONENTS_SQL = """
     CAST(max_urgency AS DOUBLE) AS urgency_component,
     1 + log10(greatest(people_affected, 1)) AS people_component,
     1 + log2(greatest(distinct_requesters, 1)) AS frequency_component,
-    least(1 + coalesce(days_open_oldest, 0) / ?, 4.0) AS age_component
+    least(1 + coalesce(days_open_oldest, 0) / $overdue_days, 4.0) AS age_component
 """
 
 SCORE_SQL = """
-    pow(urgency_component, ?) * pow(people_component, ?) * pow(frequency_component, ?) * pow(age_component, ?)
+    pow(urgency_component, $w_urgency) * pow(people_component, $w_people) * pow(frequency_component, $w_frequency)
+    * pow(age_component, $w_age)
 """

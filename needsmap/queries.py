@@ -1,7 +1,8 @@
 """Every SQL statement the app runs: one function per question the dashboard asks.
 
 Each function takes a DuckDB connection (or cursor) and a ``Filter``, binds every value as a
-parameter (identifiers come only from fixed allow-lists), and answers with a small pandas frame
+named parameter (``$as_of``, ``$overdue_days``, the filter's ``$f_…``: no caller orders values by
+position; identifiers come only from fixed allow-lists), and answers with a small pandas frame
 or dict. Times are hours or days as the names say; rates are per 10,000 residents (2020 census).
 
 "Now" for overdue and age is the data's own date (``as_of``: the latest ``created_at`` in the
@@ -11,6 +12,8 @@ database), so an export is judged as of its own end and the demo reads the same 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from datetime import datetime
 
 import duckdb
@@ -18,14 +21,20 @@ import numpy as np
 import pandas as pd
 
 from needsmap import priority, stats, taxonomy
-from needsmap.filters import Filter
+from needsmap.filters import Filter, in_sql
 
 Connection = duckdb.DuckDBPyConnection
 
-_OPEN = taxonomy.OPEN_STATUSES
-_OPEN_IN = f"status IN ({', '.join('?' * len(_OPEN))})"
-_DONE = ("resolved", "closed")
-_DONE_IN = f"status IN ({', '.join('?' * len(_DONE))})"
+# The status sets (taxonomy's, spelled once) as SQL with their values by name.
+_OPEN_IN, _OPEN = in_sql("status", "open", taxonomy.OPEN_STATUSES)
+_RESOLVED_IN, _RESOLVED = in_sql("status", "resolved", taxonomy.RESOLVED_STATUSES)
+_DISPATCHED_ON_IN, _DISPATCHED_ON = in_sql("status", "dispatched_on", taxonomy.FUNNEL_STATUSES["dispatched"])
+_IN_PROGRESS_ON_IN, _IN_PROGRESS_ON = in_sql("status", "in_progress_on", taxonomy.FUNNEL_STATUSES["in_progress_or_later"])
+_CLOSED_IN, _CLOSED = in_sql("status", "closed", taxonomy.FUNNEL_STATUSES["closed"])
+STATUS_PARAMS: dict[str, object] = _OPEN | _RESOLVED | _DISPATCHED_ON | _IN_PROGRESS_ON | _CLOSED
+# Received more than $overdue_days before $as_of (with an open status: overdue).
+_OVERDUE = "created_at < CAST($as_of AS TIMESTAMP) - to_days(CAST($overdue_days AS INTEGER))"
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 # A record whose recorded times run backwards (a response before receipt, a resolution before the
 # response, a follow-up call before the resolution) is a data error: which of its times is wrong
@@ -41,9 +50,20 @@ TIMES_IN_ORDER = (
 MAP_MEASURES = ("records", "per_10k", "smoothed_per_10k", "priority_sum", "unresolved", "overdue")
 
 
-def _filtered(f: Filter) -> tuple[str, list[object]]:
+def _filtered(f: Filter) -> tuple[str, dict[str, object]]:
     where, params = f.where_sql("d")
     return f"SELECT * FROM demands d WHERE {where}", params
+
+
+def _bound(sql: str, values: Mapping[str, object]) -> dict[str, object]:
+    """The values ``sql`` names (``$name``) out of ``values`` and the status sets: exactly those,
+    as DuckDB refuses a value the statement does not name."""
+    available = {**STATUS_PARAMS, **values}
+    return {name: available[name] for name in dict.fromkeys(_PARAMETER.findall(sql))}
+
+
+def _execute(con: Connection, sql: str, values: Mapping[str, object]) -> duckdb.DuckDBPyConnection:
+    return con.execute(sql, _bound(sql, values))
 
 
 def as_of(con: Connection) -> datetime | None:
@@ -71,10 +91,10 @@ def date_range(con: Connection) -> tuple[datetime | None, datetime | None]:
 def subcategories(con: Connection, categories: tuple[str, ...] = ()) -> list[str]:
     """Sub-categories present in the data (for the filter), optionally of some categories."""
     sql = "SELECT DISTINCT subcategory FROM demands WHERE subcategory IS NOT NULL"
-    params: list[object] = []
+    params: dict[str, object] = {}
     if categories:
-        sql += f" AND category IN ({', '.join('?' * len(categories))})"
-        params.extend(categories)
+        in_categories, params = in_sql("category", "category", tuple(categories))
+        sql += f" AND {in_categories}"
     return [row[0] for row in con.execute(sql + " ORDER BY 1 LIMIT 500", params).fetchall()]
 
 
@@ -85,20 +105,21 @@ EXACT_DISTINCT_MAX = 200_000
 def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int) -> dict[str, float]:
     """Headline numbers for the filtered records."""
     base, params = _filtered(f)
-    row = con.execute(
+    row = _execute(
+        con,
         f"""
         SELECT count(*) AS records,
                count(*) FILTER (WHERE urgency >= 3) AS urgent,
                count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
-               count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
-               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               count(*) FILTER (WHERE {_OPEN_IN} AND {_OVERDUE}) AS overdue,
+               count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
                median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
                    AS median_hours_to_response,
                avg(satisfaction) AS mean_satisfaction,
                sum(people_affected) AS people_affected
         FROM ({base})
         """,
-        [*_OPEN, *_OPEN, as_of_time, overdue_days, *_DONE, *params],
+        params | {"as_of": as_of_time, "overdue_days": overdue_days},
     ).fetchone()
     names = ("records", "urgent", "unresolved", "overdue", "resolved",
              "median_hours_to_response", "mean_satisfaction", "people_affected")
@@ -121,7 +142,7 @@ def _cluster_scores_sql(base: str, open_only: bool) -> str:
 
     With ``open_only`` only clusters holding an open record are aggregated (a semi-join first:
     most clusters are single resolved records, and skipping them makes this ~10× faster).
-    Parameters: see ``_cluster_params`` (same ``open_only``).
+    Parameters: the filter's, ``$as_of``, ``$overdue_days`` and the weights (``_cluster_params``).
     """
     only_open = f"WHERE cluster_id IN (SELECT cluster_id FROM filtered WHERE {_OPEN_IN})" if open_only else ""
     return f"""
@@ -139,7 +160,7 @@ def _cluster_scores_sql(base: str, open_only: bool) -> str:
             FROM filtered {only_open}
             GROUP BY cluster_id, district_adcode
         ), timed AS (
-            SELECT *, date_diff('hour', oldest_open_at, CAST(? AS TIMESTAMP)) / 24.0 AS days_open_oldest
+            SELECT *, date_diff('hour', oldest_open_at, CAST($as_of AS TIMESTAMP)) / 24.0 AS days_open_oldest
             FROM parts
         ), components AS (
             SELECT *, {priority.COMPONENTS_SQL} FROM timed
@@ -148,12 +169,9 @@ def _cluster_scores_sql(base: str, open_only: bool) -> str:
     """
 
 
-def _cluster_params(
-    as_of_time: datetime | None, overdue_days: int, weights: priority.Weights, params: list[object], open_only: bool,
-) -> list[object]:
-    """Bound values in the order ``_cluster_scores_sql`` names them."""
-    semi_join = list(_OPEN) if open_only else []
-    return [*params, *semi_join, *_OPEN, *_OPEN, as_of_time, float(overdue_days), *weights.params()]
+def _cluster_params(as_of_time: datetime | None, overdue_days: int, weights: priority.Weights) -> dict[str, object]:
+    """The values ``_cluster_scores_sql`` names, besides the filter's."""
+    return {"as_of": as_of_time, "overdue_days": float(overdue_days), **weights.params()}
 
 
 def district_measures(
@@ -172,7 +190,8 @@ def district_measures(
     """
     base, params = _filtered(f)
     # One scan: counts per (district, category), then per district with its top three categories.
-    counts = con.execute(
+    counts = _execute(
+        con,
         f"""
         SELECT adcode, sum(records)::BIGINT AS records, sum(unresolved)::BIGINT AS unresolved,
                sum(overdue)::BIGINT AS overdue, sum(urgent)::BIGINT AS urgent,
@@ -180,21 +199,22 @@ def district_measures(
         FROM (
             SELECT district_adcode AS adcode, category, count(*) AS records,
                    count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
-                   count(*) FILTER (WHERE {_OPEN_IN} AND created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))) AS overdue,
+                   count(*) FILTER (WHERE {_OPEN_IN} AND {_OVERDUE}) AS overdue,
                    count(*) FILTER (WHERE urgency >= 3) AS urgent
             FROM ({base}) GROUP BY 1, 2
         ) GROUP BY adcode
         """,
-        [*_OPEN, *_OPEN, as_of_time, overdue_days, *params],
+        params | {"as_of": as_of_time, "overdue_days": overdue_days},
     ).df()
     scores = pd.DataFrame({"adcode": pd.Series(dtype=str), "priority_sum": pd.Series(dtype=float)})
     if include_priority:
-        scores = con.execute(
+        scores = _execute(
+            con,
             f"""
             SELECT district_adcode AS adcode, sum(score) AS priority_sum
             FROM ({_cluster_scores_sql(base, open_only=True)}) WHERE cluster_id <> 0 GROUP BY 1
             """,
-            _cluster_params(as_of_time, overdue_days, priority.Weights(), params, open_only=True),
+            params | _cluster_params(as_of_time, overdue_days, priority.Weights()),
         ).df()
     frame = districts(con).merge(counts, on="adcode", how="left").merge(scores, on="adcode", how="left")
     for column in ("records", "unresolved", "overdue", "urgent"):
@@ -212,14 +232,15 @@ def district_measures(
 def category_counts(con: Connection, f: Filter) -> pd.DataFrame:
     """Per category: records, unresolved, urgent, distinct_requesters (descending records)."""
     base, params = _filtered(f)
-    return con.execute(
+    return _execute(
+        con,
         f"""
         SELECT category, count(*) AS records, count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
                count(*) FILTER (WHERE urgency >= 3) AS urgent,
                count(DISTINCT requester_key) AS distinct_requesters
         FROM ({base}) GROUP BY 1 ORDER BY records DESC, category
         """,
-        [*_OPEN, *params],
+        params,
     ).df()
 
 
@@ -258,7 +279,8 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
     """
     base, params = _filtered(f)
     population = _population_in_scope(con, f).groupby("urban_rural", as_index=False)["population"].sum()
-    frame = con.execute(
+    frame = _execute(
+        con,
         f"""
         SELECT coalesce(category, '__all__') AS category, urban_rural,
                count(*) AS records,
@@ -266,9 +288,9 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
                median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
                    AS median_hours_to_response,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
                    AS responded_within_target,
-               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
                count(satisfaction) AS rated,
                avg(satisfaction) AS mean_satisfaction,
                stddev_samp(satisfaction) AS sd_satisfaction
@@ -276,7 +298,7 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
         WHERE urban_rural IS NOT NULL
         GROUP BY GROUPING SETS ((category, urban_rural), (urban_rural))
         """,
-        [response_hours_target, *_DONE, *params],
+        params | {"response_hours": response_hours_target},
     ).df()
     frame = frame.merge(population, on="urban_rural", how="left")
     frame["per_10k"] = frame["records"] / frame["population"] * 10_000
@@ -288,16 +310,18 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
 
 def _population_in_scope(con: Connection, f: Filter) -> pd.DataFrame:
     """Districts inside the filter's place scope: adcode, urban_rural, population (2020 census)."""
-    bits, params = ["TRUE"], []
+    bits: list[str] = ["TRUE"]
+    params: dict[str, object] = {}
     if f.district_adcode:
-        bits.append("adcode = ?")
-        params.append(f.district_adcode)
+        bits.append("adcode = $district")
+        params["district"] = f.district_adcode
     elif f.city_adcode:
-        bits.append("city_adcode = ?")
-        params.append(f.city_adcode)
+        bits.append("city_adcode = $city")
+        params["city"] = f.city_adcode
     if f.urban_rural:
-        bits.append(f"urban_rural IN ({', '.join('?' * len(f.urban_rural))})")
-        params.extend(f.urban_rural)
+        in_areas, areas = in_sql("urban_rural", "area", f.urban_rural)
+        bits.append(in_areas)
+        params.update(areas)
     return con.execute(
         f"SELECT adcode, urban_rural, population_2020 AS population FROM districts WHERE {' AND '.join(bits)} ORDER BY adcode",
         params,
@@ -312,15 +336,16 @@ def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) 
     dispersion (``stats.*_dispersion``) that widens the gap intervals.
     """
     base, params = _filtered(f)
-    counts = con.execute(
+    counts = _execute(
+        con,
         f"""
         SELECT district_adcode AS adcode,
                count(*) AS records,
                count(*) FILTER (WHERE urgency >= 3) AS urgent,
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
                    AS responded_within_target,
-               count(*) FILTER (WHERE {_DONE_IN}) AS resolved,
+               count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
                count(satisfaction) AS rated,
                sum(satisfaction)::DOUBLE AS satisfaction_sum,
                sum(satisfaction * satisfaction)::DOUBLE AS satisfaction_sum_sq
@@ -328,7 +353,7 @@ def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) 
         WHERE urban_rural IS NOT NULL
         GROUP BY 1
         """,
-        [response_hours_target, *_DONE, *params],
+        params | {"response_hours": response_hours_target},
     ).df()
     frame = _population_in_scope(con, f).merge(counts, on="adcode", how="left")
     count_columns = ["records", "urgent", "responded", "responded_within_target", "resolved", "rated"]
@@ -388,10 +413,10 @@ def response_hours_sample(con: Connection, f: Filter, per_area: int = 2_000) -> 
         f"""
         SELECT urban_rural, district_adcode, date_diff('minute', created_at, responded_at) / 60.0 AS hours
         FROM ({base}) WHERE responded_at IS NOT NULL AND urban_rural IS NOT NULL AND {TIMES_IN_ORDER}
-        QUALIFY row_number() OVER (PARTITION BY urban_rural ORDER BY hash(record_id)) <= ?
+        QUALIFY row_number() OVER (PARTITION BY urban_rural ORDER BY hash(record_id)) <= $per_area
         ORDER BY urban_rural, district_adcode, hours
         """,
-        [*params, per_area],
+        params | {"per_area": per_area},
     ).df()
     return {area: [district["hours"].to_numpy() for _, district in group.groupby("district_adcode")]
             for area, group in frame.groupby("urban_rural")}
@@ -423,23 +448,24 @@ def service_loop(
     base, params = _filtered(f)
     select_group = f"{group_sql} AS grp, " if group_sql else ""
     group_by = "GROUP BY 1 ORDER BY records DESC, 1" if group_sql else ""
-    frame = con.execute(
+    frame = _execute(
+        con,
         f"""
         SELECT {select_group}
                count(*) AS records,
                count(*) AS received,
-               count(*) FILTER (WHERE status <> 'received') AS dispatched,
-               count(*) FILTER (WHERE status IN ('in_progress', 'resolved', 'closed')) AS in_progress_or_later,
-               count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved_or_later,
+               count(*) FILTER (WHERE {_DISPATCHED_ON_IN}) AS dispatched,
+               count(*) FILTER (WHERE {_IN_PROGRESS_ON_IN}) AS in_progress_or_later,
+               count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved_or_later,
                count(feedback_at) AS followed_up,
                count(satisfaction) AS rated,
-               count(*) FILTER (WHERE status = 'closed') AS closed,
+               count(*) FILTER (WHERE {_CLOSED_IN}) AS closed,
                count(*) FILTER (WHERE NOT {TIMES_IN_ORDER}) AS timestamp_errors,
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= ? * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
                    AS responded_within_target,
                count(feedback_at) FILTER (WHERE {TIMES_IN_ORDER}) AS followed_up_timed,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, feedback_at) <= ? * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, feedback_at) <= $feedback_hours * 60)
                    AS feedback_within_target,
                count(resolved_at) FILTER (WHERE {TIMES_IN_ORDER}) AS resolved_timed,
                median(date_diff('hour', created_at, resolved_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 24.0
@@ -447,7 +473,7 @@ def service_loop(
                avg(satisfaction) AS mean_satisfaction
         FROM ({base}) {group_by}
         """,
-        [response_hours_target, feedback_hours_target, *params],
+        params | {"response_hours": response_hours_target, "feedback_hours": feedback_hours_target},
     ).df()
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["responded_within_target_share"] = frame["responded_within_target"] / frame["responded"].where(frame["responded"] > 0)
@@ -473,24 +499,25 @@ def timestamp_errors(con: Connection, limit: int = 1_000) -> pd.DataFrame:
                     WHEN resolved_at < coalesce(responded_at, created_at) THEN 'resolution_before_response'
                     ELSE 'feedback_before_resolution' END AS problem
         FROM demands WHERE NOT {TIMES_IN_ORDER}
-        ORDER BY created_at, record_id LIMIT ?
+        ORDER BY created_at, record_id LIMIT $limit
         """,
-        [int(limit)],
+        {"limit": int(limit)},
     ).df()
 
 
 def overdue_records(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, limit: int = 200) -> pd.DataFrame:
     """Open records past the overdue limit, oldest first: the list for a second push (二次督办)."""
     base, params = _filtered(f)
-    return con.execute(
+    return _execute(
+        con,
         f"""
         SELECT d.record_id, g.city, g.name AS district, d.category, d.subcategory, d.urgency, d.status, d.channel,
-               d.created_at, round(date_diff('hour', d.created_at, CAST(? AS TIMESTAMP)) / 24.0, 1) AS days_open
+               d.created_at, round(date_diff('hour', d.created_at, CAST($as_of AS TIMESTAMP)) / 24.0, 1) AS days_open
         FROM ({base}) d LEFT JOIN districts g ON g.adcode = d.district_adcode
-        WHERE d.{_OPEN_IN} AND d.created_at < CAST(? AS TIMESTAMP) - to_days(CAST(? AS INTEGER))
-        ORDER BY d.created_at, d.record_id LIMIT ?
+        WHERE d.{_OPEN_IN} AND d.{_OVERDUE}
+        ORDER BY d.created_at, d.record_id LIMIT $limit
         """,
-        [as_of_time, *params, *_OPEN, as_of_time, overdue_days, int(limit)],
+        params | {"as_of": as_of_time, "overdue_days": overdue_days, "limit": int(limit)},
     ).df()
 
 
@@ -503,9 +530,9 @@ def records(con: Connection, f: Filter, limit: int = 500, offset: int = 0) -> pd
                d.channel, d.people_affected, d.description, d.address, d.requester_group,
                d.requester_phone_masked, d.requester_name_masked, d.satisfaction
         FROM ({base}) d LEFT JOIN districts g ON g.adcode = d.district_adcode
-        ORDER BY d.created_at DESC, d.record_id LIMIT ? OFFSET ?
+        ORDER BY d.created_at DESC, d.record_id LIMIT $limit OFFSET $offset
         """,
-        [*params, int(limit), int(offset)],
+        params | {"limit": int(limit), "offset": int(offset)},
     ).df()
 
 
@@ -526,9 +553,9 @@ def export_records(con: Connection, f: Filter, limit: int = EXPORT_ROW_CAP) -> p
                d.feedback_at, d.satisfaction, d.requester_group, d.description, d.address,
                d.requester_phone_masked, d.requester_name_masked
         FROM ({base}) d LEFT JOIN districts g ON g.adcode = d.district_adcode
-        ORDER BY d.created_at, d.record_id LIMIT ?
+        ORDER BY d.created_at, d.record_id LIMIT $limit
         """,
-        [*params, int(limit)],
+        params | {"limit": int(limit)},
     ).df()
 
 
@@ -546,11 +573,11 @@ def map_points(con: Connection, f: Filter, cap: int = 3_000, cell_degrees: float
         return "points", frame
     frame = con.execute(
         f"""
-        SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat, count(*) AS records,
+        SELECT (floor(lon / $cell) + 0.5) * $cell AS lon, (floor(lat / $cell) + 0.5) * $cell AS lat, count(*) AS records,
                mode(category) AS top_category
-        FROM ({base}) WHERE lon IS NOT NULL GROUP BY 1, 2 ORDER BY records DESC LIMIT ?
+        FROM ({base}) WHERE lon IS NOT NULL GROUP BY 1, 2 ORDER BY records DESC LIMIT $cap
         """,
-        [cell_degrees, cell_degrees, cell_degrees, cell_degrees, *params, cap],
+        params | {"cell": cell_degrees, "cap": cap},
     ).df()
     return "cells", frame
 
@@ -562,10 +589,11 @@ def imports(con: Connection) -> pd.DataFrame:
 def rejects(con: Connection, batch_id: int | None = None, limit: int = 1_000) -> pd.DataFrame:
     """Rejected rows with their reasons (newest batch first)."""
     if batch_id is None:
-        return con.execute("SELECT * FROM rejects ORDER BY batch_id DESC, row_number LIMIT ?", [limit]).df()
+        return con.execute("SELECT * FROM rejects ORDER BY batch_id DESC, row_number LIMIT $limit", {"limit": limit}).df()
     if isinstance(batch_id, bool) or not isinstance(batch_id, int | np.integer):
         raise ValueError(f"`batch_id` was {batch_id!r:.80} but is expected to be a whole number or None")
-    return con.execute("SELECT * FROM rejects WHERE batch_id = ? ORDER BY row_number LIMIT ?", [int(batch_id), limit]).df()
+    return con.execute("SELECT * FROM rejects WHERE batch_id = $batch_id ORDER BY row_number LIMIT $limit",
+                       {"batch_id": int(batch_id), "limit": limit}).df()
 
 
 def reject_reasons(con: Connection) -> pd.DataFrame:
@@ -624,9 +652,9 @@ def unmapped_categories(con: Connection, limit: int = 200) -> pd.DataFrame:
           AND lower(trim(source_category)) NOT IN ('其他', 'other', '其它')
         GROUP BY source_category
         ORDER BY records DESC, source_category
-        LIMIT ?
+        LIMIT $limit
         """,
-        [limit],
+        {"limit": limit},
     ).df()
 
 
@@ -640,10 +668,10 @@ def import_findings(con: Connection, kind: str, batch_id: int | None = None) -> 
     return con.execute(
         """
         SELECT batch_id, field, value, rows FROM import_findings
-        WHERE kind = ? AND (CAST(? AS INTEGER) IS NULL OR batch_id = ?)
+        WHERE kind = $kind AND (CAST($batch_id AS INTEGER) IS NULL OR batch_id = $batch_id)
         ORDER BY batch_id DESC, field, rows DESC NULLS LAST, value
         """,
-        [kind, batch_id, batch_id],
+        {"kind": kind, "batch_id": batch_id},
     ).df()
 
 
@@ -657,4 +685,5 @@ def header_aliases(con: Connection) -> pd.DataFrame:
 
 
 def _has_table(con: Connection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $name",
+                            {"name": name}).fetchone()[0])

@@ -74,6 +74,16 @@ OPEN_STATUSES = ("received", "dispatched", "in_progress", "returned")
 # Not a need any more (the requester withdrew it, the centre voided it, or another ticket holds
 # it): never open, never overdue; counted apart.
 WITHDRAWN_STATUSES = ("withdrawn", "duplicate")
+# Done: resolved, and resolved with the follow-up call made (回访).
+RESOLVED_STATUSES = ("resolved", "closed")
+# The service-loop funnel (受理 → 派单 → 处理 → 办结 → 回访): the statuses of a record that has
+# reached each stage after receipt.
+FUNNEL_STATUSES: dict[str, tuple[str, ...]] = {
+    "dispatched": tuple(s.code for s in STATUSES if s.code != "received"),
+    "in_progress_or_later": ("in_progress", *RESOLVED_STATUSES),
+    "resolved_or_later": RESOLVED_STATUSES,
+    "closed": ("closed",),
+}
 
 CHANNELS: tuple[Term, ...] = (
     Term("hotline", "12345热线", "12345 hotline"),

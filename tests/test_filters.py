@@ -6,19 +6,23 @@ from needsmap.filters import Filter
 
 
 def test_empty_filter_is_true_with_no_params():
-    assert Filter().where_sql() == ("TRUE", [])
+    assert Filter().where_sql() == ("TRUE", {})
 
 
 @pytest.mark.parametrize(
     ("flt", "sql", "params"),
     [
-        (Filter(categories=("water", "power")), "d.category IN (?, ?)", ["water", "power"]),
-        (Filter(urgency=(3, 4)), "d.urgency IN (?, ?)", [3, 4]),
+        (Filter(categories=("water", "power")), "d.category IN ($f_category_0, $f_category_1)",
+         {"f_category_0": "water", "f_category_1": "power"}),
+        (Filter(urgency=(3, 4)), "d.urgency IN ($f_urgency_0, $f_urgency_1)", {"f_urgency_0": 3, "f_urgency_1": 4}),
         (Filter(date_from=date(2025, 7, 1), date_to=date(2025, 9, 30)),
-         "d.created_at >= ? AND d.created_at < CAST(? AS DATE) + INTERVAL 1 DAY", [date(2025, 7, 1), date(2025, 9, 30)]),
-        (Filter(city_adcode="330100"), "d.city_adcode = ?", ["330100"]),
-        (Filter(city_adcode="330100", district_adcode="330106"), "d.district_adcode = ?", ["330106"]),
-        (Filter(urban_rural=("rural",), groups=("elderly",)), "d.requester_group IN (?) AND d.urban_rural IN (?)", ["elderly", "rural"]),
+         "d.created_at >= $f_date_from AND d.created_at < CAST($f_date_to AS DATE) + INTERVAL 1 DAY",
+         {"f_date_from": date(2025, 7, 1), "f_date_to": date(2025, 9, 30)}),
+        (Filter(city_adcode="330100"), "d.city_adcode = $f_city", {"f_city": "330100"}),
+        (Filter(city_adcode="330100", district_adcode="330106"), "d.district_adcode = $f_district", {"f_district": "330106"}),
+        (Filter(urban_rural=("rural",), groups=("elderly",)),
+         "d.requester_group IN ($f_requester_group_0) AND d.urban_rural IN ($f_urban_rural_0)",
+         {"f_requester_group_0": "elderly", "f_urban_rural_0": "rural"}),
     ],
 )
 def test_filter_translates_to_bound_sql(flt, sql, params):
