@@ -87,6 +87,24 @@ def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
     assert views.list_views(small_db) == []
 
 
+def test_a_saved_view_keeps_the_ranking_and_its_weights(small_db):
+    app = _open("pages/2_priorities.py", ranking="structural")
+    app.select_slider(key="needs_w_reach@zh").set_value(2.0).run()
+    app.select_slider(key="needs_w_recurrence@zh").set_value(0.5).run()
+    app.sidebar.text_input(key="view_name").input("规划视角")
+    next(b for b in app.sidebar.button if b.label == "保存当前视图").click().run()
+    saved = json.loads(views.views_path(small_db).read_text(encoding="utf-8"))["views"]
+    assert [(v["page"], v["params"]) for v in saved] == [
+        ("pages/2_priorities.py", {"ranking": "structural", "w_reach": "2.0", "w_recurrence": "0.5"})]
+
+    home = _open()
+    home.sidebar.button(key="view_open").click().run()
+    assert not home.exception
+    assert home.radio(key="needs_ranking@zh").value == "structural"
+    assert home.select_slider(key="needs_w_reach@zh").value == 2.0
+    assert home.select_slider(key="needs_w_recurrence@zh").value == 0.5
+
+
 def test_the_map_measure_is_part_of_the_url(small_db):
     app = _open(measure="per_10k")
     assert app.selectbox(key="home_measure@zh").value == "per_10k"
