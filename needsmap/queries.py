@@ -602,7 +602,9 @@ def reject_reasons(con: Connection) -> pd.DataFrame:
 
 def data_quality(con: Connection) -> dict[str, int]:
     """Counts a data steward checks: records, rejected rows, unmapped categories, missing and
-    backward times, records without a phone, imports."""
+    backward times, records without a phone (or with one the export had masked), withdrawn or
+    duplicate tickets (never open), imports."""
+    withdrawn = taxonomy.WITHDRAWN_STATUSES
     row = con.execute(
         f"""
         SELECT (SELECT count(*) FROM demands),
@@ -611,11 +613,13 @@ def data_quality(con: Connection) -> dict[str, int]:
                (SELECT count(*) FROM demands WHERE responded_at IS NULL),
                (SELECT count(*) FROM demands WHERE NOT {TIMES_IN_ORDER}),
                (SELECT count(*) FROM demands WHERE requester_hash IS NULL),
+               (SELECT count(*) FROM demands WHERE status IN ({', '.join('?' * len(withdrawn))})),
                (SELECT count(*) FROM imports)
-        """
+        """,
+        list(withdrawn),
     ).fetchone()
     names = ("records", "rejected_rows", "category_other", "no_response_time", "timestamp_errors", "no_requester_phone",
-             "imports")
+             "withdrawn_or_duplicate", "imports")
     return dict(zip(names, row, strict=True))
 
 

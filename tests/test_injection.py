@@ -97,7 +97,9 @@ CALLS = {
 }
 TAKES_A_NUMBER = {"rejects"}  # batch_id: see test_a_batch_id_must_be_a_whole_number
 WITHOUT_VALUES = {"as_of", "districts", "district_geometries", "date_range", "imports",
-                  "reject_reasons", "data_quality", "category_mapping", "timestamp_errors"}
+                  "reject_reasons", "data_quality", "category_mapping", "timestamp_errors", "unmapped_categories",
+                  "header_aliases"}
+ALLOW_LISTED = {"import_findings"}  # kind: see test_import_findings_kind_comes_from_an_allow_list
 
 
 def records_in(result: object) -> int:
@@ -161,7 +163,16 @@ def test_every_query_function_is_covered():
     public = {name for name, member in inspect.getmembers(queries, inspect.isfunction)
               if not name.startswith("_") and member.__module__ == queries.__name__}
     covered = {name.removesuffix("_by_district").removesuffix("_by_category") for name in CALLS}
-    assert public == covered | TAKES_A_NUMBER | WITHOUT_VALUES
+    assert public == covered | TAKES_A_NUMBER | WITHOUT_VALUES | ALLOW_LISTED
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=IDS)
+def test_import_findings_kind_comes_from_an_allow_list(con, value):
+    before = intact(con)
+    with pytest.raises(ValueError, match="is expected to be in"):
+        queries.import_findings(con, value)
+    assert queries.import_findings(con, "warning", batch_id=None).columns.tolist() == ["batch_id", "field", "value", "rows"]
+    assert intact(con) == before
 
 
 def test_the_unfiltered_answers_are_not_empty(con):
