@@ -52,6 +52,13 @@ if not errors.empty:
         "resolved_at": "c_resolved_at", "feedback_at": "c_feedback_at",
     }), hide_index=True, width="stretch", height=240)
 
+city_level = data.city_level_records()
+if not city_level.empty:
+    st.subheader(t("city_level_records", lang))
+    st.caption(t("city_level_note", lang))
+    st.dataframe(labelled(city_level, lang, {"city_adcode": "c_adcode", "city": "c_city", "records": "c_records"}),
+                 hide_index=True, width="stretch")
+
 st.subheader(t("imports_history", lang))
 st.dataframe(widgets.with_headers(data.imports(), lang), hide_index=True, width="stretch")
 

@@ -393,3 +393,18 @@ def test_address_only_rows_are_placed_by_address_and_kept_off_point_maps(tmp_pat
         assert len(points) == 0
     finally:
         con.close()
+
+
+def test_data_page_shows_city_level_records_apart(tmp_path, empty_db, monkeypatch):
+    rows = [_unplaced(record_id, "2025-05-06 09:00:00", district, address)
+            for record_id, district, address, *_ in CITY_LEVEL_ROWS]
+    run_import(_xlsx(tmp_path / "市本级工单.xlsx", rows), empty_db)
+    monkeypatch.setenv("NEEDSMAP_DB", str(empty_db))
+
+    from tests.apptest_pages import open_page
+    app = open_page("pages/5_data.py")
+
+    assert not app.exception
+    assert "仅到城市级的记录（市本级）" in [header.value for header in app.subheader]
+    [table] = [frame.value for frame in app.dataframe if "城市" in frame.value.columns and "记录数" in frame.value.columns]
+    assert table[["城市", "记录数"]].values.tolist() == [["杭州市", 3], ["宁波市", 1], ["温州市", 1]]

@@ -253,6 +253,11 @@ def imports() -> pd.DataFrame:
     return _staff_rows(_run(queries.imports))
 
 
+def city_level_records() -> pd.DataFrame:
+    """``queries.city_level_records`` for all data: records known only at city level, per city."""
+    return _run(queries.city_level_records, Filter())
+
+
 def reject_reasons() -> pd.DataFrame:
     return _staff_rows(_run(queries.reject_reasons))
 

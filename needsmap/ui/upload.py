@@ -56,6 +56,8 @@ def run_import(state: MutableMapping, db: Path, lang: str) -> None:
     state["last_batch"] = report.batch_id
     st.success(t("import_done", lang, accepted=f"{report.accepted:,}", updated=f"{report.updated:,}",
                  rejected=f"{report.rejected:,}", skipped=f"{report.skipped_existing:,}", rows=f"{report.rows_read:,}"))
+    if report.places_line():  # e.g. 定位方式 placed by: address=3, city=2
+        st.text(report.places_line())
     for warning in report.warnings:
         st.warning(widgets.md_escape(warning))
     with st.expander(t("import_columns", lang)):
