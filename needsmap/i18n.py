@@ -107,6 +107,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "needs_note": ("一项需求 = 同一类诉求在同一地点、同一时段的记录（按时空密度归并，不按网格或月份切分）；影响人数取诉求人申报的中位数，不超过诉求人数 × 10 和所在区县人口。只列出至少 {n} 位独立诉求人的需求。",
                    "A need = records of one category in one place and period (grouped by space-time density, never cut by a grid or a month); people affected is the median of the requesters' claims, at most 10 × the requesters and the district's population. Needs with at least {n} distinct requesters are listed."),
     "no_needs": ("当前视图中没有至少 {n} 位独立诉求人的需求。", "No need with at least {n} distinct requesters in this view."),
+    "no_needs_hint": ("单人反复反映的诉求见“服务闭环”页的超期清单；也可把“最少独立诉求人”设为 1，或改看结构性需求。",
+                      "One person's repeated calls are on the service-loop page's overdue list; or set “At least this many requesters” to 1, or look at the structural ranking."),
     "flagged_claims": ("未按原值计的申报人数（疑似夸大）", "Claims not taken at face value"),
     "c_need": ("需求", "Need"),
     "c_people_used": ("影响人数（采用）", "People (used)"),

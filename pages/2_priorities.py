@@ -45,6 +45,7 @@ ranked = data.ranked_needs(f, as_of, overdue, ranking, weights, min_requesters, 
 st.caption(t("needs_note", lang, n=min_requesters))
 if ranked.empty:
     st.info(t("no_needs", lang, n=min_requesters))
+    st.caption(t("no_needs_hint", lang))
 else:
     rows = needs.table(ranked, data.districts(), ranking, lang)
     columns = {
