@@ -137,6 +137,14 @@ def _strip_province(text: str) -> str:
     return text
 
 
+def district_of_text(district_text: str | None, index: PlaceIndex | None = None) -> Place | None:
+    """The district a district cell names (today's or former name or adcode), else None (rule 1)."""
+    if not district_text:
+        return None
+    index = index or place_index()
+    return index.district_by_text.get(_strip_province(normalize_text(district_text).removesuffix(".0")))
+
+
 def place_row(district_text: str | None, address_text: str | None, index: PlaceIndex | None = None) -> Place | str:
     """The place of a row without a usable point, or the reason code why there is none
     (``district_unknown``, ``no_location``). See the module's rules."""

@@ -37,7 +37,7 @@ import pandas as pd
 from needsmap import boundaries, coords, repeats, schema, taxonomy
 from needsmap.background import in_background
 from needsmap.ingest import masking, parsing
-from needsmap.ingest.places import Place, PlaceIndex, place_row
+from needsmap.ingest.places import Place, PlaceIndex, district_of_text, place_row
 from needsmap.ingest.reasons import CODES, NUMBER_OF
 
 STORED_COLUMNS = tuple(name for name in schema.DEMAND_COLUMN_NAMES if name != "batch_id") + schema.PLACE_COLUMN_NAMES
@@ -190,22 +190,24 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, ...]:
 def _place_by_text(district_text: pd.Series, address_text: pd.Series,
                    index: PlaceIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(adcode, city adcode, place basis, reason number) of rows without a point (``places.place_row``)."""
-    # One lookup per distinct (district, address) pair; \x1f cannot occur in either cell.
-    pairs = district_text.fillna("").str.cat(address_text.fillna(""), sep="\x1f")
-
-    def lookup(pair: str) -> Place | str:
-        district, address = pair.split("\x1f", 1)
-        return place_row(district or None, address or None, index)
-
-    found = parsing.map_unique(pairs, lookup)
-    rows = len(found)
-    adcode, city = np.full(rows, None, dtype=object), np.full(rows, None, dtype=object)
-    basis, reason = np.full(rows, "district", dtype=object), np.zeros(rows, dtype=np.int8)
-    for position, place in enumerate(found):
-        if isinstance(place, Place):
-            adcode[position], city[position], basis[position] = place.adcode, place.city_adcode, place.basis
-        else:
-            reason[position] = NUMBER_OF[place]
+    reason = np.zeros(len(district_text), dtype=np.int8)
+    # Most such rows name a district: one lookup per distinct text. The rest (市本级, a city, an
+    # address only) are looked at per distinct (district, address) pair; \x1f is in neither cell.
+    codes, uniques = pd.factorize(district_text)  # code -1: blank
+    known = [district_of_text(text, index) for text in uniques] + [None]
+    by_district = np.array([place is not None for place in known])[codes]
+    adcode = np.array([p.adcode if p else None for p in known], dtype=object)[codes]
+    city = np.array([p.city_adcode if p else None for p in known], dtype=object)[codes]
+    basis = np.array([p.basis if p else "district" for p in known], dtype=object)[codes]
+    rest = np.flatnonzero(~by_district)
+    if rest.size:
+        pairs = district_text.iloc[rest].fillna("").str.cat(address_text.iloc[rest].fillna(""), sep="\x1f")
+        codes, uniques = pd.factorize(pairs)
+        found = [place_row(*(part or None for part in pair.split("\x1f", 1)), index) for pair in uniques]
+        adcode[rest] = np.array([p.adcode if isinstance(p, Place) else None for p in found], dtype=object)[codes]
+        city[rest] = np.array([p.city_adcode if isinstance(p, Place) else None for p in found], dtype=object)[codes]
+        basis[rest] = np.array([p.basis if isinstance(p, Place) else "district" for p in found], dtype=object)[codes]
+        reason[rest] = np.array([0 if isinstance(p, Place) else NUMBER_OF[p] for p in found], dtype=np.int8)[codes]
     return adcode, city, basis, reason
 
 
