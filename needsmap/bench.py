@@ -133,6 +133,45 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def supply_timings(con: duckdb.DuckDBPyConnection, repeat: int) -> dict[str, float]:
+    """``coverage_ms``: 15-minute coverage of all demand against all facilities (read, project,
+    one KD-tree per category); ``supply_build_ms``: one category's full state (coverage, 2SFCA,
+    crowding) for the province, what the supply page computes once per view; ``whatif_ms``: a
+    facility placed by a click, against that state. Facilities are the database's, or the demo
+    set when it has none (a bench database built before facilities existed)."""
+    from needsmap import supply, supply_queries
+    from needsmap.demo.facilities import demo_facilities
+
+    facilities = supply_queries.facilities(con)
+    if facilities.empty:
+        facilities = demo_facilities()
+    radius = supply.catchment_radius_m(15)
+    counts: dict[str, float] = {}
+
+    def coverage() -> None:
+        points = supply_queries.all_demand_points(con, Filter(), sorted(facilities["category"].unique()))
+        covered = supply.covered_by_category(points["lon"], points["lat"], points["category_number"], facilities, radius)
+        counts.update(coverage_records=len(covered), coverage_covered=int(covered.sum()))
+
+    coverage_timings = _timed(coverage, max(2, min(repeat, 5)))
+    category = "elderly_care"
+    demand = supply_queries.demand_points(con, Filter(), category)
+    here = facilities[facilities["category"] == category]
+    build_timings = _timed(lambda: supply.CategorySupply(demand, here, radius), max(2, min(repeat, 5)), warm=False)
+    state = supply.CategorySupply(demand, here, radius)
+    rng = np.random.default_rng(15)
+    clicks = demand.sample(n=min(len(demand), max(repeat, 5)), random_state=1) if len(demand) else demand
+    offsets = rng.normal(0, 0.002, (len(clicks), 2))
+    whatif_timings = [_timed(lambda lon=lon, lat=lat: state.what_if(lon, lat), 1, warm=False)[0]
+                      for lon, lat in zip(clicks["lon"] + offsets[:, 0], clicks["lat"] + offsets[:, 1])] or [math.nan]
+    return {"coverage_ms": round(statistics.median(coverage_timings), 1),
+            "coverage_facilities": len(facilities), **counts,
+            "supply_build_ms": round(statistics.median(build_timings), 1),
+            "whatif_ms": round(statistics.median(whatif_timings), 2),
+            "whatif_p95_ms": round(_p95(whatif_timings), 2),
+            "whatif_records": len(demand)}
+
+
 def default_db(records: int) -> Path:
     """Where the bench keeps its database of ``records`` records (reused by later runs): the data folder."""
     return settings.data_dir() / f"bench-{records}.duckdb"
@@ -249,6 +288,10 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     views["province/needs"] = {"median_ms": round(statistics.median(needs_timings), 2), "p95_ms": round(_p95(needs_timings), 2)}
     echo(f"needs (province, uncached): {views['province/needs']['median_ms']:.0f} ms")
     payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
+    supply_figures = supply_timings(con, repeat)
+    echo(f"supply: coverage {supply_figures['coverage_ms']:.0f} ms ({supply_figures['coverage_records']:,} records, "
+         f"{supply_figures['coverage_facilities']:,} facilities); one category's state {supply_figures['supply_build_ms']:.0f} ms; "
+         f"what-if {supply_figures['whatif_ms']:.1f} ms (p95 {supply_figures['whatif_p95_ms']:.1f})")
     # What a serving process needs: measured before the pandas baseline loads every row.
     app_peak_rss_mb = _peak_rss_mb()
 
@@ -272,6 +315,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "map_payload_bytes": max(payload.values()),
         "map_payload_detail": payload,
         "peak_rss_mb": round(app_peak_rss_mb, 1),
+        **supply_figures,
         "import_rows_per_s": round(imported["rows"] / imported["seconds"]),
         "update_rows_per_s": round(imported["update_rows"] / imported["update_seconds"]),
         "update_updated": imported["updated"],

@@ -1,7 +1,7 @@
 """Demand against supply: life-circle catchments, coverage, 2SFCA, crowding, best new sites.
 
 Framework-free; arrays in, arrays and frames out. Distances are metres in a transverse Mercator
-projection centred on Zhejiang (``project``; scale error under 0.1 % across the province).
+projection centred on Zhejiang (``project``: short distances true to within 0.3 % across the province).
 
 **Life circles** (GB 50180-2018《城市居住区规划设计标准》, 表 4.0.1 居住区分级控制规定, walking
 distance 步行距离): the 15-minute life circle 800–1,000 m, the 10-minute 500 m, the 5-minute
@@ -31,11 +31,9 @@ greedily (each step the site adding most).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -52,23 +50,31 @@ def catchment_radius_m(minutes: int = DEFAULT_MINUTES, detour_factor: float = DE
     return LIFE_CIRCLE_WALK_M[minutes] / detour_factor
 
 
-@lru_cache(maxsize=1)
-def _transformer() -> Transformer:
-    return Transformer.from_crs("EPSG:4326", "+proj=tmerc +lat_0=0 +lon_0=120.5 +k=1 +x_0=500000 +y_0=0 "
-                                "+ellps=WGS84 +units=m +no_defs", always_xy=True)
+# Spherical transverse Mercator on the Gaussian mean radius of curvature at 29.5° N (the middle
+# of Zhejiang): conformal, so short distances are true to within 0.3 % across the province, and
+# plain numpy (a million points in ~0.1 s; pyproj's ellipsoidal one takes ~1 s).
+LON0_DEG, LAT0_DEG = 120.5, 29.5
+EARTH_RADIUS_M = 6_367_400.0
 
 
 def project(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """WGS-84 degrees → (n, 2) metres (transverse Mercator, central meridian 120.5° E)."""
-    x, y = _transformer().transform(np.asarray(lon, "float64"), np.asarray(lat, "float64"))
-    return np.column_stack([np.asarray(x, "float64"), np.asarray(y, "float64")])
+    lam = np.radians(np.asarray(lon, "float64") - LON0_DEG)
+    phi = np.radians(np.asarray(lat, "float64"))
+    b = np.cos(phi) * np.sin(lam)
+    x = EARTH_RADIUS_M * np.arctanh(b)
+    y = EARTH_RADIUS_M * (np.arctan2(np.tan(phi), np.cos(lam)) - np.radians(LAT0_DEG))
+    return np.column_stack([x, y])
 
 
 def unproject(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 2) metres → WGS-84 (lon, lat)."""
+    """(n, 2) metres → WGS-84 (lon, lat), the inverse of ``project``."""
     xy = np.asarray(xy, "float64").reshape(-1, 2)
-    lon, lat = _transformer().transform(xy[:, 0], xy[:, 1], direction="INVERSE")
-    return np.asarray(lon, "float64"), np.asarray(lat, "float64")
+    d = xy[:, 1] / EARTH_RADIUS_M + np.radians(LAT0_DEG)
+    xr = xy[:, 0] / EARTH_RADIUS_M
+    lat = np.degrees(np.arcsin(np.sin(d) / np.cosh(xr)))
+    lon = LON0_DEG + np.degrees(np.arctan2(np.sinh(xr), np.cos(d)))
+    return lon, lat
 
 
 def covered_mask(demand_xy: np.ndarray, facility_xy: np.ndarray, radius_m: float) -> np.ndarray:
@@ -110,6 +116,21 @@ def filled_capacity(capacity: np.ndarray) -> np.ndarray:
     known = capacity[~np.isnan(capacity)]
     capacity[np.isnan(capacity)] = float(np.median(known)) if known.size else 1.0
     return capacity
+
+
+def covered_by_category(lon: np.ndarray, lat: np.ndarray, category: np.ndarray, facilities: pd.DataFrame,
+                        radius_m: float) -> np.ndarray:
+    """Coverage of every demand point by a facility of its own category (one KD-tree per category
+    that has facilities; points of a category without facilities are not covered). ``category``
+    holds codes, or numbers that index ``sorted(facilities.category.unique())`` from 1."""
+    category = np.asarray(category)
+    covered = np.zeros(len(category), dtype=bool)
+    xy = project(lon, lat)
+    for number, (code, group) in enumerate(facilities.groupby("category", sort=True), start=1):
+        rows = np.flatnonzero(category == (number if category.dtype.kind in "iu" else code))
+        if rows.size:
+            covered[rows] = covered_mask(xy[rows], project(group["lon"].to_numpy(), group["lat"].to_numpy()), radius_m)
+    return covered
 
 
 @dataclass

@@ -64,6 +64,21 @@ def demand_points(con: Connection, f: Filter, category: str) -> pd.DataFrame:
     ).df()
 
 
+def all_demand_points(con: Connection, f: Filter, categories: list[str]) -> dict[str, object]:
+    """Arrays lon, lat, category_number of every filtered record with a point: the 1-based
+    position of its category in ``categories``, 0 for any other (for coverage of all demand)."""
+    where, params = f.where_sql("d")
+    return con.execute(
+        f"""
+        SELECT d.lon, d.lat, CAST(coalesce(list_position(CAST(? AS VARCHAR[]), d.category), 0) AS INTEGER)
+               AS category_number
+        FROM demands d
+        WHERE {where} AND d.lon IS NOT NULL AND d.lat IS NOT NULL
+        """,
+        [list(categories), *params],
+    ).fetchnumpy()
+
+
 def district_population(con: Connection) -> pd.Series:
     """Residents (2020 census) by district adcode."""
     rows = con.execute("SELECT adcode, population_2020 FROM districts ORDER BY adcode").fetchall()

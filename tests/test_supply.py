@@ -62,10 +62,16 @@ def test_life_circle_radii_are_the_standard_walking_distances_over_the_detour_fa
         supply.catchment_radius_m(20)
 
 
-def test_projection_keeps_distances_in_metres():
-    # 0.01° of latitude is 1,109 m at 30° N (WGS-84 meridian arc).
-    xy = supply.project([120.1, 120.1], [30.0, 30.01])
-    assert np.hypot(*(xy[1] - xy[0])) == pytest.approx(1109.0, abs=2)
+@pytest.mark.parametrize("lon, lat, bearing", [(120.1, 30.0, 0), (118.2, 28.5, 90), (122.8, 30.7, 45), (119.0, 27.2, 135)])
+def test_projection_keeps_short_distances_within_0_3_percent(lon, lat, bearing):
+    from pyproj import Geod
+
+    # 800 m on the WGS-84 ellipsoid (pyproj's geodesic) in each corner of the province.
+    end_lon, end_lat, _ = Geod(ellps="WGS84").fwd(lon, lat, bearing, 800.0)
+    xy = supply.project([lon, end_lon], [lat, end_lat])
+    assert np.hypot(*(xy[1] - xy[0])) == pytest.approx(800.0, rel=0.003)
+    back_lon, back_lat = supply.unproject(xy)
+    assert back_lon.tolist() == pytest.approx([lon, end_lon]) and back_lat.tolist() == pytest.approx([lat, end_lat])
 
 
 def test_crafted_city_coverage_of_records_and_requesters():

@@ -68,6 +68,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from needsmap import coords, settings, store
+from needsmap.demo.facilities import write_demo_facilities
 from needsmap.demo.frames import _chunk_frames, _database_frames
 from needsmap.demo.geography import _Grid
 from needsmap.demo.model import _DAY, PERIOD_END, PERIOD_START
@@ -134,9 +135,11 @@ def build_demo_database(db: Path, records: int = 50_000, seed: int = 2025, echo:
             "VALUES (1, 'demo', NULL, ?, 'wgs84', ?, ?, ?, ?, 0, 0, 0)",
             [f"demo generator seed={seed}", started_at, datetime.now().replace(microsecond=0), records, written],
         )
+        facilities = write_demo_facilities(con, seed)
     elapsed = time.perf_counter() - started
     if echo is not None:
-        echo(f"demo: {written:,} records in {elapsed:.1f} s ({written / max(elapsed, 1e-9):,.0f} records/s) → {db}")
+        echo(f"demo: {written:,} records and {facilities:,} demo facilities in {elapsed:.1f} s "
+             f"({written / max(elapsed, 1e-9):,.0f} records/s) → {db}")
     return written
 
 
