@@ -139,8 +139,9 @@ class CategorySupply:
 
     ``demand``: lon, lat, district_adcode, requester_key per record (with a point);
     ``facilities``: facility_id, name, facility_type, capacity, lon, lat, district_adcode.
-    After ``compute``: ``covered`` and ``access`` per record; ``facilities`` gains
-    ``demand_in_catchment``, ``demand_per_capacity``, ``capacity_used`` (filled capacity).
+    On construction: ``covered`` and ``access`` per record; ``facilities`` gains
+    ``demand_in_catchment`` (records), ``requesters_in_catchment`` (distinct requesters),
+    ``demand_per_capacity`` and ``capacity_used`` (capacity, unknown ones filled).
     """
 
     demand: pd.DataFrame
@@ -166,7 +167,25 @@ class CategorySupply:
         demand_in, ratio, self.access = two_step_fca(capacity, np.ones(len(self.demand)), demand_index, facility_index)
         self.facilities["capacity_used"] = capacity
         self.facilities["demand_in_catchment"] = demand_in.astype("int64")
+        person = pd.factorize(self.demand["requester_key"])[0] if len(self.demand) else np.empty(0, np.int64)
+        pairs = np.unique(facility_index * (int(person.max()) + 1 if len(person) else 1) + person[demand_index])
+        self.facilities["requesters_in_catchment"] = np.bincount(
+            pairs // (int(person.max()) + 1 if len(person) else 1), minlength=len(self.facilities)).astype("int64")
         self.facilities["demand_per_capacity"] = demand_in / capacity
+
+    def in_place(self, district_adcode: str | None = None, city_adcode: str | None = None) -> np.ndarray:
+        """Mask of the records in a district, or a city (its districts), or everywhere."""
+        adcodes = self.demand["district_adcode"].astype("str")
+        if district_adcode:
+            return (adcodes == district_adcode).to_numpy()
+        if city_adcode:
+            return (adcodes.str.slice(0, 4) == city_adcode[:4]).to_numpy()
+        return np.ones(len(self.demand), dtype=bool)
+
+    def uncovered(self, in_area: np.ndarray | None = None) -> pd.DataFrame:
+        """The records not covered today (in ``in_area``), for ``best_sites``."""
+        keep = ~self.covered if in_area is None else (~self.covered & in_area)
+        return self.demand[keep]
 
     def what_if(self, lon: float, lat: float, capacity: float | None = None,
                 in_area: np.ndarray | None = None) -> dict[str, float]:

@@ -91,6 +91,7 @@ def test_crafted_city_2sfca_scores_and_crowding():
     assert city.access.tolist() == pytest.approx([2.5, 2.5, 15, 17.5, 0, 0, 0, 0, 2.5])
     facilities = city.facilities.set_index("facility_id")
     assert facilities["demand_in_catchment"].tolist() == [4, 2]
+    assert facilities["requesters_in_catchment"].tolist() == [3, 2]  # A: p1 (twice), p2, p4
     assert facilities["demand_per_capacity"].tolist() == pytest.approx([0.4, 2 / 30])
     measures = supply.district_measures(city, pd.Series({"330106": 10_000.0})).set_index("district_adcode")
     assert measures.loc["330106", "access_mean"] == pytest.approx(40 / 9)
