@@ -331,3 +331,59 @@ def hot_spot_map(
     else:
         fmap.fit_bounds(ZHEJIANG_BOUNDS)
     return fmap
+
+
+def supply_map(
+    geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, field_labels: Sequence[str],
+    no_data_label: str, facilities: pd.DataFrame | None = None, radius_m: float = 0.0,
+    focus_geometry_texts: Sequence[str] = (), placed: tuple[float, float] | None = None,
+    sites: pd.DataFrame | None = None, tiles: str = "none", large: bool = False, palette: Sequence[str] = PALETTE,
+) -> folium.Map:
+    """The supply map: districts coloured by ``value_column`` (unmet need) as in ``choropleth``;
+    with ``facilities`` (lon, lat, label, detail — text escaped here) each facility's catchment
+    circle of ``radius_m`` and its point; ``placed`` (lon, lat) a trial facility with its circle;
+    ``sites`` (rank, lon, lat) suggested new sites. ``focus_geometry_texts``: zoom to these shapes."""
+    fmap = choropleth(geometries, measures, value_column, title=title, field_labels=field_labels,
+                      no_data_label=no_data_label, tiles=tiles, large=large, palette=palette)
+    shift = tiles_for(tiles)[2]
+
+    def shifted(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lon, lat = np.asarray(lon, "float64"), np.asarray(lat, "float64")
+        return coords.wgs84_to_gcj02(lon, lat) if shift and len(lon) else (lon, lat)
+
+    if facilities is not None and len(facilities):
+        lon, lat = shifted(facilities["lon"], facilities["lat"])
+        catchments = folium.FeatureGroup(name="catchments")
+        for x, y in zip(lon, lat, strict=True):
+            folium.Circle([float(y), float(x)], radius=radius_m, color="#2166ac", weight=1, fill=True,
+                          fill_opacity=0.08, opacity=0.5, interactive=False).add_to(catchments)
+        catchments.add_to(fmap)
+        features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), 6), round(float(y), 6)]},
+                     "properties": {"label": html.escape(str(label)), "detail": html.escape(str(detail))}}
+                    for x, y, label, detail in zip(lon, lat, facilities["label"], facilities["detail"], strict=True)]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features}, name="facilities",
+            marker=folium.CircleMarker(radius=4, fill=True, color="#08306b", fill_color="#2166ac", fill_opacity=0.9, weight=1),
+            tooltip=folium.GeoJsonTooltip(fields=["label", "detail"], labels=False),
+        ).add_to(fmap)
+    if placed is not None:
+        (x,), (y,) = shifted([placed[0]], [placed[1]])
+        folium.Circle([float(y), float(x)], radius=radius_m, color="#1b7837", weight=2, fill=True, fill_opacity=0.15,
+                      interactive=False).add_to(fmap)
+        folium.CircleMarker([float(y), float(x)], radius=7, color="#00441b", fill=True, fill_color="#5aae61",
+                            fill_opacity=1, weight=2, interactive=False).add_to(fmap)
+    if sites is not None and len(sites):
+        lon, lat = shifted(sites["lon"], sites["lat"])
+        for rank, x, y in zip(sites["rank"], lon, lat, strict=True):
+            folium.Marker([float(y), float(x)], icon=folium.DivIcon(
+                html=f'<div class="supply-site">{int(rank)}</div>', icon_size=(22, 22), icon_anchor=(11, 11))).add_to(fmap)
+        fmap.get_root().header.add_child(Element(
+            "<style>.supply-site{background:#762a83;color:#fff;border-radius:11px;width:22px;height:22px;"
+            "text-align:center;font:bold 13px/22px sans-serif;border:2px solid #fff}</style>"))
+    if focus_geometry_texts:
+        shapes = shapely.from_geojson(list(focus_geometry_texts))
+        x0, y0, x1, y1 = shapely.total_bounds(shapes)
+        if shift:
+            (x0, x1), (y0, y1) = shifted([x0, x1], [y0, y1])
+        fmap.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    return fmap

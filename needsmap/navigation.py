@@ -29,6 +29,7 @@ PAGES: tuple[Page, ...] = (
     Page("pages/3_gap.py", "gap", "gap_title", "nav_gap", ":material/balance:"),
     Page("pages/4_loop.py", "loop", "loop_title", "nav_loop", ":material/autorenew:"),
     Page("pages/5_data.py", "data", "data_title", "nav_data", ":material/database:"),
+    Page("pages/6_supply.py", "supply", "supply_title", "nav_supply", ":material/domain:"),
 )
 BY_SCRIPT: dict[str, Page] = {page.script: page for page in PAGES}
 BY_TITLE: dict[str, Page] = {page.title_key: page for page in PAGES}
@@ -41,6 +42,8 @@ URL_WIDGETS: dict[str, str] = {
     "ranking": "needs_ranking", "min_req": "needs_min_requesters",
     "w_urgency": "needs_w_urgency", "w_people": "needs_w_people", "w_reach": "needs_w_reach",
     "w_age": "needs_w_age", "w_recurrence": "needs_w_recurrence",
+    # The supply page: the service category and the life circle (minutes).
+    "supply_cat": "supply_category", "circle": "supply_circle",
 }
 # The URL parameters a link or a saved view may carry: the Filter's own and the page widgets'.
 URL_PARAMS: frozenset[str] = frozenset(URL_NAMES.values()) | frozenset(URL_WIDGETS)

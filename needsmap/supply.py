@@ -40,6 +40,9 @@ from scipy.spatial import cKDTree
 # GB 50180-2018 表 4.0.1: walking distance of each life circle (minutes → metres).
 LIFE_CIRCLE_WALK_M: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
 DETOUR_FACTOR = 1.3
+# Up to this many uncovered requesters the best sites are found exactly (CBC through pulp, a few
+# seconds at most); above it, greedily (each site adding the most; within 1 − 1/e of the optimum).
+OPTIMAL_MAX_PEOPLE = 5_000
 DEFAULT_MINUTES = 15
 
 
@@ -239,6 +242,16 @@ def district_measures(supply: CategorySupply, population: pd.Series) -> pd.DataF
         here = facilities[facilities["district_adcode"] == adcode]
         rows.append(_measures_row(adcode, demand.head(0), here, float(population[adcode])))
     return pd.DataFrame(rows).sort_values("district_adcode", kind="stable").reset_index(drop=True)
+
+
+def place_measures(supply_state: CategorySupply, in_place: np.ndarray, adcode: str, residents: float) -> dict:
+    """``district_measures``' row for any place: its records (``in_place``) and the facilities
+    in its districts (a city: district adcodes starting with its first four digits)."""
+    demand = supply_state.demand.assign(covered=supply_state.covered, access=supply_state.access)[in_place]
+    facilities = supply_state.facilities
+    here = facilities[facilities["district_adcode"].astype(str).str.slice(0, 4) == adcode[:4]] \
+        if adcode.endswith("00") else facilities[facilities["district_adcode"] == adcode]
+    return _measures_row(adcode, demand, here, residents)
 
 
 def _measures_row(adcode: str, records: pd.DataFrame, facilities: pd.DataFrame, residents: float) -> dict:

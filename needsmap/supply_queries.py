@@ -58,9 +58,9 @@ def demand_points(con: Connection, f: Filter, category: str) -> pd.DataFrame:
         f"""
         SELECT d.lon, d.lat, d.district_adcode, d.requester_key
         FROM demands d
-        WHERE {where} AND d.category = ? AND d.lon IS NOT NULL AND d.lat IS NOT NULL
+        WHERE {where} AND d.category = $category AND d.lon IS NOT NULL AND d.lat IS NOT NULL
         """,
-        [*params, category],
+        {**params, "category": category},
     ).df()
 
 
@@ -70,12 +70,12 @@ def all_demand_points(con: Connection, f: Filter, categories: list[str]) -> dict
     where, params = f.where_sql("d")
     return con.execute(
         f"""
-        SELECT d.lon, d.lat, CAST(coalesce(list_position(CAST(? AS VARCHAR[]), d.category), 0) AS INTEGER)
+        SELECT d.lon, d.lat, CAST(coalesce(list_position(CAST($categories AS VARCHAR[]), d.category), 0) AS INTEGER)
                AS category_number
         FROM demands d
         WHERE {where} AND d.lon IS NOT NULL AND d.lat IS NOT NULL
         """,
-        [list(categories), *params],
+        {**params, "categories": list(categories)},
     ).fetchnumpy()
 
 
@@ -95,5 +95,6 @@ def facility_rejects(con: Connection, limit: int = 1_000) -> pd.DataFrame:
     if not has_facilities_table(con):
         return pd.DataFrame(columns=["batch_id", "row_number", "reason"])
     return con.execute(
-        "SELECT batch_id, row_number, reason FROM facility_rejects ORDER BY batch_id DESC, row_number LIMIT ?", [limit]
+        "SELECT batch_id, row_number, reason FROM facility_rejects ORDER BY batch_id DESC, row_number LIMIT $limit",
+        {"limit": limit}
     ).df()

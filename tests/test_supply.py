@@ -152,3 +152,25 @@ def test_greedy_is_beaten_by_the_optimal_covering_where_it_should_be():
 def test_grid_candidates_are_centres_of_occupied_cells():
     points = np.array([[10.0, 10.0], [20.0, 30.0], [610.0, 10.0]])
     assert supply.grid_candidates(points, 500).tolist() == [[250.0, 250.0], [750.0, 250.0]]
+
+
+def test_coverage_on_the_demo_matches_a_brute_force_great_circle_check(demo_db):
+    from needsmap import store
+    from needsmap.filters import Filter
+
+    con = store.open_readonly(demo_db)
+    state = supply.build(con, Filter(), "elderly_care")
+    con.close()
+    demand, facilities = state.demand, state.facilities
+    assert len(facilities) > 2_000 and len(demand) > 100
+    # Every record against every facility on the sphere (haversine, R = 6,371,008.8 m): no KD-tree,
+    # no projection. Records within 0.5 % of the radius are left out (the two metrics differ there).
+    lat1, lon1 = np.radians(demand["lat"].to_numpy())[:, None], np.radians(demand["lon"].to_numpy())[:, None]
+    lat2, lon2 = np.radians(facilities["lat"].to_numpy())[None, :], np.radians(facilities["lon"].to_numpy())[None, :]
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    nearest = (2 * 6_371_008.8 * np.arcsin(np.sqrt(h))).min(axis=1)
+    radius = supply.catchment_radius_m(15)
+    clear = np.abs(nearest - radius) > 0.005 * radius
+    assert clear.mean() > 0.95
+    assert (state.covered[clear] == (nearest[clear] <= radius)).all()
+    assert 0 < state.covered.sum() < len(demand)

@@ -82,7 +82,7 @@ def write_demo_facilities(con: object, seed: int = 2025, scale: float = 1.0) -> 
 
     store.seed_facility_types(con)
     frame = demo_facilities(seed, scale)
-    con.execute("DELETE FROM facilities WHERE source = ?", [DEMO_SOURCE])
+    con.execute("DELETE FROM facilities WHERE source = $source", {"source": DEMO_SOURCE})
     con.register("demo_facilities", pa.Table.from_pandas(frame, preserve_index=False))
     con.execute("INSERT INTO facilities SELECT * FROM demo_facilities")
     con.unregister("demo_facilities")

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from needsmap import alerts, hotspots, needs, presentation, queries, settings, store
+from needsmap import alerts, hotspots, needs, presentation, queries, settings, store, supply, supply_queries
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -226,6 +227,128 @@ def surges(f: Filter) -> alerts.Surges:
     if state.is_public():
         return replace(result, table=result.table[presentation.enough_to_show(result.table, k_anonymity(), ("requesters",))])
     return result
+
+
+# --- Demand against supply (needsmap.supply) -------------------------------------------------
+
+def facility_summary() -> pd.DataFrame:
+    """``supply_queries.facility_summary``: facilities per category (counts of places, not people)."""
+    return _run(supply_queries.facility_summary)
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _supply(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int) -> supply.CategorySupply:
+    """One category's demand against its facilities for a (place-free) filter, kept in memory per
+    data version: coverage, 2SFCA and crowding computed once; clicks (what-if) reuse it. Not
+    copied (a cached resource): callers only read it."""
+    con = _connection(db, version).cursor()
+    try:
+        return supply.build(con, f, category, minutes)
+    finally:
+        con.close()
+
+
+def _supply_state(f: Filter, category: str, minutes: int) -> supply.CategorySupply:
+    return _supply(str(db_path()), signature(), f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _supply_districts(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int) -> pd.DataFrame:
+    con = _connection(db, version).cursor()
+    try:
+        population = supply_queries.district_population(con)
+    finally:
+        con.close()
+    return supply.district_measures(_supply(db, version, f, category, minutes), population)
+
+
+SUPPLY_MEASURES = ("coverage_share", "requester_coverage_share", "unmet_per_10k", "capacity_per_10k", "access_mean")
+
+
+def supply_districts(f: Filter, category: str, minutes: int) -> pd.DataFrame:
+    """``supply.district_measures`` for every district and the province (row ``province``); in
+    public mode the demand measures of a district too small to show are blanked (NaN), its
+    facility counts kept (places, not people)."""
+    measures = _supply_districts(str(db_path()), signature(), f.with_changes(city_adcode=None, district_adcode=None),
+                                 category, minutes)
+    if state.is_public():
+        small = ~presentation.enough_to_show(measures, k_anonymity())
+        measures = measures.copy()
+        demand_columns = ["records", "covered", "coverage_share", "distinct_requesters", "requesters_covered",
+                          "requester_coverage_share", "uncovered", "unmet_per_10k", "access_mean"]
+        measures.loc[small, demand_columns] = np.nan
+    return measures
+
+
+def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, float]:
+    """The measures of ``supply.district_measures`` for the filter's place (a district, a city,
+    or the province); in public mode the demand figures are blank when the place counts fewer
+    than k."""
+    if f.district_adcode or not f.city_adcode:
+        measures = supply_districts(f, category, minutes).set_index("district_adcode")
+        place = f.district_adcode or "province"
+        return measures.loc[place].to_dict() if place in measures.index else {}
+    state_ = _supply_state(f, category, minutes)
+    row = supply.place_measures(state_, state_.in_place(city_adcode=f.city_adcode), f.city_adcode,
+                                _city_population(f.city_adcode))
+    if state.is_public() and not presentation.enough_in(row, k_anonymity()):
+        row.update({key: np.nan for key in ("records", "covered", "coverage_share", "distinct_requesters",
+                                            "requesters_covered", "requester_coverage_share", "uncovered",
+                                            "unmet_per_10k", "access_mean")})
+    return row
+
+
+def _city_population(city_adcode: str) -> float:
+    table = districts()
+    return float(table.loc[table["city_adcode"] == city_adcode, "population_2020"].sum())
+
+
+def supply_facilities(f: Filter, category: str, minutes: int) -> pd.DataFrame:
+    """The category's facilities in the filter's place with their catchment counts, crowding
+    (records per unit of capacity) and 2SFCA ratio; in public mode facilities whose catchment
+    holds fewer than k records or requesters are left out."""
+    facilities = _supply_state(f, category, minutes).facilities
+    if f.district_adcode:
+        facilities = facilities[facilities["district_adcode"] == f.district_adcode]
+    elif f.city_adcode:
+        facilities = facilities[facilities["district_adcode"].astype(str).str.slice(0, 4) == f.city_adcode[:4]]
+    facilities = facilities.assign(records=facilities["demand_in_catchment"],
+                                   distinct_requesters=facilities["requesters_in_catchment"])
+    return _public_groups(facilities)
+
+
+def supply_what_if(f: Filter, category: str, minutes: int, lon: float, lat: float) -> dict[str, float] | None:
+    """``CategorySupply.what_if`` over the filter's place; None in public mode when the place
+    counts fewer than k records (the counts near the point are then blanked by the page too)."""
+    state_ = _supply_state(f, category, minutes)
+    mask = state_.in_place(f.district_adcode, f.city_adcode)
+    result = state_.what_if(lon, lat, in_area=mask)
+    if state.is_public():
+        if result["records"] < k_anonymity():
+            return None
+        if result["reached"] < k_anonymity():
+            result = {**result, "reached": np.nan, "newly_covered": np.nan}
+    return result
+
+
+def supply_best_sites(f: Filter, category: str, minutes: int, n: int, spacing_m: float = 500.0) -> tuple[pd.DataFrame, str]:
+    """(the ``n`` best new sites for the place's uncovered requesters, method used): exact
+    (pulp/CBC) up to ``supply.OPTIMAL_MAX_PEOPLE`` uncovered requesters, greedy above. In public
+    mode sites adding fewer than k requesters are left out."""
+    return _cached_best_sites(str(db_path()), signature(), f, category, minutes, n, spacing_m, state.is_public(),
+                              k_anonymity())
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_best_sites(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int, n: int,
+                       spacing_m: float, public: bool, k: int) -> tuple[pd.DataFrame, str]:
+    state_ = _supply(db, version, f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
+    uncovered = state_.uncovered(state_.in_place(f.district_adcode, f.city_adcode))
+    method = "optimal" if uncovered["requester_key"].nunique() <= supply.OPTIMAL_MAX_PEOPLE else "greedy"
+    sites = supply.best_sites(uncovered, n, state_.radius_m, spacing_m=spacing_m, method=method)
+    if public:
+        sites = sites[sites["newly_covered"] >= k]
+    return sites, method
 
 
 # --- Record-level rows (staff views; none in public mode) ------------------------------------
