@@ -20,6 +20,28 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
                              "created if missing")
 
 
+def _at_least_one(text: str) -> int:
+    """A whole number ≥ 1 (argparse answers anything else with its usage and a sentence)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为不小于 1 的整数，收到 {text!r} (expected a whole number of at least 1)")
+    return value
+
+
+def _weight(text: str) -> float:
+    """A factor's weight: a number from 0 to 10."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"权重应为 0 到 10 之间的数，收到 {text!r} (expected a number from 0 to 10)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m needsmap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,15 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_needs = sub.add_parser("needs", help="needs ranked open now (dispatch) or structurally (planning), with each factor")
     _db_arg(p_needs)
     p_needs.add_argument("--ranking", choices=("open", "structural"), default="open")
-    p_needs.add_argument("--top", type=int, default=20)
+    p_needs.add_argument("--top", type=_at_least_one, default=20, help="how many needs to print (default 20)")
     p_needs.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
     p_needs.add_argument("--to", dest="date_to", default=None, help="last day (inclusive), YYYY-MM-DD")
     p_needs.add_argument("--district", default=None, help="adcode of a district or city, e.g. 330212 or 330200")
-    p_needs.add_argument("--min-requesters", type=int, default=2,
+    p_needs.add_argument("--min-requesters", type=_at_least_one, default=2,
                          help="list only needs with at least this many distinct requesters (default 2; 1 lists single callers too)")
     p_needs.add_argument("--json", action="store_true", help="print one JSON array as the last line")
     for name in ("urgency", "people", "reach", "age", "recurrence"):
-        p_needs.add_argument(f"--w-{name}", type=float, default=1.0, help=f"weight (exponent) of the {name} factor")
+        p_needs.add_argument(f"--w-{name}", type=_weight, default=1.0,
+                             help=f"weight (exponent, 0–10; 0 switches it off) of the {name} factor")
     return parser
 
 

@@ -203,3 +203,11 @@ def test_briefing_top_five_is_the_structural_ranking_of_its_place(demo_2025, cap
     assert [(cells[0], cells[4], cells[5], cells[10]) for cells in briefing.priority_rows] == [
         (str(row["rank"]), f"{row['records']:,}", f"{row['distinct_requesters']:,}", f"{row['score']:.2f}") for row in shown]
     assert briefing.priority_rows[0][1:3] == ("鄞州区", "供水")
+
+
+@pytest.mark.parametrize("option", (["--top", "0"], ["--min-requesters", "-1"], ["--w-reach", "nan"], ["--ranking", "loud"]))
+def test_needs_command_refuses_a_bad_option_with_a_sentence(empty_db, capsys, option):
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(["needs", "--db", str(empty_db), *option])
+    assert stopped.value.code == 2
+    assert f"argument {option[0]}" in capsys.readouterr().err
