@@ -8,7 +8,7 @@ from streamlit_folium import st_folium
 from needsmap import boundaries, charts, exports, maps, presentation, queries, settings
 from needsmap.errors import BoundaryError
 from needsmap.i18n import labelled, t
-from needsmap.ui import data, downloads, hot_spots, page, present, widgets
+from needsmap.ui import data, downloads, hot_spots, page, present, state, widgets
 
 url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
 ctx = page.setup("home_title", extra_params=url_params)
@@ -74,7 +74,7 @@ if point and point != st.session_state.get("handled_click"):
     except BoundaryError:  # the page already says the boundary file is unreadable
         adcode = None
     if adcode:
-        page.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
+        state.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
         st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())
 
 hot_spots.surge_list(ctx, f, names)

@@ -26,7 +26,7 @@ from needsmap import exports, formatting, needs, presentation, queries, settings
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
-from needsmap.i18n import t, term
+from needsmap.i18n import error, t, term
 
 FORMATS = ("pdf", "pptx", "png", "html")
 # PowerPoint names fonts instead of embedding them: YaHei is on the Windows PCs that run the
@@ -76,7 +76,7 @@ def parse_day(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(str(text))
     except ValueError:
-        raise BriefError(f"{what} 日期格式应为 YYYY-MM-DD，收到 {text!r} (date must be YYYY-MM-DD)") from None
+        raise BriefError(error("brief_bad_date", what=what, text=text)) from None
 
 
 def place_filter(con: queries.Connection, adcode: str, date_from: date | None = None, date_to: date | None = None) -> Filter:
@@ -84,24 +84,23 @@ def place_filter(con: queries.Connection, adcode: str, date_from: date | None = 
     districts = queries.districts(con)
     code = str(adcode).strip()
     if date_from and date_to and date_from > date_to:
-        raise BriefError(f"开始日期 {date_from} 晚于结束日期 {date_to} (--from is after --to)")
+        raise BriefError(error("brief_dates_reversed", date_from=date_from, date_to=date_to))
     if code in set(districts["adcode"]):
         return Filter(date_from=date_from, date_to=date_to, city_adcode=code[:4] + "00", district_adcode=code)
     if code in set(districts["city_adcode"]):
         return Filter(date_from=date_from, date_to=date_to, city_adcode=code)
-    raise BriefError(f"未知的区县或城市代码 {code!r}：应为浙江省 90 个区县或 11 个设区市的 6 位行政区划代码 "
-                     "(unknown adcode: expected one of Zhejiang's 90 districts or 11 cities)")
+    raise BriefError(error("brief_unknown_place", code=code))
 
 
 def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     """Everything a briefing of ``f``'s district or city (with ``f``'s other filters) shows."""
     place_code = f.district_adcode or f.city_adcode
     if not place_code:
-        raise BriefError("简报需要一个区县或城市 (a briefing needs a district or city)")
+        raise BriefError(error("brief_no_place"))
     districts = queries.districts(con)
     names = formatting.place_names(districts)
     if place_code not in names:
-        raise BriefError(f"未知的区县或城市代码 {place_code!r} (unknown adcode)")
+        raise BriefError(error("brief_unknown_place", code=place_code))
     level = "district" if f.district_adcode else "city"
     place = names[place_code]
     city_code = (f.district_adcode or f.city_adcode)[:4] + "00"
@@ -474,7 +473,7 @@ def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, f
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
     except OSError as exc:
-        raise BriefError(f"无法写入 {out}：{exc.strerror} (cannot write the briefing)") from exc
+        raise BriefError(error("brief_unwritable", path=out, reason=exc.strerror)) from exc
     if echo is not None:
         echo(f"已生成简报 briefing written: {out} ({briefing.place}, {fmt}, {len(data):,} bytes)")
     return out

@@ -31,7 +31,7 @@ import pandas as pd
 from needsmap import assets, formatting, maps, presentation, queries, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
-from needsmap.i18n import labelled, t, term
+from needsmap.i18n import error, labelled, t, term
 
 if TYPE_CHECKING:
     import folium
@@ -120,8 +120,7 @@ def cjk_font() -> tuple[tuple[Path, int], tuple[Path, int]]:
             bold = bold if bold and Path(bold).is_file() else regular
             return (Path(regular), _simplified_chinese_face(regular)), (Path(bold), _simplified_chinese_face(bold))
     where = configured or _CJK_FONT_CANDIDATES[0][0]
-    raise FontMissingError(f"找不到中文字体 {where}：请安装 fonts-noto-cjk 或设置 NEEDSMAP_CJK_FONT "
-                           "(no CJK font found: install fonts-noto-cjk or set NEEDSMAP_CJK_FONT)")
+    raise FontMissingError(error("font_missing", where=where))
 
 
 @lru_cache(maxsize=2)

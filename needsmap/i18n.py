@@ -493,6 +493,14 @@ ERRORS: dict[str, tuple[str, str]] = {
     "alias_field_unknown": ("未知字段 {unknown}", "unknown field(s) {unknown}; allowed: {allowed}"),
     "demo_records": ("演示记录数应在 0 到 {most:,} 之间", "records was {records:,}"),
     "demo_seed": ("随机种子不能为负数", "seed was {seed}"),
+    "brief_bad_date": ("{what} 日期格式应为 YYYY-MM-DD，收到 {text!r}", "date must be YYYY-MM-DD"),
+    "brief_dates_reversed": ("开始日期 {date_from} 晚于结束日期 {date_to}", "--from is after --to"),
+    "brief_unknown_place": ("未知的区县或城市代码 {code!r}：应为浙江省 90 个区县或 11 个设区市的 6 位行政区划代码",
+                            "unknown adcode: expected one of Zhejiang's 90 districts or 11 cities"),
+    "brief_no_place": ("简报需要一个区县或城市", "a briefing needs a district or city"),
+    "brief_unwritable": ("无法写入 {path}：{reason}", "cannot write the briefing"),
+    "font_missing": ("找不到中文字体 {where}：请安装 fonts-noto-cjk 或设置 NEEDSMAP_CJK_FONT",
+                     "no CJK font found: install fonts-noto-cjk or set NEEDSMAP_CJK_FONT"),
 }
 
 

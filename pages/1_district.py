@@ -10,7 +10,7 @@ from functools import partial
 
 from needsmap import charts, exports, maps, needs, presentation
 from needsmap.i18n import labelled, t, term
-from needsmap.ui import data, downloads, hot_spots, page, present, staff, widgets
+from needsmap.ui import data, downloads, hot_spots, page, present, staff, state, widgets
 
 ctx = page.setup("district_title")
 lang, f = ctx.lang, ctx.filter
@@ -20,7 +20,7 @@ k = data.k_anonymity()
 
 
 def go_to(city: str | None, district: str | None) -> None:
-    page.set_filter(f.with_changes(city_adcode=city, district_adcode=district))
+    state.set_filter(f.with_changes(city_adcode=city, district_adcode=district))
     st.rerun()
 
 

@@ -20,7 +20,7 @@ from needsmap.filters import Filter
 from needsmap.i18n import t, term
 from needsmap.ui import data, present, saved_views, state
 from needsmap.ui.assets import serve_leaflet
-from needsmap.ui.state import FILTER_KEY, is_public, set_filter  # noqa: F401 - pages call page.set_filter
+from needsmap.ui.state import FILTER_KEY, is_public
 
 
 
