@@ -76,18 +76,20 @@ def run_import(state: MutableMapping, db: Path, lang: str) -> None:
 def assign_columns_form(state: MutableMapping, db: Path, lang: str) -> None:
     """A preview of the file and one choice per missing field; saved as header aliases, then re-imported."""
     needs = state["needs_columns"]
-    st.subheader(t("assign_title", lang))
-    st.caption(t("assign_help", lang))
-    st.dataframe(needs["preview"], hide_index=True, width="stretch")
     missing_fields = [label.split(" ")[-1] for label in needs["missing"]]
     fields = [f for f in ingest_columns.REQUIRED_FIELDS if f in missing_fields]
     if any("+" in f or f == "district" for f in missing_fields):
         fields += list(_LOCATION_FIELDS)
     none = t("assign_none", lang)
-    with st.form("assign_columns"):
-        choices = {field: st.selectbox(ingest_columns.FIELD_LABELS.get(field, field), [none, *needs["headers"]],
-                                       key=f"assign_{field}") for field in fields}
-        confirmed = st.form_submit_button(t("assign_button", lang))
+    section = st.empty()  # cleared once the file has imported
+    with section.container():
+        st.subheader(t("assign_title", lang))
+        st.caption(t("assign_help", lang))
+        st.dataframe(needs["preview"], hide_index=True, width="stretch")
+        with st.form("assign_columns"):
+            choices = {field: st.selectbox(ingest_columns.FIELD_LABELS.get(field, field), [none, *needs["headers"]],
+                                           key=f"assign_{field}") for field in fields}
+            confirmed = st.form_submit_button(t("assign_button", lang))
     if confirmed:
         chosen = {field: header for field, header in choices.items() if header != none}
         try:
@@ -97,6 +99,8 @@ def assign_columns_form(state: MutableMapping, db: Path, lang: str) -> None:
             return
         state.pop("needs_columns", None)
         run_import(state, db, lang)
+        if "needs_columns" not in state:
+            section.empty()
 
 
 def _category_choices(lang: str) -> list[str]:
