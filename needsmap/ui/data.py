@@ -139,7 +139,8 @@ def monthly_trend(f: Filter) -> pd.DataFrame:
     return trend
 
 
-@st.cache_resource(max_entries=6, show_spinner=False)
+# Three views' needs at most: at a million records one view holds ~830,000 needs (~130 MB).
+@st.cache_resource(max_entries=3, show_spinner=False)
 def _needs(db: str, version: tuple[int, int], f: Filter, as_of_time: datetime | None, overdue_days: int) -> pd.DataFrame:
     """Every need of a view (``needs.build``), kept in memory per filter and data version:
     a second at a million records, then re-ranked for free when a weight moves. Not copied
