@@ -140,7 +140,7 @@ def monthly_trend(f: Filter) -> pd.DataFrame:
 
 
 # Three views' needs at most: at a million records one view holds ~830,000 needs (~130 MB).
-@st.cache_resource(max_entries=3, show_spinner=False)
+@st.cache_resource(max_entries=3, show_spinner="正在把记录归并为需求… (grouping records into needs…)")
 def _needs(db: str, version: tuple[int, int], f: Filter, as_of_time: datetime | None, overdue_days: int) -> pd.DataFrame:
     """Every need of a view (``needs.build``), kept in memory per filter and data version:
     a second at a million records, then re-ranked for free when a weight moves. Not copied
