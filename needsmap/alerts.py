@@ -130,7 +130,7 @@ class Surges:
         return self.end_day - timedelta(days=6) if self.end_day else None
 
     def surges(self) -> pd.DataFrame:
-        return self.table[self.table["surge"]]
+        return self.table[self.table["surge"].astype(bool).to_numpy()]
 
 
 def surges(con, f, q: float = FDR_Q, min_requesters: int = MIN_REQUESTERS) -> Surges:
@@ -149,3 +149,49 @@ def surges(con, f, q: float = FDR_Q, min_requesters: int = MIN_REQUESTERS) -> Su
     n_districts = hotspot_queries.districts_in_view(con, undated)
     n_categories = len(f.categories) if f.categories else len(taxonomy.CATEGORIES)
     return Surges(end_day, baseline, score(counts, baseline, n_districts * n_categories, q, min_requesters))
+
+
+def placebo_rate(con, f, runs: int, seed: int, weeks: int = 104) -> tuple[int, int]:
+    """Placebo check: the records' times shuffled. Each district × category keeps its number of
+    requesters over the last ``weeks`` weeks, but each requester's week is drawn anew from all
+    requesters' weeks (so the data's overall seasonality stays and every burst is scattered);
+    then the last week is judged against its baseline as usual, ``runs`` times. No series has a
+    special week after shuffling, so a run with any surge is a false alarm.
+    Returns (runs with any surge, runs)."""
+    from needsmap import hotspot_queries, taxonomy
+
+    undated = f.with_changes(date_from=None, date_to=None)
+    first, last = hotspot_queries.period(con, undated)
+    if first is None:
+        return 0, runs
+    end_day = min(f.date_to, last) if f.date_to else last
+    baseline = baseline_weeks(end_day, first)
+    if baseline.kind == "none":
+        return 0, runs
+    span = min(weeks, ((end_day - first).days + 1) // 7)
+    counts = hotspot_queries.weekly_requesters(con, undated, end_day, tuple(range(span)))
+    wide = counts.pivot_table(index=["district_adcode", "category"], columns="w", values="requesters",
+                              aggfunc="sum", fill_value=0).reindex(columns=range(span), fill_value=0)
+    n_series = hotspot_queries.districts_in_view(con, undated) * (len(f.categories) or len(taxonomy.CATEGORIES))
+    rng = np.random.default_rng(seed)
+    used = (0, *baseline.weeks_back)
+    alarms = 0
+    totals = wide.to_numpy().sum(axis=1)
+    week_share = wide.to_numpy().sum(axis=0) / max(totals.sum(), 1)
+    for _ in range(runs):
+        values = rng.multinomial(totals, week_share)
+        long = pd.DataFrame(values, index=wide.index, columns=wide.columns).stack().rename("requesters").reset_index()
+        long = long[(long["requesters"] > 0) & long["w"].isin(used)]
+        alarms += bool(score(long, baseline, n_series)["surge"].any())
+    return alarms, runs
+
+
+def surge_words(row, names: dict[str, str], lang: str) -> tuple[str, str]:
+    """One surge (a row of ``score``) in words: (place · category, the figures)."""
+    from needsmap.i18n import t, term
+
+    city = names.get(row.district_adcode[:4] + "00", "")
+    place = f"{city} · {names.get(row.district_adcode, row.district_adcode)} · {term('category', row.category, lang)}"
+    figures = (f"{t('c_requesters_week', lang)} {int(row.requesters)} · {t('c_expected', lang)} {row.expected:.1f} · "
+               f"{t('c_ratio', lang)} {row.ratio:.0f}")
+    return place, figures

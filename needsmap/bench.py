@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from needsmap import maps, needs, queries, settings, store, taxonomy
+from needsmap import alerts, hotspots, maps, needs, queries, settings, store, taxonomy
 from needsmap.errors import DatabaseError, NeedsmapError
 from needsmap.filters import Filter
 
@@ -287,6 +287,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
                            max(2, min(repeat, 5)), warm=False)
     views["province/needs"] = {"median_ms": round(statistics.median(needs_timings), 2), "p95_ms": round(_p95(needs_timings), 2)}
     echo(f"needs (province, uncached): {views['province/needs']['median_ms']:.0f} ms")
+    hot_spot_figures = _hot_spot_figures(con, repeat, echo)
     payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
     supply_figures = supply_timings(con, repeat)
     echo(f"supply: coverage {supply_figures['coverage_ms']:.0f} ms ({supply_figures['coverage_records']:,} records, "
@@ -311,6 +312,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "refresh_median_ms": round(statistics.median(home_all), 2),
         "refresh_p95_ms": round(_p95(home_all), 2),
         "needs_ms": views["province/needs"]["median_ms"],
+        **hot_spot_figures,
         "pandas_ratio": round(sum(duck_home.values()) / pandas_total, 3) if pandas_total else math.nan,
         "map_payload_bytes": max(payload.values()),
         "map_payload_detail": payload,
@@ -337,6 +339,38 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+HOT_SPOT_CITY = Filter(city_adcode="330100")  # the largest city: the hot-spot map's heaviest common view
+PLACEBO_SHUFFLES = 20  # per city: 11 cities → 220 shuffled hot-spot maps
+PLACEBO_ALERT_RUNS = 100
+
+
+def _hot_spot_figures(con: duckdb.DuckDBPyConnection, repeat: int, echo: Callable[[str], None]) -> dict[str, float]:
+    """Hot spots of one city and surges of the province, each computed from scratch (pages cache
+    them per filter), and the placebo false-alarm rates (``hotspots.placebo_rate`` over every
+    city, ``alerts.placebo_rate`` for the province) against their nominal levels."""
+    runs = max(2, min(repeat, 5))
+    hot = _timed(lambda: hotspots.hot_spot_layer(con, HOT_SPOT_CITY), runs)
+    surge = _timed(lambda: alerts.surges(con, Filter()), runs)
+    alarms = maps_tested = 0
+    for number, city in enumerate(queries.districts(con)["city_adcode"].drop_duplicates().sort_values()):
+        found, tested = hotspots.placebo_rate(hotspots.hot_spot_map(con, Filter(city_adcode=city)), PLACEBO_SHUFFLES, seed=number)
+        alarms, maps_tested = alarms + found, maps_tested + tested
+    alert_alarms, alert_runs = alerts.placebo_rate(con, Filter(), PLACEBO_ALERT_RUNS, seed=0)
+    figures = {
+        "hotspots_ms": round(statistics.median(hot), 2),
+        "alerts_ms": round(statistics.median(surge), 2),
+        "hotspot_false_alarm_rate": round(alarms / maps_tested, 4) if maps_tested else math.nan,
+        "hotspot_placebo_maps": maps_tested,
+        "hotspot_nominal_fdr": 0.05,
+        "alert_false_alarm_rate": round(alert_alarms / alert_runs, 4),
+        "alert_placebo_runs": alert_runs,
+        "alert_nominal_fdr": alerts.FDR_Q,
+    }
+    echo(f"hot spots (Hangzhou, uncached): {figures['hotspots_ms']:.0f} ms; surges (province): {figures['alerts_ms']:.0f} ms; "
+         f"placebo false alarms: hot spots {alarms}/{maps_tested} maps, surges {alert_alarms}/{alert_runs} weeks")
+    return figures
 
 
 def _browser(path: Path, repeat: int, echo: Callable[[str], None]) -> dict[str, float]:

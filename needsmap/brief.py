@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from needsmap import exports, formatting, needs, presentation, queries, settings, store
+from needsmap import alerts, exports, formatting, hotspots, needs, presentation, queries, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
@@ -63,6 +63,10 @@ class Briefing:
     gap_note: str
     notes: tuple[str, ...]  # score, suppression, map, data source, population, boundaries
     map_png: bytes
+    hot_spot_lines: tuple[str, ...] = ()  # the top three significant hot spots, with their trend labels
+    hot_spot_note: str = ""  # how they were found (95 %, multiple testing controlled) or that none passed
+    surge_lines: tuple[str, ...] = ()  # this week's surges (the period's last week)
+    surge_note: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,7 +185,9 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         t("b_boundaries", lang),
     )
     description = f.describe(lang, names)
+    hot_spot_lines, hot_spot_note, surge_lines, surge_note = _hot_spots_and_surges(con, f, names, k, lang)
     return Briefing(
+        hot_spot_lines=hot_spot_lines, hot_spot_note=hot_spot_note, surge_lines=surge_lines, surge_note=surge_note,
         lang=lang, adcode=place_code, place=place, level=level, title=t("b_title", lang, place=place),
         description=description, period=period, as_of=t("b_as_of", lang, as_of=as_of_text),
         generated=t("b_generated", lang, when=datetime.now().strftime("%Y-%m-%d %H:%M")),
@@ -193,6 +199,27 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         map_png=exports.place_map(con, f, province_filter, as_of, overdue_days, min_records, city_code, place,
                                   description, lang),
     )
+
+
+def _hot_spots_and_surges(con: queries.Connection, f: Filter, names: dict[str, str], k: int,
+                          lang: str) -> tuple[tuple[str, ...], str, tuple[str, ...], str]:
+    """The top three hot spots (each counting k or more) and the period's last week's surges (k or
+    more requesters), worded, with a note each (as the pages explain them)."""
+    layer = hotspots.hot_spot_layer(con, f)
+    hot_lines = tuple(hotspots.top_words(layer, names, lang, k=k))
+    hot_note = t("hs_note", lang) if hot_lines else t("hs_none", lang)
+    result = alerts.surges(con, f)
+    rows = result.surges()
+    rows = rows[presentation.enough_to_show(rows, k, ("requesters",))].head(5)
+    surge_lines = tuple(" — ".join(alerts.surge_words(row, names, lang)) for row in rows.itertuples())
+    if result.end_day is None or result.baseline.kind == "none":
+        surge_note = t("surges_no_baseline", lang)
+    else:
+        surge_note = t("surges_explain", lang, start=result.start_day.isoformat(), end=result.end_day.isoformat(),
+                       baseline=t(f"surges_baseline_{result.baseline.kind}", lang), n=max(k, alerts.MIN_REQUESTERS))
+        if not surge_lines:
+            surge_note += " " + t("surges_none", lang)
+    return hot_lines, hot_note, surge_lines, surge_note
 
 
 def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: pd.DataFrame, city_code: str,
@@ -293,6 +320,14 @@ def to_pdf(b: Briefing) -> bytes:
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
+    for heading_key, lines, note in (("b_hot_spots", b.hot_spot_lines, b.hot_spot_note), ("b_surges", b.surge_lines, b.surge_note)):
+        pdf.set_font("cjk", "B", 11.5)
+        pdf.cell(width, 7, t(heading_key, b.lang), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", "", 9)
+        text = "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
+        pdf.multi_cell(width, 5.2, "\n".join(part for part in (text, note) if part), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+
     pdf.set_font("cjk", "B", 11.5)
     pdf.cell(width, 7, b.gap_title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", "", 9)
@@ -351,7 +386,7 @@ def _pptx_table(slide, rows: tuple[tuple[str, ...], ...], left, top, width, colu
 
 
 def to_pptx(b: Briefing) -> bytes:
-    """Two 16:9 slides: map and key figures; priorities, urban/rural comparison and sources."""
+    """Three 16:9 slides: map and key figures; priorities, urban/rural comparison and sources; hot spots and surges."""
     from pptx import Presentation
     from pptx.util import Inches
 
@@ -384,6 +419,15 @@ def to_pptx(b: Briefing) -> bytes:
         _pptx_table(slide, (b.gap_header, *b.gap_rows), Inches(0.4), Inches(3.95), Inches(12.5), (3.6, 1.8, 1.8, 5.3), 12)
     _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(6.45), Inches(12.5), Inches(0.9)).text_frame,
                "\n".join(n for n in (b.gap_note, *b.notes[3:]) if n), 10, colour=(90, 90, 90))
+    slide = deck.slides.add_slide(blank)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.25), Inches(12.5), Inches(0.6)).text_frame,
+               f"{b.place} · {t('b_hot_spots', b.lang)}", 24, bold=True)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.95), Inches(12.5), Inches(2.4)).text_frame,
+               "\n".join([*(f"{i}. {line}" for i, line in enumerate(b.hot_spot_lines, start=1)), b.hot_spot_note]), 16)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(3.55), Inches(12.5), Inches(0.6)).text_frame,
+               t("b_surges", b.lang), 24, bold=True)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(4.2), Inches(12.5), Inches(2.8)).text_frame,
+               "\n".join([*(f"{i}. {line}" for i, line in enumerate(b.surge_lines, start=1)), b.surge_note]), 16)
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
@@ -398,6 +442,11 @@ def _html_table(rows: tuple[tuple[str, ...], ...], numeric_from: int = 1) -> str
             f'<td class="{"num" if i >= numeric_from else ""}">{html.escape(c)}</td>' for i, c in enumerate(row)) + "</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)
+
+
+def _html_lines(lines: tuple[str, ...], note: str) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (f"<ol>{items}</ol>" if items else "") + f"<p>{html.escape(note)}</p>"
 
 
 def to_html(b: Briefing) -> str:
@@ -438,6 +487,10 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 </div>
 <h2>{html.escape(t('b_priorities', b.lang))}</h2>
 {priorities}
+<h2>{html.escape(t('b_hot_spots', b.lang))}</h2>
+{_html_lines(b.hot_spot_lines, b.hot_spot_note)}
+<h2>{html.escape(t('b_surges', b.lang))}</h2>
+{_html_lines(b.surge_lines, b.surge_note)}
 <h2>{html.escape(b.gap_title)}</h2>
 {gap}
 <p>{html.escape(b.gap_note)}</p>

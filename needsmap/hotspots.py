@@ -20,14 +20,14 @@ cell and time slice); the SQL that makes them lives in ``needsmap.hotspot_querie
   so on; a cell that passes none is not drawn.
 * **Emerging hot spots.** The same cells over time slices (weeks or months, ``choose_slices``),
   Gi* + BH (q = 0.10, as ArcGIS's Emerging Hot Spot Analysis) in every slice, a Mann-Kendall test
-  (``pymannkendall.original_test``, α = 0.05) on each cell's z-score series, and the labels of
-  ``emerging_label`` (rules in its docstring and the README).
+  (α = 0.05; ``mann_kendall``: ``pymannkendall.original_test``'s formula vectorised over cells,
+  tested against it) on each cell's z-score series, and the labels of ``emerging_label`` (rules
+  in its docstring and the README).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -133,6 +133,20 @@ def study_cells(geometries: list, side_km: float, occupied: pd.DataFrame | None 
     return cells.sort_values(["q", "r"], ignore_index=True)
 
 
+def _side_bounds(sides: list[float], area_km2: float) -> tuple[float, float]:
+    """The finest side keeping at most MAX_STUDY_CELLS cells and the coarsest keeping at least MIN_STUDY_CELLS."""
+    cells = {s: area_km2 / hex_area_km2(s) for s in sides}
+    finest = next((s for s in sides if cells[s] <= MAX_STUDY_CELLS), sides[-1])
+    coarsest = max((s for s in sides if cells[s] >= MIN_STUDY_CELLS), default=sides[0])
+    return finest, coarsest
+
+
+def candidate_sides(area_km2: float) -> tuple[float, ...]:
+    """The sides ``choose_side`` can pick for a study area (the others need not be counted)."""
+    finest, coarsest = _side_bounds(list(SIDES_KM), area_km2)
+    return tuple(s for s in SIDES_KM if finest <= s <= max(finest, coarsest))
+
+
 def choose_side(occupied_by_side: pd.DataFrame, area_km2: float) -> float:
     """The hexagon side (km) for a map, from the data.
 
@@ -144,9 +158,7 @@ def choose_side(occupied_by_side: pd.DataFrame, area_km2: float) -> float:
     ``MAX_STUDY_CELLS`` (the map and the statistic stay fast).
     """
     sides = sorted(float(s) for s in occupied_by_side["side_km"])
-    cells = {s: area_km2 / hex_area_km2(s) for s in sides}
-    finest = next((s for s in sides if cells[s] <= MAX_STUDY_CELLS), sides[-1])
-    coarsest = max((s for s in sides if cells[s] >= MIN_STUDY_CELLS), default=sides[0])
+    finest, coarsest = _side_bounds(sides, area_km2)
     dense = sides[-1]
     for row in occupied_by_side.sort_values("side_km").itertuples():
         if row.occupied_cells and row.records / row.occupied_cells >= MIN_MEAN_PER_CELL:
@@ -393,6 +405,29 @@ def emerging_label(hot: np.ndarray, cold: np.ndarray, trend: str) -> str:
     return ""
 
 
+def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mann-Kendall trend test of each row of ``series`` (cells × slices): (z, two-sided p).
+
+    The formula of ``pymannkendall.original_test`` (S with the tie-corrected variance, continuity
+    correction), vectorised over rows; the tests check the two agree.
+    """
+    from scipy.stats import norm
+
+    x = np.asarray(series, "float64")
+    n = x.shape[1]
+    i, j = np.triu_indices(n, k=1)
+    s = np.sign(x[:, j] - x[:, i]).sum(axis=1)
+    variance = np.full(len(x), n * (n - 1) * (2 * n + 5) / 18.0)
+    ordered = np.sort(x, axis=1)
+    for row in np.flatnonzero((np.diff(ordered, axis=1) == 0).any(axis=1)):  # ties: few rows
+        _, counts = np.unique(x[row], return_counts=True)
+        variance[row] = (n * (n - 1) * (2 * n + 5) - (counts * (counts - 1) * (2 * counts + 5)).sum()) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(s > 0, (s - 1) / np.sqrt(variance), np.where(s < 0, (s + 1) / np.sqrt(variance), 0.0))
+    z = np.nan_to_num(z)
+    return z, 2 * norm.sf(np.abs(z))
+
+
 def emerging_hot_spots(slice_counts: pd.DataFrame, cells: pd.DataFrame, slices: list[date]) -> pd.DataFrame:
     """Emerging hot-spot labels of the study ``cells`` over ``slices``.
 
@@ -400,8 +435,6 @@ def emerging_hot_spots(slice_counts: pd.DataFrame, cells: pd.DataFrame, slices: 
     (``emerging_label``; "" for none), trend, trend_p (Mann-Kendall on the Gi* z series), hot_slices,
     cold_slices, last_z. Empty when there are fewer than ``MIN_SLICES`` slices.
     """
-    import pymannkendall
-
     columns = ["q", "r", "label", "trend", "trend_p", "hot_slices", "cold_slices", "last_z"]
     if len(slices) < MIN_SLICES or cells.empty:
         return pd.DataFrame(columns=columns)
@@ -420,17 +453,11 @@ def emerging_hot_spots(slice_counts: pd.DataFrame, cells: pd.DataFrame, slices: 
     p = randomization_p(counts, weights)
     level = np.column_stack([fdr_level(p[:, t], (EMERGING_LEVEL,)) for t in range(len(slices))])
     hot, cold = (level > 0) & (z > 0), (level > 0) & (z < 0)
-    labels, trends, trend_p = [], [], []
-    for i in range(len(cells)):
-        if not (hot[i].any() or cold[i].any()):
-            labels.append(""), trends.append("no trend"), trend_p.append(1.0)
-            continue
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore")
-            result = pymannkendall.original_test(z[i], alpha=MK_ALPHA)
-        trend = result.trend if result.h else "no trend"
-        trends.append(trend), trend_p.append(float(result.p))
-        labels.append(emerging_label(hot[i], cold[i], trend))
+    mk_z, mk_p = mann_kendall(z)
+    trends = np.where(mk_p < MK_ALPHA, np.where(mk_z > 0, "increasing", "decreasing"), "no trend")
+    trend_p = mk_p
+    labels = [emerging_label(hot[i], cold[i], trends[i]) if (hot[i].any() or cold[i].any()) else ""
+              for i in range(len(cells))]
     return pd.DataFrame({
         "q": cells["q"], "r": cells["r"], "label": labels, "trend": trends, "trend_p": trend_p,
         "hot_slices": hot.sum(axis=1), "cold_slices": cold.sum(axis=1), "last_z": z[:, -1],
@@ -460,7 +487,7 @@ def hot_spot_map(con, f, measure: str = "requesters") -> HotSpots:
     if measure not in MEASURES:
         raise ValueError(f'`measure` was "{measure}" but is expected to be in {set(MEASURES)}')
     geometries, area = _study_area(con, f)
-    side = choose_side(hotspot_queries.occupancy(con, f), area)
+    side = choose_side(hotspot_queries.occupancy(con, f, candidate_sides(area)), area)
     counts = hotspot_queries.cell_counts(con, f, side).rename(columns={measure: "count"})
     return hot_spots(counts, study_cells(geometries, side, counts), side, measure)
 
@@ -509,8 +536,10 @@ class Layer:
         return hex_area_km2(self.side_km)
 
     def top(self, n: int = 3) -> pd.DataFrame:
-        """The ``n`` strongest hot spots (highest z), for briefings and the list beside the map."""
-        return self.cells[self.cells["kind"] == "hot"].sort_values("z", ascending=False).head(n)
+        """The ``n`` strongest hot spots significant at 95 % or more (highest z first), for
+        briefings and the list beside the map."""
+        hot = self.cells[(self.cells["kind"] == "hot") & (self.cells["level"] >= 95)]
+        return hot.sort_values(["z", "count"], ascending=False).head(n)
 
 
 def hot_spot_layer(con, f, measure: str = "requesters") -> Layer:
@@ -523,3 +552,52 @@ def hot_spot_layer(con, f, measure: str = "requesters") -> Layer:
     lon, lat = unproject(*hex_centres(shown["q"].to_numpy(), shown["r"].to_numpy(), spots.side_km))
     shown["lon"], shown["lat"] = lon.round(5), lat.round(5)
     return Layer(shown, spots.side_km, measure, len(spots.cells), emerging.unit, len(emerging.slices))
+
+
+def placebo_rate(spots: HotSpots, runs: int, seed: int, level: int = 95) -> tuple[int, int]:
+    """Placebo check: ``spots``' counts shuffled over its study cells ``runs`` times (every
+    location equally likely to hold any cell's demand, so no true hot spot is left), each map
+    tested as usual. Returns (maps with any hot or cold cell at ``level`` or above, runs): under
+    the complete null every such cell is a false discovery, so their share is the false-alarm
+    rate, to be compared with 1 − level/100."""
+    rng = np.random.default_rng(seed)
+    cells = spots.cells[["q", "r"]]
+    weights = neighbour_matrix(cells)
+    shuffled = np.column_stack([rng.permutation(spots.cells["count"].to_numpy()) for _ in range(runs)])
+    p = randomization_p(shuffled, weights)
+    alarms = sum(bool((fdr_level(p[:, t]) >= level).any()) for t in range(runs))
+    return alarms, runs
+
+
+# --- In words (pages and briefings) -----------------------------------------------------------
+
+
+def label_words(label: str, lang: str) -> str:
+    """An emerging label (``"hot:new"``) in words; "" is "no trend label"."""
+    from needsmap.i18n import t
+
+    return t(f"el_{label.replace(':', '_')}", lang) if label else t("el_none", lang)
+
+
+def place_words(lon: float, lat: float, names: dict[str, str], lang: str) -> str:
+    """Where a cell lies: its district and its centre (``"鄞州区，约 121.545°E 29.825°N"``)."""
+    from needsmap import boundaries
+    from needsmap.errors import BoundaryError
+    from needsmap.i18n import t
+
+    try:
+        adcode = boundaries.district_at(lon, lat)
+    except BoundaryError:
+        adcode = None
+    return t("hs_near", lang, district=names.get(adcode, "–") if adcode else "–", lon=f"{lon:.3f}", lat=f"{lat:.3f}")
+
+
+def top_words(layer: Layer, names: dict[str, str], lang: str, k: int, n: int = 3) -> list[str]:
+    """The ``n`` strongest hot spots of counting at least ``k``, one line each: place, level, count, label."""
+    from needsmap.i18n import t
+
+    top = layer.top(len(layer.cells))
+    top = top[top["count"] >= k].head(n)
+    return [f"{place_words(row.lon, row.lat, names, lang)} · {t('hs_hot', lang)} {int(row.level)}% · "
+            f"{t(f'hs_{layer.measure}', lang)} {int(row.count)} · {label_words(row.label, lang)}"
+            for row in top.itertuples()]

@@ -362,6 +362,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Statistically significant hot spots: at the 95 % confidence level, controlled for multiple testing "
                    "(Benjamini–Hochberg false-discovery rate). Red cells are hot spots, where demand clusters beyond chance; blue "
                    "cells are cold spots; deeper colours are more certain (90 / 95 / 99 %). Cells that do not pass are not drawn."),
+    "hs_note": ("统计显著的热点：在 95% 置信水平下，且已控制多重检验（Benjamini–Hochberg 错误发现率）。",
+                "Statistically significant hot spots: at the 95 % confidence level, controlled for multiple testing "
+                "(Benjamini–Hochberg false-discovery rate)."),
     "hs_cells": ("六边形网格（等面积），每格约 {area} 平方公里（边长 {side} 公里，按数据量选定），共 {cells} 格；"
                  "热点 {hot} 格、冷点 {cold} 格（90% 及以上）。",
                  "Equal-area hexagons of about {area} km² each (side {side} km, chosen from the data), {cells} cells; "

@@ -16,7 +16,8 @@ import pytest
 from needsmap import bench
 
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
-                 "peak_rss_mb", "import_rows_per_s", "update_rows_per_s"}
+                 "peak_rss_mb", "import_rows_per_s", "update_rows_per_s", "hotspots_ms", "alerts_ms",
+                 "hotspot_false_alarm_rate", "alert_false_alarm_rate"}
 
 
 @pytest.mark.slow  # a whole bench run: demo, import, timed views
@@ -40,6 +41,9 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     assert 0 < result["refresh_median_ms"] <= result["refresh_p95_ms"]
     assert result["needs_ms"] == result["views"]["province/needs"]["median_ms"] > 0
     assert result["pandas_ratio"] > 0
+    assert result["hotspots_ms"] > 0 and result["alerts_ms"] > 0
+    assert result["hotspot_placebo_maps"] == 11 * bench.PLACEBO_SHUFFLES
+    assert 0 <= result["hotspot_false_alarm_rate"] <= 1 and 0 <= result["alert_false_alarm_rate"] <= 1
     # The province choropleth dominates the payload and does not grow with the records.
     assert 100_000 < result["map_payload_bytes"] <= 1_500_000
     assert result["import_rows_per_s"] > 0 and result["peak_rss_mb"] > 0

@@ -69,7 +69,7 @@ def test_pptx_opens_and_holds_the_district_and_its_numbers(west_lake):
 
     briefing, district, _ = west_lake
     deck = Presentation(io.BytesIO(brief.render(briefing, "pptx")))
-    assert len(deck.slides) == 2
+    assert len(deck.slides) == 3  # map and figures; priorities and gap; hot spots and surges
     texts = []
     for slide in deck.slides:
         for shape in slide.shapes:
@@ -134,3 +134,27 @@ def test_small_counts_in_the_key_figures_read_under_k(make_db):
     rows = {label: (local, whole) for label, local, whole in briefing.kpi_rows}
     assert rows["诉求总数"] == ("6", "6")
     assert rows["未办结"] == ("<5", "<5")  # one open record must not be pointed at
+
+
+def test_briefing_names_the_top_three_hot_spots_with_labels_and_the_weeks_surges(bundled_demo_db):
+    import duckdb
+
+    from needsmap import alerts, hotspots
+
+    f = Filter(city_adcode="330200", district_adcode="330212", date_to=date(2025, 9, 14))
+    with duckdb.connect(str(bundled_demo_db), read_only=True) as con:
+        briefing = brief.build(con, f)
+        layer = hotspots.hot_spot_layer(con, f)
+        week = alerts.surges(con, f).surges()
+    top = layer.cells[(layer.cells["kind"] == "hot") & (layer.cells["level"] >= 95) & (layer.cells["count"] >= 5)]
+    assert len(briefing.hot_spot_lines) == min(3, len(top)) >= 1
+    strongest = top.sort_values(["z", "count"], ascending=False).iloc[0]
+    assert briefing.hot_spot_lines[0].startswith("鄞州区，约 ")
+    assert f"热点 {int(strongest.level)}% · 不同诉求人 {int(strongest['count'])} · " in briefing.hot_spot_lines[0]
+    assert briefing.hot_spot_lines[0].endswith(hotspots.label_words(strongest["label"], "zh"))
+    assert briefing.hot_spot_note.startswith("统计显著的热点：在 95% 置信水平下，且已控制多重检验")
+    assert week[["district_adcode", "category"]].values.tolist()[0] == ["330212", "water"]
+    assert briefing.surge_lines[0].startswith("宁波市 · 鄞州区 · 供水 — 本周诉求人 ")
+    assert briefing.surge_note.startswith("2025-09-08 至 2025-09-14")
+    page = brief.to_html(briefing)
+    assert "统计显著的热点（前三）" in page and "本周异常" in page and "宁波市 · 鄞州区 · 供水" in page

@@ -174,6 +174,18 @@ def test_a_cluster_that_grows_every_month_is_labelled_intensifying_and_a_newcome
     assert (result.loc[away, "label"] != "").sum() <= 6  # ≤ 1 % of the 600 cells
 
 
+def test_mann_kendall_equals_pymannkendall_with_and_without_ties():
+    import pymannkendall
+
+    rng = np.random.default_rng(9)
+    series = np.vstack([rng.normal(0, 1, 24), np.arange(24) + rng.normal(0, 3, 24), -np.arange(24.0),
+                        np.round(rng.normal(0, 1, 24)), np.zeros(24)])
+    z, p = hotspots.mann_kendall(series)
+    for row, (z_row, p_row) in enumerate(zip(z, p, strict=True)):
+        reference = pymannkendall.original_test(series[row])
+        assert z_row == pytest.approx(reference.z, abs=1e-12) and p_row == pytest.approx(reference.p, abs=1e-12)
+
+
 def test_fewer_than_ten_slices_give_no_labels():
     cells = _rectangle(5, 5)
     slices = [date(2025, 1, 6) + timedelta(weeks=i) for i in range(9)]
@@ -233,3 +245,22 @@ def test_hot_spot_map_on_a_district_with_a_planted_compound_finds_it(make_db):
     assert len(hot) >= 1
     q, r = hotspots.hex_of(np.array([compound[0]]), np.array([compound[1]]), spots.side_km)
     assert (_hex_distance(hot["q"], hot["r"], q[0], r[0]) <= 1).all()
+
+
+def test_placebo_shuffles_of_the_bundled_demo_leave_false_alarms_within_the_fdr_level(bundled_demo_db):
+    from needsmap import alerts, queries
+
+    with duckdb.connect(str(bundled_demo_db), read_only=True) as con:
+        cities = queries.districts(con)["city_adcode"].drop_duplicates().sort_values().tolist()
+        real_hot = alarms = tested = 0
+        for number, city in enumerate(cities):
+            spots = hotspots.hot_spot_map(con, Filter(city_adcode=city))
+            real_hot += int((spots.cells["level"] >= 95).sum())
+            found, runs = hotspots.placebo_rate(spots, 10, seed=number)
+            alarms, tested = alarms + found, tested + runs
+        alert_alarms, alert_runs = alerts.placebo_rate(con, Filter(), 40, seed=0)
+        real_surges = alerts.surges(con, Filter(date_to=date(2025, 9, 14))).surges()
+    assert tested == 110 and real_hot > 0  # the real maps have hot spots; the shuffled ones (nearly) none
+    assert alarms / tested <= 0.05
+    assert alert_runs == 40 and len(real_surges) >= 1
+    assert alert_alarms / alert_runs <= alerts.FDR_Q

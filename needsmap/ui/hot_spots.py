@@ -12,27 +12,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from needsmap import boundaries, hotspots, maps, navigation
-from needsmap.errors import BoundaryError
+from needsmap import alerts, hotspots, maps, navigation
 from needsmap.filters import Filter
-from needsmap.i18n import t, term
+from needsmap.i18n import t
 from needsmap.ui import data, page, widgets
 
 MEASURE_KEY = "hs_measure"
-
-
-def label_text(label: str, lang: str) -> str:
-    """An emerging label (``"hot:new"``) in words; "" stays "no trend label"."""
-    return t(f"el_{label.replace(':', '_')}", lang) if label else t("el_none", lang)
-
-
-def cell_place(lon: float, lat: float, names: dict[str, str], lang: str) -> str:
-    """Where a cell lies, in words: its district and its centre."""
-    try:
-        adcode = boundaries.district_at(lon, lat)
-    except BoundaryError:
-        adcode = None
-    return t("hs_near", lang, district=names.get(adcode, "–") if adcode else "–", lon=f"{lon:.3f}", lat=f"{lat:.3f}")
 
 
 def cell_texts(cells: pd.DataFrame, measure_label: str, lang: str) -> list[str]:
@@ -40,7 +25,7 @@ def cell_texts(cells: pd.DataFrame, measure_label: str, lang: str) -> list[str]:
     for kind, level, count, label in zip(cells["kind"], cells["level"], cells["count"], cells["label"], strict=True):
         kind_text = t("hs_hot", lang) if kind == "hot" else t("hs_cold", lang) if kind == "cold" else t("hs_trend_only", lang)
         texts.append(t("hs_cell_tip", lang, kind=kind_text, level=f"{int(level)}%" if level else "",
-                       measure=measure_label, count=int(count), label=label_text(label, lang)))
+                       measure=measure_label, count=int(count), label=hotspots.label_words(label, lang)))
     return texts
 
 
@@ -75,14 +60,10 @@ def section(ctx: page.PageContext, f: Filter, names: dict[str, str]) -> None:
     if not hot and not cold:
         st.info(t("hs_none", lang))
         return
-    top = layer.top(3)
-    if len(top):
+    lines = hotspots.top_words(layer, names, lang, k=data.k_anonymity() if ctx.public else 1)
+    if lines:
         st.markdown(f"**{widgets.md_escape(t('hs_top', lang))}**")
-        lines = [f"{i}. {widgets.md_escape(cell_place(row.lon, row.lat, names, lang))} · "
-                 f"{widgets.md_escape(t('hs_hot', lang))} {int(row.level)}% · "
-                 f"{widgets.md_escape(t(f'hs_{measure}', lang))} {int(row.count)} · {widgets.md_escape(label_text(row.label, lang))}"
-                 for i, row in enumerate(top.itertuples(), start=1)]
-        st.markdown("\n".join(lines))
+        st.markdown("\n".join(f"{i}. {widgets.md_escape(line)}" for i, line in enumerate(lines, start=1)))
 
 
 def _link(script: str, f: Filter, ctx: page.PageContext) -> str:
@@ -114,11 +95,9 @@ def surge_list(ctx: page.PageContext, f: Filter, names: dict[str, str], top: int
     for i, row in enumerate(surges.itertuples(), start=1):
         view = f.with_changes(city_adcode=row.district_adcode[:4] + "00", district_adcode=row.district_adcode,
                               categories=(row.category,), date_from=result.start_day, date_to=result.end_day)
-        place = f"{names.get(row.district_adcode[:4] + '00', '')} · {names.get(row.district_adcode, row.district_adcode)}"
-        what = (f"{t('c_requesters_week', lang)} {int(row.requesters)} · {t('c_expected', lang)} {row.expected:.1f} · "
-                f"{t('c_ratio', lang)} {row.ratio:.0f}")
+        place, what = alerts.surge_words(row, names, lang)
         lines.append(
-            f"{i}. **{widgets.md_escape(place)} · {widgets.md_escape(term('category', row.category, lang))}** — "
+            f"{i}. **{widgets.md_escape(place)}** — "
             f"{widgets.md_escape(what)} — [{widgets.md_escape(t('c_open_district', lang))}]({_link('pages/1_district.py', view, ctx)})"
             f" · [{widgets.md_escape(t('c_open_needs', lang))}]({_link('pages/2_priorities.py', view, ctx)})")
     st.markdown("\n".join(lines))
