@@ -116,18 +116,25 @@ def _saved_raster(full_path: Path) -> np.ndarray | None:
 
 
 @lru_cache(maxsize=4)
-def _offshore(path: Path) -> tuple[object, shapely.STRtree, np.ndarray] | None:
-    """The prepared offshore zone, a tree of the districts' boundary vertices and each vertex's
-    adcode (None: no zone)."""
+def _offshore_zone(path: Path) -> object | None:
+    """The prepared offshore zone (None: no zone for this boundary file)."""
     if not _is_bundled(path) or not OFFSHORE_ZONE.exists():
         return None
     zone = shapely.from_geojson(json.dumps(_read_gzip_features(OFFSHORE_ZONE)[0]["geometry"]))
     shapely.prepare(zone)
-    # Nearest district by its nearest boundary vertex: a tree of points answers in milliseconds
-    # where distances to 124,000-vertex polygons take seconds; vertices lie ~50 m apart on the coast.
+    return zone
+
+
+@lru_cache(maxsize=4)
+def _boundary_vertices(path: Path) -> tuple[shapely.STRtree, np.ndarray]:
+    """A tree of the districts' boundary vertices and each vertex's adcode.
+
+    Nearest district by its nearest boundary vertex: a tree of points answers in milliseconds
+    where distances to 124,000-vertex polygons take seconds; vertices lie ~50 m apart on the coast.
+    """
     adcodes, geoms = assignment_shapes(path)
     vertices, owner = shapely.get_coordinates(shapely.boundary(geoms), return_index=True)
-    return zone, shapely.STRtree(shapely.points(vertices)), adcodes[owner]
+    return shapely.STRtree(shapely.points(vertices)), adcodes[owner]
 
 
 def load_districts(path: Path | None = None) -> gpd.GeoDataFrame:
@@ -230,12 +237,10 @@ def place_points(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> 
     the offshore zone, the nearest district with ``offshore`` True."""
     adcode = assign_districts(lon, lat, path)
     offshore = np.zeros(len(adcode), dtype=bool)
-    resolved = _resolve(path)
-    zone = _offshore(resolved)
     outside = np.flatnonzero(adcode == None)  # noqa: E711 — elementwise on an object array
-    if zone is None or not outside.size:
+    polygon = _offshore_zone(_resolve(path)) if outside.size else None
+    if polygon is None:
         return adcode, offshore
-    polygon, vertex_tree, vertex_adcodes = zone
     x, y = np.asarray(lon, "float64")[outside], np.asarray(lat, "float64")[outside]
     finite = np.isfinite(x) & np.isfinite(y)
     at_sea = outside[finite][shapely.contains_xy(polygon, x[finite], y[finite])]
@@ -243,6 +248,7 @@ def place_points(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> 
         points = shapely.points(np.asarray(lon, "float64")[at_sea], np.asarray(lat, "float64")[at_sea])
         # Nearest by degrees: within 2 km the distortion (cos 30° ≈ 0.87) rarely changes the answer,
         # and when it does both districts touch the water there.
+        vertex_tree, vertex_adcodes = _boundary_vertices(_resolve(path))
         point_idx, vertex_idx = vertex_tree.query_nearest(points, all_matches=False)
         adcode[at_sea[point_idx]] = vertex_adcodes[vertex_idx]
         offshore[at_sea[point_idx]] = True

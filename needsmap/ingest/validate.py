@@ -263,7 +263,8 @@ def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcod
     """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
     district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
     # A point's city is its district's; a row placed by text may be at city level only.
-    city_adcode = pd.Series(city, index=stored.index, dtype="str").fillna(district_adcode.str.slice(0, 4) + "00")
+    city_adcode = pd.Series(city, index=stored.index, dtype="str").fillna(
+        parsing.map_terms(district_adcode, lookups.places.city_of_district))
     place_basis = pd.Series(basis, index=stored.index, dtype="str")
     located = stored.assign(
         lon=lon, lat=lat, district_adcode=district_adcode, city_adcode=city_adcode, place_basis=place_basis,
