@@ -3,8 +3,6 @@ and short of one type where the generator says so."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 
 from needsmap import boundaries
 from needsmap.demo.facilities import demo_facilities, short_of
