@@ -59,6 +59,9 @@ def needs_map():
 
 
 clicked = st_folium(needs_map(), height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
+# Say which count the colours are: people (repeat calls once) or records (every call).
+st.caption(t("map_counts_people" if measure in presentation.PEOPLE_MEASURES else "map_counts_records", lang,
+             measure=t(f"m_{measure}", lang)))
 st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else "–") + " " + t("too_few_to_rank", lang, n=min_records))
 
 point = (clicked or {}).get("last_object_clicked")
@@ -79,20 +82,24 @@ if point and point != st.session_state.get("handled_click"):
 
 hot_spots.surge_list(ctx, f, names)
 
+rank_by = presentation.ranking_measure(measure)  # people when the map counts people
 if ctx.public:  # a chart reads better than a table on a projector
-    top = presentation.ranking(measures, k).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
+    top = presentation.ranking(measures, k, by=rank_by).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
     if top.empty:
         st.info(t("too_few_to_rank", lang, n=max(min_records, k)))
     else:
-        st.plotly_chart(charts.category_bars(top.round(2), "label", "smoothed_per_10k", t("present_ranking", lang), large=True),
+        st.plotly_chart(charts.category_bars(top.round(2), "label", rank_by, t(
+            "present_ranking_people" if rank_by == "smoothed_requesters_per_10k" else "present_ranking", lang), large=True),
                         width="stretch")
 else:
-    ranked = measures[measures["rankable"]].sort_values("smoothed_per_10k", ascending=False)
-    st.subheader(t("m_smoothed_per_10k", lang))
+    ranked = measures[measures["rankable"]].sort_values(rank_by, ascending=False)
+    st.subheader(t(f"m_{rank_by}", lang))
     st.dataframe(
         labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
         .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
-                   t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy()}),
+                   t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy(),
+                   t("m_distinct_requesters", lang): ranked["distinct_requesters"].to_numpy(),
+                   t("m_smoothed_requesters_per_10k", lang): ranked["smoothed_requesters_per_10k"].round(2).to_numpy()}),
         hide_index=True, width="stretch", height=300,
     )
 

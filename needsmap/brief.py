@@ -117,21 +117,13 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
 
     kpis = queries.kpis(con, f, as_of, overdue_days)
     province = queries.kpis(con, province_filter, as_of, overdue_days)
-    in_scope = districts[districts["adcode"] == f.district_adcode] if level == "district" else districts[districts["city_adcode"] == city_code]
-    if f.urban_rural:
-        in_scope = in_scope[in_scope["urban_rural"].isin(f.urban_rural)]
-        province_population = districts.loc[districts["urban_rural"].isin(f.urban_rural), "population_2020"].sum()
-    else:
-        province_population = districts["population_2020"].sum()
-    population = float(in_scope["population_2020"].sum())
-    kpis["per_10k"] = kpis["records"] / population * 10_000 if population else float("nan")
-    province["per_10k"] = province["records"] / float(province_population) * 10_000 if province_population else float("nan")
     count = partial(formatting.small_count, k=k)
 
     def shown(figures: dict, key: str, show) -> str:
-        # Shares, medians and means over fewer than k records are not given (too few to publish).
-        if show is not count and not presentation.enough_in(figures, k):
-            return formatting.MISSING
+        # Nothing of a selection too small to publish (k records and k distinct requesters) is
+        # given, beyond that its counts are under k.
+        if not presentation.enough_in(figures, k):
+            return formatting.small_count(figures[key], k, group_too_small=True) if show is count else formatting.MISSING
         return show(figures[key])
 
     kpi_rows = tuple(
@@ -140,6 +132,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
             ("k_records", "records", count),
             ("m_per_10k", "per_10k", lambda v: fmt_num(v, 2)),
             ("k_requesters", "distinct_requesters", count),
+            ("m_requesters_per_10k", "requesters_per_10k", lambda v: fmt_num(v, 2)),
             ("k_urgent_share", "urgent_share", fmt_pct),
             ("k_unresolved", "unresolved", count),
             ("k_overdue", "overdue", count),
@@ -225,17 +218,17 @@ def _hot_spots_and_surges(con: queries.Connection, f: Filter, names: dict[str, s
 def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: pd.DataFrame, city_code: str,
          names: dict[str, str], k: int, response_hours: int, lang: str) -> tuple[str, tuple, str]:
     """The urban/rural comparison of the place's city (a district is one or the other), else the province."""
+
+    def both_sides_shown(scope_filter: Filter) -> bool:
+        return presentation.both_sides_shown(queries.urban_rural_gap(con, scope_filter, response_hours), k)
+
     scope_filter = f.with_changes(city_adcode=city_code, district_adcode=None)
-    by_area = queries.urban_rural_gap(con, scope_filter, response_hours)
-    overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")["records"]
     scope = names[city_code]
-    if not {"urban", "rural"} <= set(overall.index) or overall.min() < k:
+    if not both_sides_shown(scope_filter):
         scope_filter = f.with_changes(city_adcode=None, district_adcode=None)
-        by_area = queries.urban_rural_gap(con, scope_filter, response_hours)
-        overall = by_area[by_area["category"] == "__all__"].set_index("urban_rural")["records"]
         scope = t("province", lang)
     title = t("b_gap", lang, scope=scope)
-    if not {"urban", "rural"} <= set(overall.index) or overall.min() < k:
+    if not both_sides_shown(scope_filter):
         return title, (), t("b_gap_none", lang, scope=scope, k=k)
     summary = queries.gap_summary(con, scope_filter, response_hours)
     rows = []

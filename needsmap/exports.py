@@ -350,8 +350,9 @@ _RECORD_TERMS = {"urban_rural": "urban_rural", "category": "category", "status":
                  "requester_group": "group"}
 _AGGREGATE_COLUMNS = {
     "city": "c_city", "name": "c_district", "adcode": "c_adcode", "urban_rural": "c_urban_rural",
-    "population_2020": "c_population", "records": "c_records", "unresolved": "c_open_records", "overdue": "c_overdue",
-    "urgent": "c_urgent", "per_10k": "m_per_10k", "smoothed_per_10k": "m_smoothed_per_10k", "suppressed": "c_too_few",
+    "population_2020": "c_population", "records": "c_records", "distinct_requesters": "c_distinct_requesters",
+    "unresolved": "c_open_records", "overdue": "c_overdue", "urgent": "c_urgent", "per_10k": "m_per_10k",
+    "smoothed_per_10k": "m_smoothed_per_10k", "requesters_per_10k": "m_requesters_per_10k", "suppressed": "c_too_few",
 }
 
 
@@ -398,14 +399,17 @@ def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
 
 
 def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False) -> pd.DataFrame:
-    """Records per category (``label``, ``records``), largest first; in public mode categories
-    with fewer than k records are merged into one "others" row (left out if still under k)."""
-    counts = queries.category_counts(con, f)[["category", "records"]]
-    counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))[["label", "records"]]
+    """Records per category (``label``, ``records``), largest first; in public mode categories too
+    small to show (k records and k distinct requesters) are merged into one "others" row, left out
+    if still too small (its people counted once, however many categories they called about)."""
+    counts = queries.category_counts(con, f)[["category", "records", "distinct_requesters"]]
+    counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))
     if public:
-        counts = presentation.merge_small_groups(counts, "label", "records", settings.get("k_anonymity"),
-                                                 t("merged_small", lang, k=settings.get("k_anonymity")))
-    return counts.reset_index(drop=True)
+        k = settings.get("k_anonymity")
+        small = tuple(counts.loc[~presentation.enough_to_show(counts, k), "category"])
+        merged_requesters = queries.distinct_requesters(con, f.with_changes(categories=small)) if small else 0
+        counts = presentation.merge_small_groups(counts, "label", "records", k, t("merged_small", lang, k=k), merged_requesters)
+    return counts[["label", "records"]].reset_index(drop=True)
 
 
 def category_chart_png(db: Path, f: Filter, *, lang: str = "zh", public: bool = False) -> bytes:

@@ -39,9 +39,15 @@ def fmt_num(value: object, digits: int = 1) -> str:
     return MISSING if missing(value) else f"{float(value):,.{digits}f}"
 
 
-def small_count(value: object, k: int) -> str:
-    """A count for a public document or screen: counts of 1 … k−1 read ``<k`` (k = 0: never)."""
-    return f"<{k}" if not missing(value) and 0 < float(value) < k else fmt_int(value)
+def small_count(value: object, k: int, *, group_too_small: bool = False) -> str:
+    """A count for a public document or screen: counts of 1 … k−1 read ``<k`` (k = 0: never).
+
+    ``group_too_small``: the group counted is itself too small to show (fewer than k records or
+    k distinct requesters, e.g. five calls from one person), so its larger counts read ``MISSING``.
+    """
+    if not missing(value) and 0 < float(value) < k:
+        return f"<{k}"
+    return MISSING if group_too_small and not missing(value) and float(value) > 0 else fmt_int(value)
 
 
 def measure_value(measure: str, value: object) -> str:

@@ -22,13 +22,15 @@ from needsmap import formatting
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
 
-RATE_MEASURES = ("per_10k", "smoothed_per_10k")
+RATE_MEASURES = ("per_10k", "smoothed_per_10k", "requesters_per_10k", "smoothed_requesters_per_10k")
+# Map measures that count people (distinct requesters) rather than records.
+PEOPLE_MEASURES = ("distinct_requesters", "requesters_per_10k", "smoothed_requesters_per_10k")
 
 # The public-mode rule, in one place: a group (a district, a category, a cluster, a map cell, the
 # whole selection) is shown in public only if it counts at least k in each of these columns of
-# its query result. Counting people as well as records is this one line:
-# ("records", "distinct_requesters") — the grouped results then need that column.
-PUBLIC_COUNT_COLUMNS: tuple[str, ...] = ("records",)
+# its query result: k records *and* k distinct requesters, because privacy is about people — five
+# calls from one person are one person's figures. Every grouped query result carries both columns.
+PUBLIC_COUNT_COLUMNS: tuple[str, ...] = ("records", "distinct_requesters")
 # Category codes of rows made in public mode: small categories merged, all categories summed.
 MERGED_CATEGORIES = "__merged__"
 ALL_CATEGORIES = "__all__"
@@ -50,6 +52,14 @@ def enough_in(counts: Mapping[str, object], k: int, count_columns: Sequence[str]
 def suppress_small_groups(frame: pd.DataFrame, k: int, count_columns: Sequence[str] = PUBLIC_COUNT_COLUMNS) -> pd.DataFrame:
     """The rows of ``frame`` that may be shown in public (``enough_to_show``); the others left out."""
     return frame[enough_to_show(frame, k, count_columns)]
+
+
+def both_sides_shown(by_area: pd.DataFrame, k: int) -> bool:
+    """Whether an urban/rural comparison may be shown: both sides' totals (``queries.urban_rural_gap``
+    rows of category ``__all__``) are big enough to show; with one small side it would show that
+    side's figures."""
+    overall = by_area[by_area["category"] == ALL_CATEGORIES]
+    return {"urban", "rural"} <= set(overall.loc[enough_to_show(overall, k), "urban_rural"])
 
 
 def title(f: Filter, lang: str, place_names: Mapping[str, str] | None = None,
@@ -82,35 +92,37 @@ def suppress_small_counts(frame: pd.DataFrame, count_columns: Sequence[str], k: 
     return out
 
 
-def merge_small_groups(frame: pd.DataFrame, label_column: str, count_column: str, k: int, other_label: str) -> pd.DataFrame:
-    """Rows with fewer than k in ``count_column`` merged into one row labelled ``other_label``.
+def merge_small_groups(frame: pd.DataFrame, label_column: str, count_column: str, k: int, other_label: str,
+                       merged_requesters: int | None = None) -> pd.DataFrame:
+    """Rows too small to show (``enough_to_show``) merged into one row labelled ``other_label``.
 
-    The merged row has only the label and the summed count; if even the sum is below k it is
-    left out. Other rows keep their columns. Order: the kept rows as given, then the merged row.
+    The merged row has only the label, the summed count and ``merged_requesters`` (the distinct
+    requesters of the merged rows together — not a sum, one person may be in several); it is
+    left out unless it is big enough to show itself (unknown requesters: left out). Other rows
+    keep their columns. Order: the kept rows as given, then the merged row.
     """
     counts = frame[count_column].astype("float64")
     small = ~enough_to_show(frame, k)
     kept = frame[~small]
     merged_total = float(counts[small].sum())
-    if not small.any() or merged_total < k:
+    merged = {label_column: other_label, count_column: merged_total, "distinct_requesters": merged_requesters}
+    if not small.any() or merged_requesters is None or not enough_in(merged, k):
         return kept.reset_index(drop=True)
-    merged = pd.DataFrame({label_column: [other_label], count_column: [merged_total]})
-    out = pd.concat([kept, merged], ignore_index=True)
-    return out
+    return pd.concat([kept, pd.DataFrame([merged])], ignore_index=True)
 
 
 def district_aggregates(measures: pd.DataFrame, k: int) -> pd.DataFrame:
     """Per-district numbers safe to hand out: the counts and rates of ``queries.district_measures``
     with small counts suppressed (see ``suppress_small_counts``; rates need k records).
 
-    Columns: city, adcode, name, urban_rural, population_2020, records, unresolved, overdue,
-    urgent, per_10k, smoothed_per_10k, suppressed.
+    Columns: city, adcode, name, urban_rural, population_2020, records, distinct_requesters,
+    unresolved, overdue, urgent, per_10k, smoothed_per_10k, requesters_per_10k, suppressed.
     """
-    columns = ["city", "adcode", "name", "urban_rural", "population_2020", "records", "unresolved", "overdue", "urgent",
-               "per_10k", "smoothed_per_10k"]
-    table = suppress_small_counts(measures[columns], ["records", "unresolved", "overdue", "urgent"], k,
-                                  dependent_columns=["per_10k", "smoothed_per_10k"])
-    for column in ("per_10k", "smoothed_per_10k"):
+    columns = ["city", "adcode", "name", "urban_rural", "population_2020", "records", "distinct_requesters", "unresolved",
+               "overdue", "urgent", "per_10k", "smoothed_per_10k", "requesters_per_10k"]
+    table = suppress_small_counts(measures[columns], ["records", "distinct_requesters", "unresolved", "overdue", "urgent"], k,
+                                  dependent_columns=["per_10k", "smoothed_per_10k", "requesters_per_10k"])
+    for column in ("per_10k", "smoothed_per_10k", "requesters_per_10k"):
         table[column] = table[column].round(3)
     return table
 
@@ -143,16 +155,24 @@ def map_frame(measures: pd.DataFrame, measure: str, *, lang: str, public: bool, 
     return shown[["adcode", measure, "value_text", "top_text"]]
 
 
-def ranking(measures: pd.DataFrame, k: int, top: int = 15) -> pd.DataFrame:
-    """Districts with the most demands per 10,000 (smoothed) among those rankable and with at
-    least k records, largest first: name, city, smoothed_per_10k."""
+def ranking(measures: pd.DataFrame, k: int, top: int = 15, by: str = "smoothed_per_10k") -> pd.DataFrame:
+    """Districts with the most demands (or, ``by="smoothed_requesters_per_10k"``, distinct
+    requesters) per 10,000 (smoothed) among those rankable and big enough to show, largest first:
+    name, city, ``by``."""
     eligible = measures[measures["rankable"] & enough_to_show(measures, k)]
-    return eligible.sort_values("smoothed_per_10k", ascending=False).head(top)[["name", "city", "smoothed_per_10k"]]
+    return eligible.sort_values(by, ascending=False).head(top)[["name", "city", by]]
 
 
-def monthly_totals(trend: pd.DataFrame, label_column: str, total_label: str, k: int) -> pd.DataFrame:
-    """One line instead of one per category: records per month (``queries.monthly_trend``
-    summed), months under k records blanked. Columns: month, ``label_column``, records."""
-    totals = trend.groupby("month", as_index=False)["records"].sum()
-    totals[label_column] = total_label
-    return suppress_small_counts(totals, ["records"], k).drop(columns="suppressed")
+def ranking_measure(map_measure: str) -> str:
+    """The smoothed rate districts are ranked by beside a map of ``map_measure``: per person when
+    the map counts people, else per record."""
+    return "smoothed_requesters_per_10k" if map_measure in PEOPLE_MEASURES else "smoothed_per_10k"
+
+
+def monthly_totals(totals: pd.DataFrame, label_column: str, total_label: str, k: int) -> pd.DataFrame:
+    """One line instead of one per category: ``totals`` (``queries.monthly_totals``: month,
+    records, distinct_requesters) labelled ``total_label``, months too small to show blanked.
+    Columns: month, ``label_column``, records."""
+    out = suppress_small_counts(totals, ["records"], k)
+    out[label_column] = total_label
+    return out[["month", label_column, "records"]]

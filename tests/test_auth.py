@@ -177,7 +177,7 @@ def test_public_mode_asks_for_no_password_and_shows_no_records(password, page, p
 
 # --- Exports -------------------------------------------------------------------------------------
 
-STAFF_EXPORT_NOTE = "未登录工作人员：数据按区县汇总导出，少于 5 条记录的数值不显示。"
+STAFF_EXPORT_NOTE = "未登录工作人员：数据按区县汇总导出，少于 5 条记录或 5 位诉求人的数值不显示。"
 RECORDS_EXPORT_NOTE = "数据为当前筛选条件下的记录（已脱敏"
 
 

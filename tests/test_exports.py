@@ -80,9 +80,9 @@ def test_public_download_holds_district_aggregates_with_small_counts_left_out(db
     assert "工单编号" not in table.columns and "诉求内容" not in table.columns
     assert len(table) == 13  # 杭州市's districts
     by_name = table.set_index("区县")
-    west = by_name.loc["西湖区"]  # 4 records (R1–R3, F-1): exactly k
-    assert west["记录数"] == 4 and not west["记录过少（数值不显示）"]
-    assert pd.isna(west["未办结"])  # 2 open records (R1, R2): under k
+    west = by_name.loc["西湖区"]  # 4 records (R1–R3, F-1): exactly k, but from 3 people (R1 and R2 are one caller)
+    assert west["记录过少（数值不显示）"] and pd.isna(west["记录数"]) and pd.isna(west["独立诉求人"])
+    assert pd.isna(west["未办结"])
     chunan = by_name.loc["淳安县"]  # 3 records (R4, R5, F-2): under k, nothing but its population shown
     assert chunan["记录过少（数值不显示）"] and pd.isna(chunan["记录数"]) and pd.isna(chunan["每万人诉求数"])
     assert by_name.loc["建德市", "记录数"] == 0

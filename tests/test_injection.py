@@ -80,6 +80,8 @@ CALLS = {
     "district_measures": lambda con, f: queries.district_measures(con, f, queries.as_of(con), OVERDUE_DAYS, 1),
     "category_counts": lambda con, f: queries.category_counts(con, f),
     "monthly_trend": lambda con, f: queries.monthly_trend(con, f),
+    "monthly_totals": lambda con, f: queries.monthly_totals(con, f),
+    "distinct_requesters": lambda con, f: queries.distinct_requesters(con, f),
     "urban_rural_gap": lambda con, f: queries.urban_rural_gap(con, f, 24),
     "gap_summary": lambda con, f: queries.gap_summary(con, f, 24),
     "gap_district_counts": lambda con, f: queries.gap_district_counts(con, f, 24),
@@ -112,6 +114,8 @@ def records_in(result: object) -> int:
         return int(result["records"].sum()) if "records" in result.columns else len(result)
     if isinstance(result, dict):
         return int(result["records"]) if "records" in result else sum(len(v) for v in result.values())
+    if isinstance(result, int):  # distinct_requesters: people, and none means none
+        return result
     return len(result)
 
 

@@ -25,7 +25,7 @@ def test_presentation_mode_from_the_url_states_the_filters_and_draws_no_table(sm
     app = _open(present="1", city="330100", cat="elderly_care", **{"from": "2025-06-01", "to": "2025-06-30"})
     assert not app.exception
     assert app.title[0].value == "杭州市 · 2025年6月 · 养老服务"
-    assert "少于 5 条记录的区县与分组显示为“记录过少”" in app.caption[0].value
+    assert "少于 5 条记录或 5 位诉求人的区县与分组显示为“记录过少”" in app.caption[0].value
     assert len(app.dataframe) == 0
     metrics = _metrics(app)
     assert metrics["诉求总数"] == "<5" and metrics["紧急占比"] == "–"  # one record (R4): nothing to publish
@@ -206,7 +206,7 @@ def test_public_gap_page_shows_no_side_of_one_record(one_small_group):
     app = _open("pages/3_gap.py", present="1")
     assert not app.exception
     assert _tables(app) == [] and _charts(app) == ""
-    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录的分组不显示）。请放宽筛选条件。" in [i.value for i in app.info]
+    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录或 5 位诉求人的分组不显示）。请放宽筛选条件。" in [i.value for i in app.info]
 
 
 def test_public_loop_page_shows_no_figure_of_a_small_group(one_small_group):
@@ -215,7 +215,7 @@ def test_public_loop_page_shows_no_figure_of_a_small_group(one_small_group):
     small = _open("pages/4_loop.py", district="330127", present="1")
     assert not small.exception
     assert _metrics(small) == {} and _tables(small) == []
-    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录的分组不显示）。请放宽筛选条件。" in [i.value for i in small.info]
+    assert "当前筛选条件下没有可公开显示的数据（少于 5 条记录或 5 位诉求人的分组不显示）。请放宽筛选条件。" in [i.value for i in small.info]
     province = _open("pages/4_loop.py", present="1")
     assert _metrics(province)["平均满意度"] == f"{(3 * 5 + 5) / 6:.2f}"  # six records: enough to show
     by_district, by_category = _tables(province)

@@ -35,6 +35,9 @@ def test_kpis_count_requesters_once_and_judge_overdue_at_as_of(con):
 def test_kpis_estimate_distinct_requesters_above_the_exact_limit(con, monkeypatch):
     assert queries.kpis(con, Filter(), queries.as_of(con), 15)["distinct_requesters_approx"] is False
     monkeypatch.setattr(queries, "EXACT_DISTINCT_MAX", 2)
+    # A small estimate is recounted exactly (the public-mode rule decides near k).
+    assert queries.kpis(con, Filter(), queries.as_of(con), 15)["distinct_requesters_approx"] is False
+    monkeypatch.setattr(queries, "EXACT_DISTINCT_BELOW", 0)
     kpis = queries.kpis(con, Filter(), queries.as_of(con), 15)
     assert kpis["distinct_requesters_approx"] is True
     assert kpis["distinct_requesters"] == 4  # HyperLogLog is exact at this size
@@ -127,3 +130,46 @@ def test_monthly_trend_fills_months_without_records_with_zero(make_db):
         ("2025-08", "elderly_care"): 0, ("2025-08", "water"): 0,  # a month with no record at all
         ("2025-09", "elderly_care"): 0, ("2025-09", "water"): 1,
     }
+
+
+# --- Repeats: one caller phoning fifty times -------------------------------------------------------------
+# 西湖区: 20 callers once each and one caller 50 times; 上城区: 60 callers once each.
+REPEATER = (
+    [dict(record_id=f"X{i}", district_adcode="330106", requester_hash=f"x{i}", cluster_id=100 + i) for i in range(20)]
+    + [dict(record_id=f"R{i}", district_adcode="330106", requester_hash="repeater", cluster_id=999,
+            created_at=T0 + pd.Timedelta(hours=i)) for i in range(50)]
+    + [dict(record_id=f"S{i}", district_adcode="330102", requester_hash=f"s{i}", cluster_id=200 + i) for i in range(60)]
+)
+
+
+def test_one_caller_phoning_fifty_times_counts_once_per_resident(make_db):
+    con = store.open_readonly(make_db(REPEATER))
+    try:
+        measures = queries.district_measures(con, Filter(), queries.as_of(con), OVERDUE_DAYS, min_records_to_rank=1)
+        kpis = queries.kpis(con, Filter(city_adcode="330100"), queries.as_of(con), OVERDUE_DAYS)
+    finally:
+        con.close()
+    measures = measures.set_index("adcode")
+    xihu, shangcheng = measures.loc["330106"], measures.loc["330102"]
+    assert (xihu["records"], xihu["distinct_requesters"], shangcheng["records"], shangcheng["distinct_requesters"]) == (70, 21, 60, 60)
+    assert xihu["requesters_per_10k"] == pytest.approx(21 / xihu["population_2020"] * 10_000)
+    # By records the repeater puts 西湖区 first; by people, 上城区 is first.
+    assert measures["smoothed_per_10k"].idxmax() == "330106"
+    assert measures["smoothed_requesters_per_10k"].idxmax() == "330102"
+    hangzhou = measures[measures["city_adcode"] == "330100"]
+    assert kpis["per_10k"] == pytest.approx(130 / hangzhou["population_2020"].sum() * 10_000)
+    assert kpis["requesters_per_10k"] == pytest.approx(81 / hangzhou["population_2020"].sum() * 10_000)
+
+
+def test_district_requesters_above_the_exact_limit_are_exact_where_few(make_db, monkeypatch):
+    con = store.open_readonly(make_db(REPEATER))
+    try:
+        monkeypatch.setattr(queries, "EXACT_DISTINCT_MAX", 10)  # 130 records: estimated, but each district is small
+        measures = queries.district_measures(con, Filter(), queries.as_of(con), OVERDUE_DAYS, 1).set_index("adcode")
+        assert (measures.loc["330106", "distinct_requesters"], measures.loc["330102", "distinct_requesters"]) == (21, 60)
+        assert not measures["distinct_requesters_approx"].any()
+        monkeypatch.setattr(queries, "EXACT_DISTINCT_BELOW", 0)
+        estimated = queries.district_measures(con, Filter(), queries.as_of(con), OVERDUE_DAYS, 1).set_index("adcode")
+        assert estimated.loc[["330106", "330102"], "distinct_requesters_approx"].all()
+    finally:
+        con.close()

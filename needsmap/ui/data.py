@@ -126,17 +126,20 @@ def category_counts(f: Filter) -> pd.DataFrame:
     (category ``presentation.MERGED_CATEGORIES``, records only), left out if still small."""
     counts = _run(queries.category_counts, f)
     if state.is_public():
-        return presentation.merge_small_groups(counts, "category", "records", k_anonymity(), presentation.MERGED_CATEGORIES)
+        small = tuple(counts.loc[~presentation.enough_to_show(counts, k_anonymity()), "category"])
+        merged_requesters = _run(queries.distinct_requesters, f.with_changes(categories=small)) if small else 0
+        return presentation.merge_small_groups(counts, "category", "records", k_anonymity(), presentation.MERGED_CATEGORIES,
+                                               merged_requesters)
     return counts
 
 
 def monthly_trend(f: Filter) -> pd.DataFrame:
     """``queries.monthly_trend``; in public mode one line of all records (category
     ``presentation.ALL_CATEGORIES``) with small months blanked."""
-    trend = _run(queries.monthly_trend, f)
     if state.is_public():
-        return presentation.monthly_totals(trend, "category", presentation.ALL_CATEGORIES, k_anonymity())
-    return trend
+        return presentation.monthly_totals(_run(queries.monthly_totals, f), "category", presentation.ALL_CATEGORIES,
+                                           k_anonymity())
+    return _run(queries.monthly_trend, f)
 
 
 # Three views' needs at most: at a million records one view holds ~830,000 needs (~130 MB).
@@ -184,10 +187,9 @@ def gap_summary(f: Filter, response_hours_target: int) -> pd.DataFrame:
     """``queries.gap_summary``; in public mode empty unless both the urban and the rural side
     may be shown (a comparison with one small side would show that side's figures)."""
     summary = _run(queries.gap_summary, f, response_hours_target)
-    if state.is_public():
-        overall = urban_rural_gap(f, response_hours_target)
-        if not {"urban", "rural"} <= set(overall.loc[overall["category"] == "__all__", "urban_rural"]):
-            return summary.head(0)
+    if state.is_public() and not presentation.both_sides_shown(_run(queries.urban_rural_gap, f, response_hours_target),
+                                                                 k_anonymity()):
+        return summary.head(0)
     return summary
 
 

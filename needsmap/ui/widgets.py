@@ -33,15 +33,15 @@ def md_escape(text: object) -> str:
 def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
     """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference.
 
-    In public mode (``state.is_public``) counts of 1 … k−1 read "<k", and shares, medians and
-    means of a selection too small to show (``presentation.enough_in``) are not shown.
+    In public mode (``state.is_public``) counts of 1 … k−1 read "<k", and nothing of a selection
+    too small to show (``presentation.enough_in``: k records and k distinct requesters) is shown.
     """
     public = state.is_public()
     k = data.k_anonymity() if public else 0
     too_few = public and not presentation.enough_in(kpis, k)
 
     def count(value: object) -> str:
-        return formatting.small_count(value, k)
+        return formatting.small_count(value, k, group_too_small=too_few)
 
     def measured(text: str) -> str:
         return formatting.MISSING if too_few else text
@@ -66,6 +66,10 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
                 delta = f"{formatting.difference(ref_key, difference)} {t('vs_province', lang)}"
         inverse = ref_key in ("urgent_share", "median_hours_to_response")
         column.metric(t(key, lang), value, delta=delta, delta_color="inverse" if inverse else "normal")
+        # Both counts per 10,000 residents: records (every call) and people (repeat calls once).
+        rate_key = {"k_records": "per_10k", "k_requesters": "requesters_per_10k"}.get(key)
+        if rate_key and kpis.get(rate_key) is not None:
+            column.caption(t("per_10k_line", lang, value=measured(fmt_num(kpis[rate_key], 2))))
 
 
 def with_headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
