@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from needsmap import brief, presentation, queries, settings, store
+from needsmap import brief, exports, presentation, queries, settings, store
 from needsmap.filters import Filter
 from tests.apptest_pages import PAGES, metrics, open_page
 
@@ -71,9 +71,9 @@ def test_a_public_page_of_the_group_alone_shows_no_figure_of_it(one_person_group
 def test_exports_and_the_briefing_show_nothing_of_it(one_person_group):
     con = store.open_readonly(one_person_group)
     try:
-        table = brief.download_table(con, CHUNAN, public=True)
-        categories = brief.category_table(con, CHUNAN, public=True)
-        province_categories = brief.category_table(con, Filter(), public=True)
+        table = exports.download_table(con, CHUNAN, public=True)
+        categories = exports.category_table(con, CHUNAN, public=True)
+        province_categories = exports.category_table(con, Filter(), public=True)
         briefing = brief.build(con, CHUNAN)
         measures = queries.district_measures(con, Filter(), queries.as_of(con), 15, 1)
     finally:

@@ -8,7 +8,7 @@ import pytest
 
 from needsmap import queries, store
 from needsmap.filters import Filter
-from tests.records import RECORDS
+from tests.records import RECORDS, T0
 
 OVERDUE_DAYS = 15
 
