@@ -54,11 +54,25 @@ def _cells_sql(f: Filter, sides: str) -> tuple[str, dict[str, object]]:
 
 
 def occupancy(con: Connection, f: Filter, sides_km: Sequence[float] = hotspots.SIDES_KM) -> pd.DataFrame:
-    """For each candidate hexagon side (km): occupied_cells and records of the filtered records."""
-    head, params = _cells_sql(f, "(SELECT unnest(CAST($sides_km AS DOUBLE[])) AS km)")
+    """For each candidate hexagon side (km): occupied_cells and records of the filtered records.
+
+    Points are first pooled on a 0.001° grid (~100 m, far below the finest side), so each side
+    bins thousands of pooled points rather than every record; a pooled point near a cell edge
+    may count in the neighbour's cell, which does not matter for choosing a size.
+    """
+    where, params = f.where_sql("d")
+    pooled = f"""
+        WITH pooled AS (
+            SELECT round(d.lon, 3) AS lon, round(d.lat, 3) AS lat, count(*) AS requester_key, NULL AS created_at
+            FROM demands d WHERE {where} AND d.lon IS NOT NULL AND d.lat IS NOT NULL GROUP BY ALL
+        ),
+    """
+    # The same hexagon SQL over the pooled points (their count rides in the requester_key column).
+    cells = _HEX_CELLS.format(where="TRUE", sides="(SELECT unnest(CAST($sides_km AS DOUBLE[])) AS km)").replace(
+        "FROM demands d", "FROM pooled d")
     return con.execute(
-        head + """
-        SELECT side_km, count(DISTINCT (q, r)) AS occupied_cells, count(*) AS records
+        pooled + cells + """
+        SELECT side_km, count(DISTINCT (q, r)) AS occupied_cells, sum(requester_key) AS records
         FROM cells GROUP BY side_km ORDER BY side_km
         """,
         params | {"sides_km": list(sides_km)},
@@ -91,6 +105,23 @@ def cell_slice_counts(con: Connection, f: Filter, side_km: float, unit: str) -> 
         """,
         params | {"side_km": side_km},
     ).df()
+
+
+def cell_and_slice_counts(con: Connection, f: Filter, side_km: float, unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``cell_counts`` and ``cell_slice_counts`` in one pass over the records (GROUPING SETS)."""
+    if unit not in ("week", "month"):
+        raise ValueError(f'`unit` was "{unit}" but is expected to be in {{"week", "month"}}')
+    head, params = _cells_sql(f, "(SELECT CAST($side_km AS DOUBLE) AS km)")
+    both = con.execute(
+        head + f"""
+        SELECT q, r, CAST(date_trunc('{unit}', created_at) AS DATE) AS slice,
+               count(*) AS records, count(DISTINCT requester_key) AS requesters
+        FROM cells GROUP BY GROUPING SETS ((q, r, slice), (q, r)) ORDER BY q, r, slice
+        """,
+        params | {"side_km": side_km},
+    ).df()
+    totals = both[both["slice"].isna()].drop(columns="slice").reset_index(drop=True)
+    return totals, both[both["slice"].notna()].reset_index(drop=True)
 
 
 def period(con: Connection, f: Filter) -> tuple[date | None, date | None]:

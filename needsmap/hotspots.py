@@ -543,9 +543,20 @@ class Layer:
 
 
 def hot_spot_layer(con, f, measure: str = "requesters") -> Layer:
-    """``hot_spot_map`` and ``emerging_map`` of a view, reduced to the cells worth drawing."""
-    spots = hot_spot_map(con, f, measure)
-    emerging = emerging_map(con, f, spots.side_km, measure)
+    """``hot_spot_map`` and ``emerging_map`` of a view, reduced to the cells worth drawing (the
+    records are read twice: once to choose the cell size, once for the cells and their slices)."""
+    from needsmap import hotspot_queries
+
+    if measure not in MEASURES:
+        raise ValueError(f'`measure` was "{measure}" but is expected to be in {set(MEASURES)}')
+    geometries, area = _study_area(con, f)
+    side = choose_side(hotspot_queries.occupancy(con, f, candidate_sides(area)), area)
+    first, last = hotspot_queries.period(con, f)
+    unit, slices = choose_slices(first, last) if first is not None else ("week", [])
+    totals, by_slice = hotspot_queries.cell_and_slice_counts(con, f, side, unit)
+    totals, by_slice = totals.rename(columns={measure: "count"}), by_slice.rename(columns={measure: "count"})
+    spots = hot_spots(totals, study_cells(geometries, side, totals), side, measure)
+    emerging = Emerging(emerging_hot_spots(by_slice, spots.cells[["q", "r"]], slices), side, unit, tuple(slices))
     cells = spots.cells.merge(emerging.cells[["q", "r", "label"]], on=["q", "r"], how="left")
     cells["label"] = cells["label"].fillna("")
     shown = cells[(cells["level"] > 0) | (cells["label"] != "")].reset_index(drop=True)
