@@ -502,8 +502,11 @@ def _sheet_table(cells: pd.DataFrame, rank: dict[str, tuple[str, int]]) -> tuple
     body.columns = _unique_headers(["" if header[p] is None else header[p] for p in keep])
     row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
     filled = body.notna().sum(axis=1).to_numpy()
-    first_text = body.bfill(axis=1).iloc[:, 0] if len(body.columns) else pd.Series(dtype="str")
-    footer = (filled <= 2) & first_text.fillna("").str.contains(_FOOTER).to_numpy(dtype=bool)
+    footer = np.zeros(len(body), dtype=bool)
+    sparse = np.flatnonzero((filled > 0) & (filled <= 2))  # only such rows can be a total or a note
+    if sparse.size and len(body.columns):
+        first_text = body.iloc[sparse].bfill(axis=1).iloc[:, 0].fillna("")
+        footer[sparse] = first_text.str.contains(_FOOTER).to_numpy(dtype=bool)
     keep_rows = (filled > 0) & ~footer
     return body[keep_rows].reset_index(drop=True), row_numbers[keep_rows]
 
