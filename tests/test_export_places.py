@@ -408,3 +408,28 @@ def test_data_page_shows_city_level_records_apart(tmp_path, empty_db, monkeypatc
     assert "仅到城市级的记录（市本级）" in [header.value for header in app.subheader]
     [table] = [frame.value for frame in app.dataframe if "城市" in frame.value.columns and "记录数" in frame.value.columns]
     assert table[["城市", "记录数"]].values.tolist() == [["杭州市", 3], ["宁波市", 1], ["温州市", 1]]
+
+
+def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path, empty_db):
+    # A version-2 database as the app wrote it before city-level records and updates existed.
+    import duckdb
+
+    run_import(export_csv(tmp_path / "工单导出_20250602.csv", MONDAY), empty_db)
+    con = duckdb.connect(str(empty_db))
+    for statement in ("ALTER TABLE demands DROP COLUMN city_adcode", "ALTER TABLE demands DROP COLUMN place_basis",
+                      "ALTER TABLE demands DROP COLUMN updated_batch_id", "ALTER TABLE imports DROP COLUMN updated",
+                      "ALTER TABLE imports DROP COLUMN export_as_of", "DROP TABLE status_history",
+                      "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
+        con.execute(statement)
+    con.close()
+
+    from needsmap import schema, store
+    with store.open_readonly(empty_db) as reader:  # upgraded once, then opened
+        assert reader.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(schema.SCHEMA_VERSION),)
+    assert query(empty_db, "SELECT DISTINCT city_adcode, place_basis FROM demands") == [("330100", "point")]
+
+    report = run_import(export_csv(tmp_path / "工单导出_20250609.csv", NEXT_MONDAY), empty_db)
+    # The first export's as-of time was not recorded before the upgrade: the newer export wins.
+    assert counts(report) == (5, 1, 2, 0, 2)
+    assert query(empty_db, "SELECT count(*) FROM status_history") == [(2,)]
