@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
-from needsmap import boundaries, charts, exports, maps, presentation, queries, settings
-from needsmap.errors import BoundaryError
+from needsmap import charts, exports, maps, presentation, queries, settings
 from needsmap.i18n import labelled, t
-from needsmap.ui import data, downloads, hot_spots, page, present, state, widgets
+from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, widgets
 
+needs_map.switch_if_clicked()  # a click on a district: its page, before anything of this one is drawn
 url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
 ctx = page.setup("home_title", extra_params=url_params)
 lang, f = ctx.lang, ctx.filter
@@ -47,44 +46,23 @@ measures = data.district_measures(map_filter, as_of, widgets.overdue_days(), min
 shown = presentation.map_frame(measures, measure, lang=lang, public=ctx.public, k=k)
 palette = maps.PRESENT_PALETTE if ctx.public else maps.PALETTE
 geometries = data.district_geometries()
-
-
-def needs_map():
-    return maps.choropleth(
-        geometries, shown, measure,
-        title=t(f"m_{measure}", lang), field_labels=[t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)],
-        no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
-        large=ctx.public, palette=palette,
-    )
-
-
-clicked = st_folium(needs_map(), height=620, width="stretch", returned_objects=["last_object_clicked"], key="needs_map")
+place = needs_map.place_adcodes(tuple(measures["adcode"]), tuple(measures["city_adcode"]), f)
+field_labels = [t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)]
+needs_map.draw(f, shown, geometries, view=(lang, k, min_records, widgets.overdue_days(), str(as_of)), measure=measure,
+               scheme=scheme, tiles=tiles, public=ctx.public, place=place, title=t(f"m_{measure}", lang),
+               field_labels=field_labels, no_data_label=t("legend_no_data", lang))
 # Say which count the colours are: people (repeat calls once) or records (every call).
 st.caption(t("map_counts_people" if measure in presentation.PEOPLE_MEASURES else "map_counts_records", lang,
              measure=t(f"m_{measure}", lang)))
 st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else "–") + " " + t("too_few_to_rank", lang, n=min_records))
 
-point = (clicked or {}).get("last_object_clicked")
-if point and point != st.session_state.get("handled_click"):
-    st.session_state["handled_click"] = point
-    lon, lat = point["lng"], point["lat"]
-    if tiles == "amap":  # the map is drawn in GCJ-02 for AMap tiles: undo the shift
-        from needsmap import coords
-
-        lon, lat = (float(v[0]) for v in coords.to_wgs84([lon], [lat], "gcj02"))
-    try:
-        adcode = boundaries.district_at(lon, lat)
-    except BoundaryError:  # the page already says the boundary file is unreadable
-        adcode = None
-    if adcode:
-        state.set_filter(f.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
-        st.switch_page("pages/1_district.py", query_params=st.query_params.to_dict())
-
 hot_spots.surge_list(ctx, f, names)
 
 rank_by = presentation.ranking_measure(measure)  # people when the map counts people
+# The ranking under the map covers the chosen place (all of it at province level).
+in_place = measures[measures["adcode"].isin(place)] if place else measures
 if ctx.public:  # a chart reads better than a table on a projector
-    top = presentation.ranking(measures, k, by=rank_by).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
+    top = presentation.ranking(in_place, k, by=rank_by).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
     if top.empty:
         st.info(t("too_few_to_rank", lang, n=max(min_records, k)))
     else:
@@ -92,7 +70,7 @@ if ctx.public:  # a chart reads better than a table on a projector
             "present_ranking_people" if rank_by == "smoothed_requesters_per_10k" else "present_ranking", lang), large=True),
                         width="stretch")
 else:
-    ranked = measures[measures["rankable"]].sort_values(rank_by, ascending=False)
+    ranked = in_place[in_place["rankable"]].sort_values(rank_by, ascending=False)
     st.subheader(t(f"m_{rank_by}", lang))
     st.dataframe(
         labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
@@ -111,6 +89,9 @@ downloads.panel(
         no_data_label=t("legend_no_data", lang), subtitle=f.describe(lang, names), footer=t("attribution", lang),
         scheme=scheme, focus_adcodes=focus, highlight_adcode=f.district_adcode, palette=palette),
     # A map of its own: st_folium changes the map it draws (its features would be in the file twice).
-    map_html=lambda: exports.map_html(needs_map(), title=f"{t(f'm_{measure}', lang)} · {f.describe(lang, names)}").encode("utf-8"),
+    map_html=lambda: exports.map_html(maps.choropleth(
+        geometries, shown, measure, title=t(f"m_{measure}", lang), field_labels=field_labels,
+        no_data_label=t("legend_no_data", lang), tiles=tiles, scheme=scheme, selected_adcode=f.district_adcode,
+        place_adcodes=place, large=ctx.public, palette=palette), title=f"{t(f'm_{measure}', lang)} · {f.describe(lang, names)}").encode("utf-8"),
 )
 st.caption(t("attribution", lang))

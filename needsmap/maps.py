@@ -126,15 +126,20 @@ class Legend(MacroElement):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        (function () {
+        (function (parent) {
             var legend = L.control({position: "bottomright"});
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "needsmap-legend");
                 div.innerHTML = {{ this.legend_html|tojson }};
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+            if (parent instanceof L.Map) { legend.addTo(parent); return; }
+            // In a layer group: shown and removed with it (the page swaps the group, not the map).
+            var show = function () { if (parent._map && !legend._map) legend.addTo(parent._map); };
+            parent.on("add", show);
+            parent.on("remove", function () { legend.remove(); });
+            show();
+        })({{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
@@ -175,6 +180,11 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
 
 
+def _tile_setting(tiles: str) -> tuple[str | None, bool]:
+    url, _, shift = tiles_for(tiles)
+    return url, shift
+
+
 def _base_map(tiles: str) -> tuple[folium.Map, bool]:
     url, attribution, shift = tiles_for(tiles)
     fmap = OfflineMap(location=[29.2, 120.5], zoom_start=7, tiles=None, control_scale=True)
@@ -186,59 +196,193 @@ def _base_map(tiles: str) -> tuple[folium.Map, bool]:
     return fmap, shift
 
 
-def choropleth(
+def _script_json(value: object) -> str:
+    """JSON safe inside an inline ``<script>``: ``<``, ``>`` and ``&`` as ``\\u`` escapes (as folium's tojson)."""
+    return json.dumps(value, ensure_ascii=False).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+class DistrictLayer(MacroElement):
+    """The districts as one ``L.geoJSON`` with their fill, tooltip and hover highlight.
+
+    The features are serialised once, here (folium's ``GeoJson`` re-serialises them and runs its
+    style function per feature on every render); the page caches this object per view, so a
+    rerun that changes nothing on the map costs no JSON work. Properties are HTML-escaped
+    text already; the tooltip reads them at run time. Districts of the chosen place carry a
+    ``label_at`` point where their name is written on the map.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (parent) {
+            var labels = {{ this.labels_json }};
+            var base = {{ this.base_style_json }};
+            var layer = L.geoJSON({{ this.data_json }}, {
+                style: function (feature) {
+                    var p = feature.properties;
+                    return {fillColor: p.fill, fillOpacity: p.in_place ? 0.8 : base.faded_opacity,
+                            color: p.selected ? "#111" : base.edge,
+                            weight: base.weight * (p.selected ? 3 : 1),
+                            dashArray: p.no_data ? "3 3" : null};
+                },
+                onEachFeature: function (feature, shape) {
+                    var p = feature.properties;
+                    shape.bindTooltip(function () {
+                        var values = [p.name, p.city, p.value_text, p.top_text];
+                        return "<table>" + labels.map(function (label, i) {
+                            return "<tr><th style=\\"text-align:left;padding-right:8px\\">" + label + "</th><td>" + values[i] + "</td></tr>";
+                        }).join("") + "</table>";
+                    }, {sticky: true});
+                    shape.on("mouseover", function () { shape.setStyle({weight: base.weight * 3, color: "#000", fillOpacity: 0.9}); });
+                    shape.on("mouseout", function () { layer.resetStyle(shape); });
+                    if (p.label_at) {
+                        L.tooltip({permanent: true, direction: "center", className: "needsmap-label", interactive: false})
+                            .setLatLng(p.label_at).setContent(p.name).addTo(parent);
+                    }
+                }
+            });
+            return layer.addTo(parent);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, features: list[dict], field_labels: Sequence[str], *, weight: float, edge: str,
+                 faded_opacity: float) -> None:
+        super().__init__()
+        self._name = "DistrictLayer"
+        self.data_json = _script_json({"type": "FeatureCollection", "features": features})
+        self.labels_json = _script_json([html.escape(label) for label in field_labels])
+        self.base_style_json = _script_json({"weight": weight, "edge": edge, "faded_opacity": faded_opacity})
+
+
+class PlaceView(MacroElement):
+    """Outlines the chosen place and moves the map to it when its layer group is shown.
+
+    The view moves only when the place changes (not when a filter recolours the same place), so
+    a planner's own pan and zoom are kept while they try filters.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            {%- if this.outline_json %}
+            L.geoJSON({{ this.outline_json }}, {interactive: false,
+                style: {fill: false, color: "#111", weight: {{ this.outline_weight }}}}).addTo(group);
+            {%- endif %}
+            var fit = function () {
+                var map = group._map;
+                if (!map || window.__needsmapPlace === {{ this.key_json }}) return;
+                window.__needsmapPlace = {{ this.key_json }};
+                map.fitBounds({{ this.bounds_json }}, {padding: [12, 12]});
+            };
+            if (group.on) { group.on("add", fit); }
+            fit();
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, key: str, bounds: Sequence[Sequence[float]], outline: dict | None, outline_weight: float) -> None:
+        super().__init__()
+        self._name = "PlaceView"
+        self.key_json = _script_json(key)
+        self.bounds_json = _script_json([[round(v, 5) for v in corner] for corner in bounds])
+        self.outline_json = _script_json(outline) if outline else ""
+        self.outline_weight = outline_weight
+
+
+@lru_cache(maxsize=32)
+def _place_shape(geometry_texts: tuple[str, ...], shift_to_gcj02: bool) -> tuple[dict, list[list[float]]]:
+    """(outline GeoJSON, [[south, west], [north, east]]) of the union of some districts."""
+    geoms = [shapely.geometry.shape(g) for g in _parsed_geometries(geometry_texts, shift_to_gcj02)]
+    union = shapely.union_all(geoms)
+    west, south, east, north = union.bounds
+    return json.loads(shapely.to_geojson(union.boundary)), [[south, west], [north, east]]
+
+
+@lru_cache(maxsize=8)
+def _label_points(geometry_texts: tuple[str, ...], shift_to_gcj02: bool) -> tuple[list[float], ...]:
+    """[lat, lon] inside each district (not its centroid, which can fall outside a crescent or in the sea)."""
+    geoms = [shapely.geometry.shape(g) for g in _parsed_geometries(geometry_texts, shift_to_gcj02)]
+    return tuple([round(p.y, 5), round(p.x, 5)] for p in shapely.point_on_surface(geoms))
+
+
+def choropleth_layer(
     geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, field_labels: Sequence[str],
     no_data_label: str, tiles: str = "none", scheme: str = "quantiles", selected_adcode: str | None = None,
-    large: bool = False, palette: Sequence[str] = PALETTE,
-) -> folium.Map:
-    """The needs map: districts coloured by ``value_column`` of ``measures``.
+    place_adcodes: Sequence[str] | None = None, large: bool = False, palette: Sequence[str] = PALETTE,
+) -> folium.FeatureGroup:
+    """The needs map's data as one layer group: districts, legend, and the chosen place.
 
     ``geometries``: adcode, name, city, geometry_geojson. ``measures``: adcode, the value
     column (NaN = no data / not shown), ``value_text`` and ``top_text`` (already worded).
     ``field_labels``: tooltip labels for (district, city, measure, top categories).
-    ``large`` (presentation mode): thick boundaries and a large legend for a projector.
+    ``place_adcodes``: the districts of the chosen city or district: the map moves to them,
+    outlines them, writes their names and fades the rest. ``large`` (presentation mode): thick
+    boundaries and a large legend for a projector. Pass it to ``st_folium`` as
+    ``feature_group_to_add`` so a change of colours keeps the map's frame.
     """
-    fmap, shift = _base_map(tiles)
+    _, shift = _tile_setting(tiles)
     frame = geometries.merge(measures, on="adcode", how="left")
     values = frame[value_column].astype("float64")
     breaks = class_breaks(values, scheme)
-    parsed = _parsed_geometries(tuple(frame["geometry_geojson"]), shift)
+    texts = tuple(frame["geometry_geojson"])
+    parsed = _parsed_geometries(texts, shift)
+    place = set(place_adcodes or ())
+    label_points = _label_points(texts, shift) if place else ()
     features = []
-    for row, geometry, value in zip(frame.itertuples(index=False), parsed, values, strict=True):
-        features.append({
-            "type": "Feature",
-            "geometry": geometry,
-            "properties": {
-                "adcode": row.adcode,
-                "name": html.escape(str(row.name)),
-                "city": html.escape(str(row.city)),
-                "value_text": html.escape(str(getattr(row, "value_text", "") or "–")),
-                "top_text": html.escape(str(getattr(row, "top_text", "") or "–")),
-                "fill": colour_for(value, breaks, palette),
-                "selected": row.adcode == selected_adcode,
-            },
-        })
+    for number, (row, geometry, value) in enumerate(zip(frame.itertuples(index=False), parsed, values, strict=True)):
+        in_place = not place or row.adcode in place
+        properties = {
+            "adcode": row.adcode,
+            "name": html.escape(str(row.name)),
+            "city": html.escape(str(row.city)),
+            "value_text": html.escape(str(getattr(row, "value_text", "") or "–")),
+            "top_text": html.escape(str(getattr(row, "top_text", "") or "–")),
+            "fill": colour_for(value, breaks, palette),
+            "no_data": not np.isfinite(value),
+            "selected": row.adcode == selected_adcode,
+            "in_place": in_place,
+        }
+        if place and row.adcode in place:
+            properties["label_at"] = label_points[number]
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     weight = 2.5 if large else 0.8
+    group = folium.FeatureGroup(name="districts")
+    DistrictLayer(features, field_labels, weight=weight, edge="#333" if large else "#555",
+                  faded_opacity=0.35 if place else 0.78).add_to(group)
+    Legend(title, breaks, no_data_label, large=large, palette=palette).add_to(group)
+    if place:
+        chosen = frame["adcode"].isin(place).to_numpy()
+        outline, bounds = _place_shape(tuple(np.asarray(texts, dtype=object)[chosen]), shift)
+        PlaceView("|".join(sorted(place)), bounds, outline, 4.0 if large else 2.5).add_to(group)
+    else:
+        PlaceView("province", ZHEJIANG_BOUNDS, None, 0).add_to(group)
+    return group
+
+
+def base_map(tiles: str = "none", large: bool = False) -> folium.Map:
+    """The frame of the needs map (basemap, scale, styles) without data: the same for every view."""
+    fmap, _ = _base_map(tiles)
+    label_size = "16px" if large else "12px"
+    fmap.get_root().header.add_child(Element(
+        "<style>.needsmap-label{background:transparent;border:0;box-shadow:none;padding:0;"
+        f"font:600 {label_size}/1.1 sans-serif;color:#111;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}}"
+        ".needsmap-label:before{display:none}</style>"))
     if large:  # tooltips read from the back of the room too
         fmap.get_root().header.add_child(Element("<style>.leaflet-tooltip{font-size:18px}</style>"))
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name="districts",
-        style_function=lambda feature: {
-            "fillColor": feature["properties"]["fill"], "fillOpacity": 0.78,
-            "color": "#111" if feature["properties"]["selected"] else ("#333" if large else "#555"),
-            "weight": weight * (3 if feature["properties"]["selected"] else 1),
-        },
-        highlight_function=lambda feature: {"weight": weight * 3, "color": "#000", "fillOpacity": 0.9},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "city", "value_text", "top_text"],
-            aliases=[html.escape(label) for label in field_labels],
-            sticky=True,
-        ),
-        zoom_on_click=False,
-    ).add_to(fmap)
-    Legend(title, breaks, no_data_label, large=large, palette=palette).add_to(fmap)
     fmap.fit_bounds(ZHEJIANG_BOUNDS)
+    return fmap
+
+
+def choropleth(
+    geometries: pd.DataFrame, measures: pd.DataFrame, value_column: str, *, title: str, field_labels: Sequence[str],
+    no_data_label: str, tiles: str = "none", scheme: str = "quantiles", selected_adcode: str | None = None,
+    place_adcodes: Sequence[str] | None = None, large: bool = False, palette: Sequence[str] = PALETTE,
+) -> folium.Map:
+    """The needs map as one folium Map (``base_map`` with ``choropleth_layer`` on it): for files and tests."""
+    fmap = base_map(tiles, large)
+    choropleth_layer(geometries, measures, value_column, title=title, field_labels=field_labels,
+                     no_data_label=no_data_label, tiles=tiles, scheme=scheme, selected_adcode=selected_adcode,
+                     place_adcodes=place_adcodes, large=large, palette=palette).add_to(fmap)
     return fmap
 
 

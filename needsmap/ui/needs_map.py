@@ -1,0 +1,88 @@
+"""The home page's needs map in Streamlit: a kept frame, a cached data layer, clicks that drill down.
+
+Measured in the browser (``python -m needsmap bench --browser``), the map cost most of every
+interaction: streamlit-folium keys its iframe by a hash of the map's script, so any colour change
+destroyed the iframe (Leaflet and ~640 kB of GeoJSON loaded and parsed again), and building and
+rendering the folium map took ~1 s of every rerun. Here the frame (``maps.base_map``) is the
+same for every view, so its iframe is kept; the districts, legend and place travel as
+``feature_group_to_add``, built once per view and cached. A click is handled in the
+component's ``on_change`` callback; the page then switches before drawing anything
+(``switch_if_clicked`` at the top of the home script).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from needsmap import boundaries, coords, maps
+from needsmap.errors import BoundaryError
+from needsmap.filters import Filter
+from needsmap.ui import data, state
+
+MAP_KEY = "needs_map"
+_DRILL_KEY = "needs_map_drill_down"
+DISTRICT_PAGE = "pages/1_district.py"
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _layer(view: tuple, _shown: pd.DataFrame, _geometries: pd.DataFrame, measure: str, scheme: str, tiles: str,
+           public: bool, selected: str | None, place: tuple[str, ...], title: str, field_labels: tuple[str, ...],
+           no_data_label: str) -> folium.FeatureGroup:
+    """The map's data layer, built once per view: ``view`` (database, version, filter, settings)
+    and the other arguments are the key; ``_shown`` is what they determine (not hashed)."""
+    return maps.choropleth_layer(
+        _geometries, _shown, measure, title=title, field_labels=field_labels, no_data_label=no_data_label,
+        tiles=tiles, scheme=scheme, selected_adcode=selected, place_adcodes=place or None, large=public,
+        palette=maps.PRESENT_PALETTE if public else maps.PALETTE,
+    )
+
+
+def place_adcodes(districts: Sequence[str], city_adcodes: Sequence[str], f: Filter) -> tuple[str, ...]:
+    """The districts of the chosen place: the district, the city's districts, or none (the province)."""
+    if f.district_adcode:
+        return (f.district_adcode,)
+    if f.city_adcode:
+        return tuple(a for a, c in zip(districts, city_adcodes, strict=True) if c == f.city_adcode)
+    return ()
+
+
+def draw(f: Filter, shown: pd.DataFrame, geometries: pd.DataFrame, *, view: tuple, measure: str, scheme: str,
+         tiles: str, public: bool, place: tuple[str, ...], title: str, field_labels: Sequence[str], no_data_label: str,
+         height: int = 620) -> None:
+    """The needs map: every district coloured by ``shown[measure]`` (``presentation.map_frame``), the
+    chosen place outlined and in view. ``view``: whatever else ``shown`` depends on (language,
+    thresholds): with the filter and the database version it keys the cached layer."""
+    key = (str(data.db_path()), data.signature(), f.with_changes(city_adcode=None, district_adcode=None), *view)
+    layer = _layer(key, shown, geometries, measure, scheme, tiles, public, f.district_adcode, place, title,
+                   tuple(field_labels), no_data_label)
+    st_folium(maps.base_map(tiles, large=public), height=height, width="stretch", returned_objects=["last_object_clicked"],
+              key=MAP_KEY, feature_group_to_add=layer, on_change=lambda: _on_click(f, tiles))
+
+
+def _on_click(f: Filter, tiles: str) -> None:
+    """The map was clicked: choose the district under the click and ask for its page."""
+    point = (st.session_state.get(MAP_KEY) or {}).get("last_object_clicked")
+    if not point:
+        return
+    lon, lat = point["lng"], point["lat"]
+    if tiles == "amap":  # the map is drawn in GCJ-02 for AMap tiles: undo the shift
+        lon, lat = (float(v[0]) for v in coords.to_wgs84([lon], [lat], "gcj02"))
+    try:
+        adcode = boundaries.district_at(lon, lat)
+    except BoundaryError:  # the page already says the boundary file is unreadable
+        return
+    if adcode:
+        current = st.session_state.get(state.FILTER_KEY, f)
+        state.set_filter(current.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
+        st.session_state[_DRILL_KEY] = True
+
+
+def switch_if_clicked() -> None:
+    """Call first thing on the home page: after a click on a district, open its page at once."""
+    if st.session_state.pop(_DRILL_KEY, False):
+        st.switch_page(DISTRICT_PAGE, query_params=st.query_params.to_dict())
