@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
@@ -34,6 +35,14 @@ NO_DATA_COLOUR = "#d9d9d9"
 # Hot and cold spots at 99 / 95 / 90 % (ArcGIS's hot-spot ramp: deep = more confident).
 HOT_SPOT_COLOURS = {("hot", 99): "#d62f27", ("hot", 95): "#ed7551", ("hot", 90): "#fab984",
                     ("cold", 99): "#4575b5", ("cold", 95): "#849eba", ("cold", 90): "#c0ccbe"}
+# On the web map "no data / too few" is hatched grey on white with a dashed edge, so it cannot be
+# mistaken for the background or for the palette's lightest class (exports fill NO_DATA_COLOUR).
+NO_DATA_HATCH_SVG = (
+    '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+    '<pattern id="needsmap-hatch" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">'
+    '<rect width="6" height="6" fill="#ffffff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#8c8c8c" stroke-width="2"/>'
+    '</pattern></defs></svg>')
+NO_DATA_SWATCH_CSS = "background:repeating-linear-gradient(45deg,#8c8c8c 0 1.5px,#fff 1.5px 4px);border-style:dashed"
 URGENCY_COLOURS = {1: "#2c7fb8", 2: "#fdae61", 3: "#f46d43", 4: "#a50026"}
 ZHEJIANG_BOUNDS = [[27.0, 118.0], [31.2, 123.0]]
 AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
@@ -109,7 +118,19 @@ def class_breaks(values: pd.Series, scheme: str = "quantiles", k: int = 5) -> li
         warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
         classifier = (mapclassify.FisherJenks(finite, k=k) if scheme == "natural_breaks"
                       else mapclassify.Quantiles(finite, k=k))
-    return sorted(set(float(b) for b in classifier.bins))
+    bounds = sorted(set(float(b) for b in classifier.bins))
+    whole = bool(np.all(np.mod(finite.to_numpy(), 1) == 0))
+    if whole:  # counts: a class bound between two whole numbers reads wrong ("≤ 78.8")
+        bounds = sorted(set(float(math.ceil(b - 1e-9)) for b in bounds))
+    # No empty classes: a bound with no value above the previous one is dropped (its class merges
+    # into the next), so a legend never shows a class no district is in.
+    values = finite.to_numpy()
+    kept: list[float] = []
+    for upper in bounds:
+        lower = kept[-1] if kept else -np.inf
+        if np.any((values > lower) & (values <= upper)):
+            kept.append(upper)
+    return kept
 
 
 def colour_for(value: float, breaks: Sequence[float], palette: Sequence[str] = PALETTE) -> str:
@@ -149,8 +170,12 @@ class Legend(MacroElement):
         super().__init__()
         self._name = "Legend"
         font = "20px" if large else "13px"
-        rows = [f'<div><i style="background:{colour}"></i>{html.escape(label)}</div>'
-                for colour, label in (entries if entries is not None else legend_entries(breaks, no_data_label, palette))]
+        if entries is not None:
+            rows = [f'<div><i style="background:{colour}"></i>{html.escape(label)}</div>' for colour, label in entries]
+        else:  # the choropleth's classes, then "no data / too few" hatched as on the map
+            classes = legend_entries(breaks, no_data_label, palette)
+            rows = [f'<div><i style="background:{colour}"></i>{html.escape(label)}</div>' for colour, label in classes[:-1]]
+            rows.append(f'<div><i style="{NO_DATA_SWATCH_CSS}"></i>{html.escape(classes[-1][1])}</div>')
         self.legend_html = (
             f'<div style="background:rgba(255,255,255,.92);padding:8px 10px;border-radius:4px;font:{font}/1.4 sans-serif;'
             f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{html.escape(title)}</b>{"".join(rows)}</div>'
@@ -160,11 +185,21 @@ class Legend(MacroElement):
 
 
 def legend_entries(breaks: Sequence[float], no_data_label: str, palette: Sequence[str] = PALETTE) -> list[tuple[str, str]]:
-    """(colour, class label) of each class, then the no-data entry: shared by the web map and exports."""
+    """(colour, class label) of each class, then the no-data entry: shared by the web map and exports.
+
+    Whole-number bounds (counts) label each class with the whole numbers it holds ("4 – 6", or
+    "5" when it holds one); other bounds as "lower – upper" (lower excluded).
+    """
+    whole = all(float(b).is_integer() for b in breaks)
     entries = []
     lower = None
     for upper in breaks:
-        span = f"{_fmt(lower)} – {_fmt(upper)}" if lower is not None else f"≤ {_fmt(upper)}"
+        if lower is None:
+            span = f"≤ {_fmt(upper)}"
+        elif whole:
+            span = _fmt(upper) if lower + 1 == upper else f"{_fmt(lower + 1)} – {_fmt(upper)}"
+        else:
+            span = f"{_fmt(lower)} – {_fmt(upper)}"
         entries.append((colour_for(upper, breaks, palette), span))
         lower = upper
     entries.append((NO_DATA_COLOUR, no_data_label))
@@ -214,12 +249,15 @@ class DistrictLayer(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function (parent) {
+            if (!document.getElementById("needsmap-hatch")) {
+                document.body.insertAdjacentHTML("beforeend", {{ this.hatch_json }});
+            }
             var labels = {{ this.labels_json }};
             var base = {{ this.base_style_json }};
             var layer = L.geoJSON({{ this.data_json }}, {
                 style: function (feature) {
                     var p = feature.properties;
-                    return {fillColor: p.fill, fillOpacity: p.in_place ? 0.8 : base.faded_opacity,
+                    return {fillColor: p.no_data ? "url(#needsmap-hatch)" : p.fill, fillOpacity: p.in_place ? 0.8 : base.faded_opacity,
                             color: p.selected ? "#111" : base.edge,
                             weight: base.weight * (p.selected ? 3 : 1),
                             dashArray: p.no_data ? "3 3" : null};
@@ -251,6 +289,7 @@ class DistrictLayer(MacroElement):
         self._name = "DistrictLayer"
         self.data_json = _script_json({"type": "FeatureCollection", "features": features})
         self.labels_json = _script_json([html.escape(label) for label in field_labels])
+        self.hatch_json = _script_json(NO_DATA_HATCH_SVG)
         self.base_style_json = _script_json({"weight": weight, "edge": edge, "faded_opacity": faded_opacity})
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from needsmap import maps, queries, store
@@ -75,7 +76,7 @@ def test_legend_shows_counts_as_whole_numbers_and_rates_with_decimals():
     counts = [label for _, label in maps.legend_entries([0.0, 6.0, 1200.0], "无数据")]
     rates = [label for _, label in maps.legend_entries([1.56, 27.84, 256.4], "无数据")]
 
-    assert counts == ["≤ 0", "0 – 6", "6 – 1,200", "无数据"]
+    assert counts == ["≤ 0", "1 – 6", "7 – 1,200", "无数据"]
     assert rates == ["≤ 1.56", "1.56 – 27.8", "27.8 – 256", "无数据"]
 
 
@@ -84,3 +85,37 @@ def test_the_map_shows_a_metric_scale_and_no_flag_in_its_credit(make_db):
         page = _choropleth(con).get_root().render()
     assert "L.control.scale({imperial: false})" in page and "L.control.scale()" not in page
     assert 'attributionControl.setPrefix("Leaflet")' in page
+
+
+def test_count_classes_have_whole_number_bounds_and_none_is_empty():
+    counts = pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    breaks = maps.class_breaks(counts, "quantiles", 5)
+    # Quantiles at 20 % steps fall at 2.8, 4.6, 6.4, 8.2 and 10: rounded up to whole counts.
+    assert breaks == [3.0, 5.0, 7.0, 9.0, 10.0]
+    assert [label for _, label in maps.legend_entries(breaks, "无数据")] == ["≤ 3", "4 – 5", "6 – 7", "8 – 9", "10", "无数据"]
+
+    rng = np.random.default_rng(5)
+    for scheme in ("quantiles", "natural_breaks"):
+        for _ in range(20):
+            values = pd.Series(rng.negative_binomial(1, 0.05, size=90).astype(float))
+            breaks = maps.class_breaks(values, scheme)
+            assert all(b.is_integer() for b in breaks)
+            assert breaks == sorted(set(breaks)) and breaks[-1] == values.max()
+            lowers = [-np.inf, *breaks[:-1]]
+            assert all(((values > lo) & (values <= hi)).any() for lo, hi in zip(lowers, breaks))
+
+
+def test_rates_keep_their_decimal_bounds_and_no_class_is_empty():
+    rates = pd.Series([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 2.25, 3.75])
+    breaks = maps.class_breaks(rates, "quantiles", 5)
+    lowers = [-np.inf, *breaks[:-1]]
+    assert breaks[-1] == 3.75 and not all(b.is_integer() for b in breaks)
+    assert all(((rates > lo) & (rates <= hi)).any() for lo, hi in zip(lowers, breaks))
+
+
+def test_no_data_is_hatched_on_the_map_and_in_its_legend(make_db):
+    with store.open_readonly(make_db([{"record_id": "A"}])) as con:
+        page = _choropleth(con).get_root().render()
+    assert 'pattern id=\\"needsmap-hatch\\"' in page  # the SVG pattern, inside the layer's script
+    assert 'url(#needsmap-hatch)' in page
+    assert "repeating-linear-gradient(45deg" in page
