@@ -48,9 +48,10 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     """
     lang = _lang()
     bad_setting = settings.problem()  # a NEEDSMAP_* value of the wrong type: one sentence, no traceback
+    # "auto": the sidebar open on a desktop, closed on a phone (it would cover the whole screen).
     # An emoji favicon is inlined as a data: URL; a ":material/…" favicon is fetched from a public CDN.
     st.set_page_config(page_title=f"{t(title_key, lang)} · {t('app_title', lang)}", page_icon="🗺️", layout="wide",
-                       initial_sidebar_state="collapsed" if not bad_setting and is_public() else "expanded")
+                       initial_sidebar_state="collapsed" if not bad_setting and is_public() else "auto")
     if bad_setting:
         st.error(t("settings_problem", lang, error=bad_setting))
         st.stop()
