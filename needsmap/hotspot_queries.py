@@ -181,3 +181,4 @@ def districts_in_view(con: Connection, f: Filter) -> int:
     if f.city_adcode:
         return con.execute("SELECT count(*) FROM districts WHERE city_adcode = ?", [f.city_adcode]).fetchone()[0]
     return con.execute("SELECT count(*) FROM districts").fetchone()[0]
+

@@ -44,6 +44,8 @@ URL_WIDGETS: dict[str, str] = {
     "w_age": "needs_w_age", "w_recurrence": "needs_w_recurrence",
     # The supply page: the service category and the life circle (minutes).
     "supply_cat": "supply_category", "circle": "supply_circle",
+    # The district page's hot-spot map: distinct requesters (default) or records.
+    "hs": "hs_measure",
 }
 # The URL parameters a link or a saved view may carry: the Filter's own and the page widgets'.
 URL_PARAMS: frozenset[str] = frozenset(URL_NAMES.values()) | frozenset(URL_WIDGETS)

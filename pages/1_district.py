@@ -8,11 +8,11 @@ from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import charts, exports, maps, needs, presentation
+from needsmap import charts, exports, hotspots, maps, needs, presentation
 from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, hot_spots, page, present, staff, state, widgets
 
-ctx = page.setup("district_title")
+ctx = page.setup("district_title", extra_params=page.widgets_from_url({"hs": hotspots.MEASURES}))
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
 districts = data.districts()

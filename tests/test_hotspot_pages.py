@@ -66,3 +66,12 @@ def test_hot_spot_map_draws_the_given_cells_with_their_colours_and_escaped_text(
     page = fmap.get_root().render()
     assert maps.HOT_SPOT_COLOURS[("hot", 99)] in page and maps.HOT_SPOT_COLOURS[("cold", 90)] in page
     assert "\\u0026lt;b\\u0026gt;x" in page and "<b>x</b>" not in page  # escaped, then JSON-encoded
+
+
+def test_the_hot_spot_measure_comes_from_the_url_and_goes_back_into_it(demo_app):
+    app = open_page("pages/1_district.py", city="330200", district="330212", hs="records")
+    assert not app.exception
+    radio = next(r for r in app.radio if r.label == "热点依据")
+    assert radio.value == "records"
+    assert app.query_params["hs"] == ["records"] or app.query_params["hs"] == "records"
+    assert any("· 诉求数 " in m.value for m in app.markdown)  # the top three count records now

@@ -17,7 +17,7 @@ from needsmap.filters import Filter
 from needsmap.i18n import t
 from needsmap.ui import data, page, widgets
 
-MEASURE_KEY = "hs_measure"
+MEASURE_KEY = navigation.URL_WIDGETS["hs"]  # the measure lives in the URL (?hs=records)
 
 
 def cell_texts(cells: pd.DataFrame, measure_label: str, lang: str) -> list[str]:
