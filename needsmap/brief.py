@@ -20,9 +20,11 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from needsmap import alerts, exports, formatting, hotspots, needs, presentation, queries, settings, store
+from needsmap import (alerts, exports, formatting, hotspots, needs, presentation, queries, settings, store, supply,
+                      supply_queries)
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
@@ -67,6 +69,8 @@ class Briefing:
     hot_spot_note: str = ""  # how they were found (95 %, multiple testing controlled) or that none passed
     surge_lines: tuple[str, ...] = ()  # this week's surges (the period's last week)
     surge_note: str = ""
+    supply_lines: tuple[str, ...] = ()  # per category: coverage vs province, capacity; most crowded; best new site
+    supply_note: str = ""  # distances used; demo facilities labelled
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +183,9 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     )
     description = f.describe(lang, names)
     hot_spot_lines, hot_spot_note, surge_lines, surge_note = _hot_spots_and_surges(con, f, names, k, lang)
+    supply_lines, supply_note = _supply(con, f, names, k, lang)
     return Briefing(
+        supply_lines=supply_lines, supply_note=supply_note,
         hot_spot_lines=hot_spot_lines, hot_spot_note=hot_spot_note, surge_lines=surge_lines, surge_note=surge_note,
         lang=lang, adcode=place_code, place=place, level=level, title=t("b_title", lang, place=place),
         description=description, period=period, as_of=t("b_as_of", lang, as_of=as_of_text),
@@ -213,6 +219,58 @@ def _hot_spots_and_surges(con: queries.Connection, f: Filter, names: dict[str, s
         if not surge_lines:
             surge_note += " " + t("surges_none", lang)
     return hot_lines, hot_note, surge_lines, surge_note
+
+
+def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, lang: str) -> tuple[tuple[str, ...], str]:
+    """Demand against supply in the place (15-minute life circles): per category with facilities,
+    the share of its records covered against the province's and capacity per 10,000 residents;
+    the most crowded facility; the best new site for the category leaving most requesters
+    uncovered. Figures over fewer than k records (or requesters) are left out."""
+    summary = supply_queries.facility_summary(con)
+    if summary.empty:
+        return (), t("supply_no_facilities", lang)
+    province_filter = f.with_changes(city_adcode=None, district_adcode=None)
+    population = supply_queries.district_population(con)
+    lines: list[str] = []
+    crowded: list[tuple[float, str]] = []
+    uncovered_by_category: dict[str, tuple[int, supply.CategorySupply, np.ndarray]] = {}
+    for category in summary["category"]:
+        if category == "other":
+            continue
+        state = supply.build(con, province_filter, category)
+        in_place = state.in_place(f.district_adcode, f.city_adcode)
+        place_code = f.district_adcode or f.city_adcode
+        residents = float(population[population.index.str.startswith(place_code[:4])].sum()) if not f.district_adcode \
+            else float(population.get(place_code, np.nan))
+        here = supply.place_measures(state, in_place, place_code, residents)
+        province_share = float(state.covered.mean()) if len(state.demand) else float("nan")
+        if not presentation.enough_in(here, k):
+            continue
+        lines.append(t("b_supply_line", lang, category=term("category", category, lang), share=fmt_pct(here["coverage_share"]),
+                       province=fmt_pct(province_share), capacity=fmt_num(here["capacity_per_10k"], 1)))
+        facilities = state.facilities.assign(records=state.facilities["demand_in_catchment"],
+                                             distinct_requesters=state.facilities["requesters_in_catchment"])
+        facilities = facilities[facilities["district_adcode"].astype(str).str.startswith(place_code if f.district_adcode
+                                                                                      else place_code[:4])]
+        facilities = presentation.suppress_small_groups(facilities, k)
+        if len(facilities):
+            top = facilities.sort_values("demand_per_capacity", ascending=False, kind="stable").iloc[0]
+            crowded.append((float(top["demand_per_capacity"]), t("b_supply_crowded", lang, name=str(top["name"]),
+                                                                  crowding=fmt_num(top["demand_per_capacity"], 2))))
+        uncovered_by_category[category] = (int(here["distinct_requesters"] - here["requesters_covered"]), state, in_place)
+    if crowded:
+        lines.append(max(crowded)[1])
+    if uncovered_by_category:
+        category, (_, state, in_place) = max(uncovered_by_category.items(), key=lambda item: item[1][0])
+        sites = supply.best_sites(state.uncovered(in_place), 1, state.radius_m, method="greedy")
+        if len(sites) and sites["newly_covered"].iloc[0] >= k:
+            lines.append(term("category", category, lang) + " · " + t("b_supply_site", lang, lon=sites["lon"].iloc[0],
+                                                                     lat=sites["lat"].iloc[0], n=int(sites["newly_covered"].iloc[0])))
+    note = t("supply_distance_note", lang, detour=supply.DETOUR_FACTOR, walk=supply.LIFE_CIRCLE_WALK_M[15],
+             radius=supply.catchment_radius_m(15))
+    if int(summary["demo"].sum()):
+        note += " " + t("b_supply_demo", lang)
+    return tuple(lines), note
 
 
 def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: pd.DataFrame, city_code: str,
@@ -313,7 +371,8 @@ def to_pdf(b: Briefing) -> bytes:
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
-    for heading_key, lines, note in (("b_hot_spots", b.hot_spot_lines, b.hot_spot_note), ("b_surges", b.surge_lines, b.surge_note)):
+    for heading_key, lines, note in (("b_hot_spots", b.hot_spot_lines, b.hot_spot_note), ("b_surges", b.surge_lines, b.surge_note),
+                                     ("b_supply", b.supply_lines, b.supply_note)):
         pdf.set_font("cjk", "B", 11.5)
         pdf.cell(width, 7, t(heading_key, b.lang), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", "", 9)
@@ -421,6 +480,11 @@ def to_pptx(b: Briefing) -> bytes:
                t("b_surges", b.lang), 24, bold=True)
     _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(4.2), Inches(12.5), Inches(2.8)).text_frame,
                "\n".join([*(f"{i}. {line}" for i, line in enumerate(b.surge_lines, start=1)), b.surge_note]), 16)
+    slide = deck.slides.add_slide(blank)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.25), Inches(12.5), Inches(0.6)).text_frame,
+               f"{b.place} · {t('b_supply', b.lang)}", 24, bold=True)
+    _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.95), Inches(12.5), Inches(5.5)).text_frame,
+               "\n".join([*(f"{i}. {line}" for i, line in enumerate(b.supply_lines, start=1)), b.supply_note]), 16)
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
@@ -484,6 +548,8 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 {_html_lines(b.hot_spot_lines, b.hot_spot_note)}
 <h2>{html.escape(t('b_surges', b.lang))}</h2>
 {_html_lines(b.surge_lines, b.surge_note)}
+<h2>{html.escape(t('b_supply', b.lang))}</h2>
+{_html_lines(b.supply_lines, b.supply_note)}
 <h2>{html.escape(b.gap_title)}</h2>
 {gap}
 <p>{html.escape(b.gap_note)}</p>

@@ -483,6 +483,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "b_supply_crowded": ("最拥挤：{name}（拥挤度 {crowding}）", "Most crowded: {name} (crowding {crowding})"),
     "b_supply_site": ("建议新址：{lon:.4f}, {lat:.4f}，可新覆盖 {n} 位诉求人", "Best new site: {lon:.4f}, {lat:.4f}, newly covering {n} requesters"),
     "b_supply_demo": ("（设施为演示数据）", "(facilities are demo data)"),
+    "facilities_upload": ("导入设施清单（供需对比）", "Import a facility list (demand vs supply)"),
+    "facilities_upload_help": ("每行一个设施：设施编号、名称、类型、床位/容量、经度、纬度（必需：编号、类型、经纬度）。同一编号再次导入即更新。",
+                               "One row per facility: id, name, type, capacity, lon, lat (required: id, type, point). Re-importing an id updates it."),
+    "facilities_import_button": ("导入设施", "Import facilities"),
+    "facilities_rejects": ("被拒收的设施行", "Rejected facility rows"),
+    "facility_type_mapping": ("设施类型 → 服务类别", "Facility type → category"),
 }
 
 

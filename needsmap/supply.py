@@ -258,7 +258,8 @@ def _measures_row(adcode: str, records: pd.DataFrame, facilities: pd.DataFrame, 
     by_requester = records.groupby("requester_key", sort=False)["covered"].max()
     n, covered = len(records), int(records["covered"].sum())
     people, people_covered = len(by_requester), int(by_requester.sum())
-    capacity = float(facilities["capacity"].sum()) if len(facilities) else 0.0
+    # Unknown capacities count as unknown: a place whose facilities give none has no capacity figure.
+    capacity = float(facilities["capacity"].sum(min_count=1)) if len(facilities) else 0.0
     per_10k = 10_000 / residents if residents and np.isfinite(residents) else np.nan
     return {
         "district_adcode": adcode, "records": n, "covered": covered,

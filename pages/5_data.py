@@ -83,3 +83,20 @@ if st.button(t("category_mapping", lang), icon=":material/save:", key="save_mapp
         st.success(f"✓ {saved}")
 
 upload.header_alias_editor(data.db_path(), lang)
+
+# Facilities (supply): the same file rules as demand, through the facility importer.
+st.subheader(t("facilities_upload", lang))
+st.caption(t("facilities_upload_help", lang))
+with st.form("upload_facilities", clear_on_submit=True):
+    facility_file = st.file_uploader(t("upload", lang), type=["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
+                                     key="facility_file")
+    facility_crs_col, facility_source_col = st.columns(2)
+    facility_crs = facility_crs_col.selectbox(t("upload_crs", lang), ("wgs84", "gcj02", "bd09"), key="facility_crs")
+    facility_source = facility_source_col.text_input(t("upload_source", lang), max_chars=100, key="facility_source")
+    facility_submitted = st.form_submit_button(t("facilities_import_button", lang))
+if facility_submitted and facility_file is not None:
+    upload.import_facility_upload(data.db_path(), facility_file.name, bytes(facility_file.getbuffer()), facility_crs,
+                                  facility_source or None, lang)
+st.dataframe(widgets.with_headers(data.facility_rejects(), lang), hide_index=True, width="stretch", height=200)
+st.caption(t("facility_type_mapping", lang) + " · data/facility_type_mapping.csv")
+st.dataframe(data.facility_type_mapping(), hide_index=True, width="stretch", height=200)

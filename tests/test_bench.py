@@ -17,7 +17,7 @@ from needsmap import bench
 
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
                  "peak_rss_mb", "import_rows_per_s", "update_rows_per_s", "hotspots_ms", "alerts_ms",
-                 "hotspot_false_alarm_rate", "alert_false_alarm_rate"}
+                 "hotspot_false_alarm_rate", "alert_false_alarm_rate", "coverage_ms", "whatif_ms", "supply_build_ms"}
 
 
 @pytest.mark.slow  # a whole bench run: demo, import, timed views
@@ -50,6 +50,9 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     # The re-import changed the status of the records whose sequence number ends in 0: 300 of 3,000.
     assert result["update_rows_per_s"] > 0 and result["update_updated"] == 300
     assert result["demo_seconds"] is not None  # built now, in a child process
+    # Supply: all 3,000 records against the demo's facilities; a click against one category.
+    assert result["coverage_records"] == 3000 and result["coverage_facilities"] > 15_000
+    assert result["coverage_ms"] > 0 and result["supply_build_ms"] > 0 and 0 < result["whatif_ms"] <= result["whatif_p95_ms"]
 
     # A second run reuses the database it built.
     again = subprocess.run(

@@ -69,7 +69,7 @@ def test_pptx_opens_and_holds_the_district_and_its_numbers(west_lake):
 
     briefing, district, _ = west_lake
     deck = Presentation(io.BytesIO(brief.render(briefing, "pptx")))
-    assert len(deck.slides) == 3  # map and figures; priorities and gap; hot spots and surges
+    assert len(deck.slides) == 4  # map and figures; priorities and gap; hot spots and surges; demand vs supply
     texts = []
     for slide in deck.slides:
         for shape in slide.shapes:

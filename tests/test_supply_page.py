@@ -74,3 +74,48 @@ def test_a_database_without_facilities_says_how_to_bring_them(small_db):
     app = open_page(PAGE)
     assert not app.exception
     assert any("facilities import" in info.value for info in app.info)
+
+
+def test_the_briefing_gains_a_supply_section(crafted_db):
+    from needsmap import brief, store
+    from needsmap.formatting import place_names
+
+    con = store.open_readonly(crafted_db)
+    try:
+        f = brief.place_filter(con, "330106")
+        districts = con.execute("SELECT adcode, population_2020, name, city, city_adcode FROM districts").df()
+        placed = dict(con.execute("SELECT facility_id, district_adcode FROM facilities").fetchall())
+        lines, note = brief._supply(con, f, place_names(districts), 1, "zh")
+        hidden, _ = brief._supply(con, f, place_names(districts), 10, "zh")  # 9 records < k = 10
+    finally:
+        con.close()
+    assert placed == {"A": "330106", "B": "330106"}
+    population = float(districts.set_index("adcode").loc["330106", "population_2020"])
+    assert lines[0] == (f"养老服务：55.6% 的诉求在 15 分钟生活圈内（全省 55.6%）；每万人容量 "
+                        f"{40 / population * 10_000:,.1f}。")
+    assert lines[1] == "最拥挤：甲颐养中心（拥挤度 0.40）"  # 4 records for 10 beds
+    # The uncovered requesters p5 (two records) and p6 lie within 300 m of each other: one 500 m
+    # grid cell's centre reaches both (≤ 354 m + 300 m < 769 m); p7 is alone, 9 km away.
+    assert lines[2].startswith("养老服务 · 建议新址：") and lines[2].endswith("可新覆盖 2 位诉求人")
+    assert "绕行系数 1.3" in note and "演示" not in note
+    assert hidden == ()
+
+
+def test_every_briefing_format_carries_the_supply_section(crafted_db):
+    import io
+
+    from pptx import Presentation
+
+    from needsmap import brief, store
+
+    con = store.open_readonly(crafted_db)
+    try:
+        briefing = brief.build(con, brief.place_filter(con, "330106"))
+    finally:
+        con.close()
+    assert briefing.supply_lines[0].startswith("养老服务：55.6% 的诉求在 15 分钟生活圈内")
+    page = brief.render(briefing, "html").decode("utf-8")
+    assert "<h2>供需对比</h2>" in page and "55.6%" in page
+    deck = Presentation(io.BytesIO(brief.render(briefing, "pptx")))
+    texts = [shape.text_frame.text for shape in deck.slides[-1].shapes if shape.has_text_frame]
+    assert texts[0] == "西湖区 · 供需对比" and "55.6%" in texts[1]

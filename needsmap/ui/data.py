@@ -234,6 +234,15 @@ def surges(f: Filter) -> alerts.Surges:
 
 # --- Demand against supply (needsmap.supply) -------------------------------------------------
 
+def facility_rejects(limit: int = 1_000) -> pd.DataFrame:
+    """``supply_queries.facility_rejects`` (staff: none in public mode)."""
+    return _staff_rows(_run(supply_queries.facility_rejects, limit))
+
+
+def facility_type_mapping() -> pd.DataFrame:
+    return _run(supply_queries.facility_type_mapping)
+
+
 def facility_summary() -> pd.DataFrame:
     """``supply_queries.facility_summary``: facilities per category (counts of places, not people)."""
     return _run(supply_queries.facility_summary)

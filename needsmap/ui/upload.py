@@ -156,3 +156,18 @@ def header_alias_editor(db: Path, lang: str) -> None:
             st.error(widgets.md_escape(exc))
         else:
             st.success(f"✓ {saved}")
+
+
+def import_facility_upload(db: Path, name: str, content: bytes, crs: str, source: str | None, lang: str) -> None:
+    """Import an uploaded facility list (``ingest.facilities.import_facilities``) and say what happened."""
+    from needsmap.ingest.facilities import import_facilities
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name  # the user's file name, never trusted as a path
+        path.write_bytes(content)
+        try:
+            report = import_facilities(path, db, crs=crs, source=source)
+        except NeedsmapError as exc:
+            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
+            return
+    st.success(widgets.md_escape(report.summary_line()))
