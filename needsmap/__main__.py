@@ -42,27 +42,28 @@ def _weight(text: str) -> float:
     return value
 
 
+def _file_args(parser: argparse.ArgumentParser, source_help: str) -> None:
+    """FILE, --db, --crs and --source: what every import command takes."""
+    parser.add_argument("file", type=Path)
+    _db_arg(parser)
+    parser.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
+                        help="coordinate system of the file's lon/lat (default wgs84)")
+    parser.add_argument("--source", default=None, help=source_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m needsmap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_import = sub.add_parser("import", help="import a CSV / XLSX / Parquet / GeoJSON file of demand records")
-    p_import.add_argument("file", type=Path)
-    _db_arg(p_import)
-    p_import.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
-                          help="coordinate system of the file's lon/lat (default wgs84)")
-    p_import.add_argument("--source", default=None, help="name of the source system, kept with the batch")
+    _file_args(p_import, "name of the source system, kept with the batch")
     p_import.add_argument("--sheet", default=None,
                           help="read only this sheet of a workbook (default: every sheet with the data's header)")
 
     p_facilities = sub.add_parser("facilities", help="facilities (supply): import a list of service facilities")
     facilities_sub = p_facilities.add_subparsers(dest="facilities_command", required=True)
     p_fac_import = facilities_sub.add_parser("import", help="import a CSV / XLSX / GeoJSON list of facilities")
-    p_fac_import.add_argument("file", type=Path)
-    _db_arg(p_fac_import)
-    p_fac_import.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
-                              help="coordinate system of the file's lon/lat (default wgs84)")
-    p_fac_import.add_argument("--source", default=None, help="name of the list's source, kept with each facility")
+    _file_args(p_fac_import, "name of the list's source, kept with each facility")
 
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)

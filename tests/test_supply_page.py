@@ -119,3 +119,13 @@ def test_every_briefing_format_carries_the_supply_section(crafted_db):
     deck = Presentation(io.BytesIO(brief.render(briefing, "pptx")))
     texts = [shape.text_frame.text for shape in deck.slides[-1].shapes if shape.has_text_frame]
     assert texts[0] == "西湖区 · 供需对比" and "55.6%" in texts[1]
+
+
+def test_best_sites_button_lists_the_sites_covering_the_uncovered_requesters(crafted_db):
+    app = open_page(PAGE)
+    app.button(key="supply_best_run").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    sites = app.dataframe[2].value
+    # p5 and p6 share one 500 m cell's reach; p7 is alone 9 km west; nothing is left for a third.
+    assert list(sites["新覆盖诉求人"]) == [2, 1] and list(sites["累计"]) == [2, 3]
+    assert any("精确解，CBC 求解器" in caption.value for caption in app.caption)

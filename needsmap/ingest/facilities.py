@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from needsmap import boundaries, coords, schema, store, taxonomy
+from needsmap import boundaries, coords, schema, store
 from needsmap.errors import UnusableFileError
-from needsmap.ingest import columns, masking, parsing, readers, reasons
+from needsmap.ingest import columns, masking, parsing, readers, reasons, validate
 
 # canonical facility field → header aliases, best first (folded with ``columns.header_key``).
 FACILITY_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -107,13 +107,8 @@ def map_facility_columns(headers: list[object]) -> dict[str, str]:
 
 def type_lookup(mapping_rows: list[tuple[str, str]]) -> dict[str, str]:
     """Facility type text (``taxonomy.normalize_text``) → category: taxonomy codes and labels,
-    then the mapping table's rows (rows naming an unknown code are ignored)."""
-    lookup = {taxonomy.normalize_text(alias): term.code
-              for term in taxonomy.CATEGORIES for alias in (term.code, term.zh, term.en)}
-    for facility_type, code in mapping_rows:
-        if facility_type and code in taxonomy.CATEGORY_CODES:
-            lookup[taxonomy.normalize_text(facility_type)] = code
-    return lookup
+    then the mapping table's rows — the rule of the demand categories (``validate.category_lookup``)."""
+    return validate.category_lookup(mapping_rows)
 
 
 def validate_facilities(frame: pd.DataFrame, field_to_header: dict[str, str], category_by_type: dict[str, str],
