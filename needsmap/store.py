@@ -58,8 +58,17 @@ def seed_header_aliases(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT count(*) FROM header_aliases").fetchall()[0][0] == 0:
         from needsmap.ingest.columns import builtin_aliases
 
-        con.executemany("INSERT INTO header_aliases VALUES (?, ?, ?)",
-                        [(position, header, field) for position, (header, field) in enumerate(builtin_aliases(), 1)])
+        import pyarrow as pa
+
+        aliases = builtin_aliases()
+        # One insert from an Arrow table: executemany costs about a millisecond a row.
+        con.register("bundled_aliases", pa.table({"position": list(range(1, len(aliases) + 1)),
+                                                  "header": [header for header, _ in aliases],
+                                                  "field": [field for _, field in aliases]}))
+        try:
+            con.execute("INSERT INTO header_aliases SELECT position, header, field FROM bundled_aliases")
+        finally:
+            con.unregister("bundled_aliases")
 
 
 def seed_facility_types(con: duckdb.DuckDBPyConnection) -> None:

@@ -192,7 +192,13 @@ def is_scientific(text: pd.Series) -> np.ndarray:
     """True where a cell holds a number in scientific notation (``2.02507E+17``): Excel's damage
     to long ids and phone numbers, whose digits are lost."""
     values = pa.array(text, type=pa.large_string(), from_pandas=True)
-    return pc.match_substring_regex(values, _SCIENTIFIC).fill_null(False).to_numpy(zero_copy_only=False)
+    # An E is rare in ids and phones: the regex runs only where there is one.
+    has_e = pc.match_substring(values, "e", ignore_case=True).fill_null(False).to_numpy(zero_copy_only=False)
+    out = np.zeros(len(values), dtype=bool)
+    if has_e.any():
+        candidates = pc.filter(values, pa.array(has_e))
+        out[has_e] = pc.match_substring_regex(candidates, _SCIENTIFIC).fill_null(False).to_numpy(zero_copy_only=False)
+    return out
 
 
 # --- coded terms ---------------------------------------------------------------------------------------
