@@ -433,3 +433,17 @@ def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path,
     # The first export's as-of time was not recorded before the upgrade: the newer export wins.
     assert counts(report) == (5, 1, 2, 0, 2)
     assert query(empty_db, "SELECT count(*) FROM status_history") == [(2,)]
+
+
+def test_street_column_places_a_row_whose_address_names_no_district(tmp_path, empty_db):
+    # Some platforms export 所属街道 beside a street address that names no district.
+    frame = pd.DataFrame({"工单编号": ["JD1", "JD2", "JD3"], "受理时间": ["2025-03-03 09:00:00"] * 3,
+                          "诉求类别": ["道路"] * 3, "所属区县": ["", "", ""], "所属街道": ["三墩镇", "乔司街道", "东湖街道"],
+                          "地址": ["振华路200号", "", "人民路1号"], "办理状态": ["受理"] * 3})
+    frame.to_csv(tmp_path / "街道工单.csv", index=False, encoding="gbk", lineterminator="\r\n")
+
+    report = run_import(tmp_path / "街道工单.csv", empty_db)
+
+    assert counts(report) == (3, 2, 0, 1, 0)  # 东湖街道 is in two districts: not guessed
+    assert query(empty_db, "SELECT record_id, district_adcode, place_basis, address FROM demands ORDER BY 1") == [
+        ("JD1", "330106", "address", "振华路200号"), ("JD2", "330113", "address", "乔司街道")]

@@ -106,7 +106,8 @@ class ColumnMap:
         """The input's columns renamed to canonical fields; other columns left out.
 
         Category levels become one tree text ``一级>二级>三级`` in ``category`` (after a category
-        column's own text, when the file has both); ``street`` fills a blank address.
+        column's own text, when the file has both); ``street`` fills a blank address, and is kept as
+        ``street`` too (it can place a row whose address names no district).
         """
         fields = {field: frame[header] for field, header in self.field_to_header.items()
                   if field not in CATEGORY_LEVELS and field != "street"}
@@ -119,6 +120,7 @@ class ColumnMap:
         if "street" in self.field_to_header:
             street = frame[self.field_to_header["street"]]
             fields["address"] = fields["address"].fillna(street) if "address" in fields else street
+            fields["street"] = street  # also read to place a row without a point (places.place_row)
         return pd.DataFrame(fields, index=frame.index)
 
     def describe(self) -> list[str]:

@@ -182,8 +182,12 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, ...]:
 
     no_point = np.flatnonzero(~has_point)
     if no_point.size:
+        address = column(frame, "address").iloc[no_point]
+        if "street" in frame.columns:  # 所属街道 beside an address: both are read ("|" joins no name)
+            street = column(frame, "street").iloc[no_point]
+            address = address.where(street.isna() | (address == street), address.fillna("") + "|" + street)
         adcode[no_point], city[no_point], basis[no_point], reason[no_point] = _place_by_text(
-            column(frame, "district").iloc[no_point], column(frame, "address").iloc[no_point], lookups.places)
+            column(frame, "district").iloc[no_point], address, lookups.places)
     return lon, lat, adcode, city, basis, reason
 
 
