@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from needsmap import taxonomy
 from needsmap.ingest import masking, parsing
@@ -49,18 +51,17 @@ def unmapped_values(frame: pd.DataFrame, positions: np.ndarray,
     for field in FALLBACKS:
         if field not in frame.columns:
             continue
-        # Judged once per distinct text (a million rows hold a few dozen statuses).
-        codes, uniques = pd.factorize(frame[field].iloc[positions])
-        if uniques.size == 0:
-            continue
+        # Judged once per distinct text (a million rows hold a few dozen statuses), counted by Arrow.
+        column = pa.array(frame[field].iloc[positions], type=pa.large_string(), from_pandas=True)
+        distinct = pc.unique(column.drop_null()).to_pylist()
         known = _known(field, category_lookup)
-        unknown_codes = [code for code, value in enumerate(uniques)
-                         if (key := taxonomy.normalize_text(str(value))) and key not in taxonomy.NOTHING_SAID
-                         and not known(str(value))]
-        if not unknown_codes:
+        unknown = [value for value in distinct
+                   if (key := taxonomy.normalize_text(value)) and key not in taxonomy.NOTHING_SAID and not known(value)]
+        if not unknown:
             continue
+        is_unknown = pc.is_in(column, value_set=pa.array(unknown, type=pa.large_string())).fill_null(False)
+        is_unknown = is_unknown.to_numpy(zero_copy_only=False)
         # Shown as stored: the row's own name and any number masked, cut; a bare name masked too.
-        is_unknown = np.isin(codes, unknown_codes)
         text = frame[field].iloc[positions][is_unknown].astype("str").str.strip()
         names = frame["name"].iloc[positions][is_unknown] if "name" in frame.columns else None
         shown = masking.clean_short_text(text, names=names,
