@@ -4,8 +4,8 @@ A *need* is one kind of demand (a category) in one place over one period: the re
 are density-connected in space and time. Two records of a category are *neighbours* when they
 lie within ``radius_m`` of each other (east-west and north-south) and within ``window_days``
 in time. A record with at least ``min_records - 1`` neighbours is a *core* record; core records
-that are neighbours belong to the same need, and every other record joins the need of a core
-neighbour (DBSCAN's rule, with Chebyshev distance on space and time scaled by the neighbourhood).
+that are neighbours belong to the same need, and every other record joins the need of its earliest
+core neighbour (DBSCAN's rule, with Chebyshev distance on space and time scaled by the neighbourhood).
 So a need's extent comes from the data, not from a grid or a calendar: a district-wide outage
 that keeps the calls dense grows into one need of hundreds of records over kilometres and days,
 a broken lift stays a need of one compound, and a burst straddling a cell edge or midnight of
@@ -109,6 +109,78 @@ def _metres(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, lat * _METRES_PER_DEGREE_LAT
 
 
+class _Boxes:
+    """Points (n × 3) bucketed for finding every pair within Chebyshev distance ``r``.
+
+    A neighbourhood is a box, so a point's neighbours lie in its column (a square of side ``r``
+    in the first two coordinates) or one of the eight around it, and within ``r`` along the
+    third coordinate: with the points sorted by column, then by the third coordinate, each
+    column's candidates are one slice found by binary search, and every candidate is checked
+    exactly (``|difference| <= r`` in each coordinate, as a k-d tree checks it). All in numpy,
+    no Python loop over points.
+    """
+
+    def __init__(self, points: np.ndarray, r: float) -> None:
+        self.r, self.size = float(r), len(points)
+        gx, gy = np.floor(points[:, 0] / r).astype(np.int64), np.floor(points[:, 1] / r).astype(np.int64)
+        self.row = int(gy.max() - gy.min()) + 3  # a row of columns has room for a neighbour either side
+        column = (gx - gx.min()) * self.row + (gy - gy.min()) + 1
+        self.order = np.lexsort((points[:, 2], column))
+        self.column = column[self.order]
+        self.x, self.y, self.t = (np.ascontiguousarray(points[self.order, k]) for k in range(3))
+        starts = np.r_[True, self.column[1:] != self.column[:-1]]
+        self.columns = self.column[starts]  # each column once, ascending
+        # One sorted key: the column's rank, then the third coordinate within it.
+        self.t0 = float(self.t.min())
+        self.stride = float(self.t.max() - self.t0) + 2 * self.r + 1.0
+        self.key = (np.cumsum(starts) - 1) * self.stride + (self.t - self.t0)
+        self.slack = 4 * float(np.spacing(len(self.columns) * self.stride)) + 1e-9 * self.r  # rounding of ``key``
+
+    def _slices(self, rows: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For sorted positions ``rows``: those whose column + ``offset`` exists, and the slice
+        of that column within ``r`` along the third coordinate."""
+        wanted = self.column[rows] + offset
+        at = np.minimum(np.searchsorted(self.columns, wanted), len(self.columns) - 1)
+        there = self.columns[at] == wanted
+        rows, centre = rows[there], at[there] * self.stride + (self.t[rows[there]] - self.t0)
+        return (rows, np.searchsorted(self.key, centre - self.r - self.slack, side="left"),
+                np.searchsorted(self.key, centre + self.r + self.slack, side="right"))
+
+    def _within(self, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (row, candidate) over each row's slice ``lo:hi`` that lie within ``r``."""
+        counts = np.maximum(hi - lo, 0)
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        first = np.repeat(rows, counts)
+        second = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - lo, counts)
+        r = self.r
+        near = ((np.abs(self.x[first] - self.x[second]) <= r) & (np.abs(self.y[first] - self.y[second]) <= r)
+                & (np.abs(self.t[first] - self.t[second]) <= r))
+        return first[near], second[near]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of points within ``r`` of each other, once, as two arrays of point numbers."""
+        rows = np.arange(self.size, dtype=np.int64)
+        # Its own column, later points only; then the four columns ahead of it, all of the slice.
+        found = [self._within(rows, rows + 1, np.searchsorted(self.key, self.key + self.r + self.slack, side="right"))]
+        found += [self._within(*self._slices(rows, offset)) for offset in (1, self.row - 1, self.row, self.row + 1)]
+        first, second = (np.concatenate(part) for part in zip(*found, strict=True))
+        return self.order[first], self.order[second]
+
+    def neighbours(self, points: np.ndarray) -> np.ndarray:
+        """How many other points lie within ``r`` of each of ``points`` (point numbers)."""
+        where = np.empty(self.size, dtype=np.int64)
+        where[self.order] = np.arange(self.size)
+        rows = where[np.asarray(points, dtype=np.int64)]
+        counts = np.zeros(self.size, dtype=np.int64)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                first, _ = self._within(*self._slices(rows, dx * self.row + dy))
+                counts += np.bincount(first, minlength=self.size)
+        return counts[rows] - 1  # not itself
+
+
 def need_ids(
     category: np.ndarray, lon: np.ndarray, lat: np.ndarray, seconds: np.ndarray, requester: np.ndarray,
     rules: NeedRules = NeedRules(),
@@ -129,21 +201,22 @@ def need_ids(
         (y - y.min()) / rules.radius_m,
         (t - t.min()) / (rules.window_days * _DAY_S),
     ])
-    tree = cKDTree(scaled, balanced_tree=False, compact_nodes=False)
-    scale = neighbourhood_scale(tree, scaled, rules)
+    widest = _Boxes(scaled, 1.0)
+    scale = neighbourhood_scale(widest, rules)
     radius_m, window_s = rules.radius_m * scale, rules.window_days * _DAY_S * scale
-    pairs = tree.query_pairs(scale, p=np.inf, output_type="ndarray")
-    a, b = pairs[:, 0], pairs[:, 1]
+    a, b = (widest if scale == 1.0 else _Boxes(scaled, scale)).pairs()
     neighbours = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     core = neighbours + 1 >= rules.min_records
     both_core = core[a] & core[b]
-    # A non-core record joins one core neighbour's need (the first found), never bridging two.
+    # A non-core record joins the need of its earliest core neighbour, never bridging two.
     border_of = np.concatenate([b[core[a] & ~core[b]], a[core[b] & ~core[a]]])
     its_core = np.concatenate([a[core[a] & ~core[b]], b[core[b] & ~core[a]]])
-    border, first = np.unique(border_of, return_index=True)
+    earliest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(earliest, border_of, its_core)
+    border = np.flatnonzero(earliest < n)
     follow_a, follow_b = _follow_ups(category, x, y, t, requester, radius_m, rules)
     rows = np.concatenate([a[both_core], border, follow_a])
-    cols = np.concatenate([b[both_core], its_core[first], follow_b])
+    cols = np.concatenate([b[both_core], earliest[border], follow_b])
     # Only records with an edge can share a need: the graph holds those, every other is alone.
     has_edge = np.zeros(n, dtype=bool)
     has_edge[rows] = True
@@ -158,12 +231,10 @@ def need_ids(
     labels[linked] = components
     labels = _absorb_into_large(labels, category, x, y, t, requester, radius_m, window_s, rules)
     # Number needs by their first record (records arrive oldest first): stable across runs.
-    _, first_row, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    order = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")
-    return order[inverse].astype(np.int64)
+    return pd.factorize(labels)[0].astype(np.int64)
 
 
-def neighbourhood_scale(tree: cKDTree, scaled: np.ndarray, rules: NeedRules) -> float:
+def neighbourhood_scale(widest: _Boxes, rules: NeedRules) -> float:
     """How far to shrink the widest neighbourhood (1 = ``radius_m`` × ``window_days``) for this data.
 
     Background calls are scattered; the denser the data, the more of them fall near each other
@@ -173,12 +244,12 @@ def neighbourhood_scale(tree: cKDTree, scaled: np.ndarray, rules: NeedRules) -> 
     (fewer than ten neighbours) with at least one neighbour in the widest box gives the
     chance-neighbour rate λ = −ln(1 − share) (a Poisson background); the box shrinks in space and time alike until λ is at most
     ``chance_neighbours``. Bursts are tens of times denser than the background and stay whole.
+    ``widest``: the records bucketed for the widest box (``_Boxes(scaled, 1.0)``).
     """
-    n = len(scaled)
+    n = widest.size
     if n < rules.scale_sample:  # too few records to tell the background from the bursts
         return 1.0
-    sample = scaled[np.random.default_rng(0).choice(n, size=rules.scale_sample, replace=False)]
-    counts = tree.query_ball_point(sample, 1.0, p=np.inf, return_length=True) - 1  # not itself
+    counts = widest.neighbours(np.random.default_rng(0).choice(n, size=rules.scale_sample, replace=False))
     # Records inside bursts (ten or more neighbours) are not background: leave them out.
     background = counts < 10
     share = float(np.mean(counts[background] > 0)) if background.any() else 0.0
