@@ -49,7 +49,8 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
     ``need_records`` holds, per record, how many records its need has.
 
     Columns: need_id, category, subcategory (the commonest, when it covers at least half the
-    records, else NULL), district_adcode (the commonest), records, distinct_requesters,
+    records, else NULL; of equally common ones the first in code-point order), district_adcode (the
+    commonest; likewise), records, distinct_requesters,
     urgency (median over requesters of each one's highest urgency, rounded up), median_claim
     (median over requesters of each one's largest people-affected claim), max_claim,
     population (the largest census population among the districts the need touches),
@@ -62,11 +63,14 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
     try:
         # Most needs are one record (~90 % at a million): those are read as they are, and only
         # the needs of several records are grouped.
-        cursor.register("single_rows", records.filter(pa.array(~several)))
-        cursor.register("several_rows", records.filter(pa.array(several)))
+        cursor.register("need_rows", records.append_column("several", pa.array(several)))
         table = cursor.sql(
             """
-            WITH single AS (
+            WITH single_rows AS (
+                SELECT * FROM need_rows WHERE NOT several
+            ), several_rows AS (
+                SELECT * FROM need_rows WHERE several
+            ), single AS (
                 SELECT s.need_id, s.category,
                        s.subcategory, s.district_adcode, 1::BIGINT AS records, 1::BIGINT AS distinct_requesters,
                        s.urgency::INTEGER AS urgency, s.people_affected::DOUBLE AS median_claim,
@@ -89,10 +93,10 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
                        ceil(median(urgency))::INTEGER AS urgency
                 FROM per_requester GROUP BY need_id
             ), subs AS (
-                SELECT need_id, arg_max(subcategory, n) AS subcategory, max(n) AS n_sub
+                SELECT need_id, first(subcategory ORDER BY n DESC, subcategory NULLS LAST) AS subcategory, max(n) AS n_sub
                 FROM (SELECT need_id, subcategory, count(*) AS n FROM several GROUP BY ALL) GROUP BY need_id
             ), places AS (
-                SELECT need_id, arg_max(district_adcode, n) AS district_adcode
+                SELECT need_id, first(district_adcode ORDER BY n DESC, district_adcode NULLS LAST) AS district_adcode
                 FROM (SELECT need_id, district_adcode, count(*) AS n FROM several GROUP BY ALL) GROUP BY need_id
             ), grouped AS (
                 SELECT need_id, any_value(category) AS category, count(*) AS records,
@@ -122,8 +126,7 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
             params={"as_of": as_of_time},
         ).to_arrow_table()
     finally:
-        cursor.unregister("single_rows")
-        cursor.unregister("several_rows")
+        cursor.unregister("need_rows")
         cursor.close()
     # Few distinct texts over hundreds of thousands of needs: pandas categoricals, not strings.
     for name in ("category", "subcategory", "district_adcode"):

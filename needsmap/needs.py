@@ -51,9 +51,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from needsmap import need_queries, taxonomy
 from needsmap.filters import Filter
@@ -110,7 +110,7 @@ def _metres(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Boxes:
-    """Points (n × 3) bucketed for finding every pair within Chebyshev distance ``r``.
+    """Points (``x``, ``y``, ``t``) bucketed for finding every pair within Chebyshev distance ``r``.
 
     A neighbourhood is a box, so a point's neighbours lie in its column (a square of side ``r``
     in the first two coordinates) or one of the eight around it, and within ``r`` along the
@@ -120,14 +120,15 @@ class _Boxes:
     no Python loop over points.
     """
 
-    def __init__(self, points: np.ndarray, r: float) -> None:
-        self.r, self.size = float(r), len(points)
-        gx, gy = np.floor(points[:, 0] / r).astype(np.int64), np.floor(points[:, 1] / r).astype(np.int64)
-        self.row = int(gy.max() - gy.min()) + 3  # a row of columns has room for a neighbour either side
-        column = (gx - gx.min()) * self.row + (gy - gy.min()) + 1
-        self.order = np.lexsort((points[:, 2], column))
+    def __init__(self, x: np.ndarray, y: np.ndarray, t: np.ndarray, r: float) -> None:
+        self.r, self.size, self.points = float(r), len(x), (x, y, t)
+        gx, gy = np.floor(x / r).astype(np.int64), np.floor(y / r).astype(np.int64)
+        self.origin = (int(gx.min()), int(gy.min()))
+        self.row = int(gy.max()) - self.origin[1] + 3  # room for one empty column either side of a row
+        column = (gx - self.origin[0]) * self.row + (gy - self.origin[1]) + 1
+        self.order = np.lexsort((t, column))
         self.column = column[self.order]
-        self.x, self.y, self.t = (np.ascontiguousarray(points[self.order, k]) for k in range(3))
+        self.x, self.y, self.t = x[self.order], y[self.order], t[self.order]
         starts = np.r_[True, self.column[1:] != self.column[:-1]]
         self.columns = self.column[starts]  # each column once, ascending
         # One sorted key: the column's rank, then the third coordinate within it.
@@ -136,18 +137,19 @@ class _Boxes:
         self.key = (np.cumsum(starts) - 1) * self.stride + (self.t - self.t0)
         self.slack = 4 * float(np.spacing(len(self.columns) * self.stride)) + 1e-9 * self.r  # rounding of ``key``
 
-    def _slices(self, rows: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For sorted positions ``rows``: those whose column + ``offset`` exists, and the slice
-        of that column within ``r`` along the third coordinate."""
-        wanted = self.column[rows] + offset
-        at = np.minimum(np.searchsorted(self.columns, wanted), len(self.columns) - 1)
-        there = self.columns[at] == wanted
-        rows, centre = rows[there], at[there] * self.stride + (self.t[rows[there]] - self.t0)
-        return (rows, np.searchsorted(self.key, centre - self.r - self.slack, side="left"),
+    def _slices(self, column: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For query points in ``column`` at ``t``: which ones have that column, and each one's
+        slice of it within ``r`` along the third coordinate (a superset: checked afterwards)."""
+        at = np.minimum(np.searchsorted(self.columns, column), len(self.columns) - 1)
+        there = np.flatnonzero(self.columns[at] == column)
+        centre = at[there] * self.stride + (t[there] - self.t0)
+        return (there, np.searchsorted(self.key, centre - self.r - self.slack, side="left"),
                 np.searchsorted(self.key, centre + self.r + self.slack, side="right"))
 
-    def _within(self, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (row, candidate) over each row's slice ``lo:hi`` that lie within ``r``."""
+    def _within(self, x: np.ndarray, y: np.ndarray, t: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (query row, sorted point) over each row's slice ``lo:hi`` that lie within ``r``
+        of the query point (``x``, ``y``, ``t`` hold the query points)."""
         counts = np.maximum(hi - lo, 0)
         total = int(counts.sum())
         if total == 0:
@@ -155,30 +157,39 @@ class _Boxes:
         first = np.repeat(rows, counts)
         second = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - lo, counts)
         r = self.r
-        near = ((np.abs(self.x[first] - self.x[second]) <= r) & (np.abs(self.y[first] - self.y[second]) <= r)
-                & (np.abs(self.t[first] - self.t[second]) <= r))
+        near = ((np.abs(x[first] - self.x[second]) <= r) & (np.abs(y[first] - self.y[second]) <= r)
+                & (np.abs(t[first] - self.t[second]) <= r))
         return first[near], second[near]
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every pair of points within ``r`` of each other, once, as two arrays of point numbers."""
         rows = np.arange(self.size, dtype=np.int64)
+        x, y, t = self.x, self.y, self.t
         # Its own column, later points only; then the four columns ahead of it, all of the slice.
-        found = [self._within(rows, rows + 1, np.searchsorted(self.key, self.key + self.r + self.slack, side="right"))]
-        found += [self._within(*self._slices(rows, offset)) for offset in (1, self.row - 1, self.row, self.row + 1)]
+        found = [self._within(x, y, t, rows, rows + 1,
+                              np.searchsorted(self.key, self.key + self.r + self.slack, side="right"))]
+        for offset in (1, self.row - 1, self.row, self.row + 1):
+            there, lo, hi = self._slices(self.column + offset, t)
+            found.append(self._within(x, y, t, there, lo, hi))
         first, second = (np.concatenate(part) for part in zip(*found, strict=True))
         return self.order[first], self.order[second]
 
-    def neighbours(self, points: np.ndarray) -> np.ndarray:
-        """How many other points lie within ``r`` of each of ``points`` (point numbers)."""
-        where = np.empty(self.size, dtype=np.int64)
-        where[self.order] = np.arange(self.size)
-        rows = where[np.asarray(points, dtype=np.int64)]
-        counts = np.zeros(self.size, dtype=np.int64)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                first, _ = self._within(*self._slices(rows, dx * self.row + dy))
-                counts += np.bincount(first, minlength=self.size)
-        return counts[rows] - 1  # not itself
+    def near(self, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (query, point number) of each query point (``x``, ``y``, ``t``; not necessarily
+        among the bucketed points) with every bucketed point within ``r`` of it."""
+        gx = np.floor(x / self.r).astype(np.int64) - self.origin[0]
+        gy = np.floor(y / self.r).astype(np.int64) - self.origin[1]
+        # Beyond the first empty column on either side of a row, a query has no neighbour (and its
+        # column number would wrap into the next row).
+        inside = np.flatnonzero((gy >= -1) & (gy <= self.row - 2))
+        column = gx[inside] * self.row + gy[inside] + 1
+        x, y, t = x[inside], y[inside], t[inside]
+        found = []
+        for offset in (-self.row - 1, -self.row, -self.row + 1, -1, 0, 1, self.row - 1, self.row, self.row + 1):
+            there, lo, hi = self._slices(column + offset, t)
+            found.append(self._within(x, y, t, there, lo, hi))
+        first, second = (np.concatenate(part) for part in zip(*found, strict=True))
+        return inside[first], self.order[second]
 
 
 def need_ids(
@@ -196,15 +207,15 @@ def need_ids(
     t = np.asarray(seconds, "float64")
     # Scaled so the widest neighbourhood is the unit box; categories sit far apart along x.
     span_x = (x.max() - x.min()) / rules.radius_m + 10.0
-    scaled = np.column_stack([
+    scaled = (
         (x - x.min()) / rules.radius_m + np.asarray(category, "float64") * span_x,
         (y - y.min()) / rules.radius_m,
         (t - t.min()) / (rules.window_days * _DAY_S),
-    ])
-    widest = _Boxes(scaled, 1.0)
+    )
+    widest = _Boxes(*scaled, 1.0)
     scale = neighbourhood_scale(widest, rules)
     radius_m, window_s = rules.radius_m * scale, rules.window_days * _DAY_S * scale
-    a, b = (widest if scale == 1.0 else _Boxes(scaled, scale)).pairs()
+    a, b = (widest if scale == 1.0 else _Boxes(*scaled, scale)).pairs()
     neighbours = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     core = neighbours + 1 >= rules.min_records
     both_core = core[a] & core[b]
@@ -244,12 +255,13 @@ def neighbourhood_scale(widest: _Boxes, rules: NeedRules) -> float:
     (fewer than ten neighbours) with at least one neighbour in the widest box gives the
     chance-neighbour rate λ = −ln(1 − share) (a Poisson background); the box shrinks in space and time alike until λ is at most
     ``chance_neighbours``. Bursts are tens of times denser than the background and stay whole.
-    ``widest``: the records bucketed for the widest box (``_Boxes(scaled, 1.0)``).
+    ``widest``: the records bucketed for the widest box (``_Boxes(x, y, t, 1.0)``).
     """
     n = widest.size
     if n < rules.scale_sample:  # too few records to tell the background from the bursts
         return 1.0
-    counts = widest.neighbours(np.random.default_rng(0).choice(n, size=rules.scale_sample, replace=False))
+    sample = np.random.default_rng(0).choice(n, size=rules.scale_sample, replace=False)
+    counts = np.bincount(widest.near(*(axis[sample] for axis in widest.points))[0], minlength=len(sample)) - 1  # not itself
     # Records inside bursts (ten or more neighbours) are not background: leave them out.
     background = counts < 10
     share = float(np.mean(counts[background] > 0)) if background.any() else 0.0
@@ -332,13 +344,13 @@ def recurrences(summary: pd.DataFrame, rules: NeedRules = NeedRules()) -> np.nda
     codes = pd.factorize(summary["category"])[0].astype("float64")
     x, y = _metres(summary["lon"].to_numpy("float64"), summary["lat"].to_numpy("float64"))
     span = (x.max() - x.min()) / rules.place_radius_m + 10.0
-    points = np.column_stack([(x - x.min()) / rules.place_radius_m + codes * span, (y - y.min()) / rules.place_radius_m])
-    near = cKDTree(points[sources]).query_ball_point(points[targets], 1.0)
-    lengths = np.fromiter((len(found) for found in near), dtype=np.int64, count=len(targets))
-    if lengths.sum() == 0:
-        return out
-    target_of = np.repeat(targets, lengths)
-    source_of = sources[np.concatenate([np.asarray(found, dtype=np.int64) for found in near if found])]
+    px, py, flat = (x - x.min()) / rules.place_radius_m + codes * span, (y - y.min()) / rules.place_radius_m, np.zeros(n)
+    # Candidates within the square around each target, then the circle (the k-d tree's test).
+    target_at, source_at = _Boxes(px[sources], py[sources], flat[sources], 1.0).near(px[targets], py[targets], flat[targets])
+    source_of, target_of = sources[source_at], targets[target_at]
+    dx, dy = px[source_of] - px[target_of], py[source_of] - py[target_of]
+    within = dx * dx + dy * dy <= 1.0
+    source_of, target_of = source_of[within], target_of[within]
     began = summary["first_at"].to_numpy("datetime64[s]")
     earlier = closed[source_of] < began[target_of]
     out += np.bincount(target_of[earlier], minlength=n)
@@ -357,12 +369,19 @@ def people_used(median_claim: np.ndarray, distinct_requesters: np.ndarray, popul
     return figure.astype(np.int64)
 
 
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Small integer codes of a text column, in order of first appearance (as ``pd.factorize``)."""
+    if column.null_count:
+        return pd.factorize(column.to_numpy(zero_copy_only=False))[0]
+    return pc.dictionary_encode(column.combine_chunks()).indices.to_numpy().astype(np.int64)
+
+
 def summarise(
     con, records: pa.Table, as_of_time: datetime | None, overdue_days: float, rules: NeedRules = NeedRules(),
 ) -> pd.DataFrame:
     """Needs of ``records`` (``need_queries.need_records``) with their figures and factors;
     ``overdue_days`` is the wait that counts as overdue (the age factor's unit)."""
-    category = pd.factorize(records["category"].to_numpy(zero_copy_only=False))[0]
+    category = _codes(records["category"])
     ids = need_ids(
         category, records["lon"].to_numpy(), records["lat"].to_numpy(), records["seconds"].to_numpy(),
         records["requester_key"].to_numpy(), rules,
