@@ -211,3 +211,26 @@ def test_needs_command_refuses_a_bad_option_with_a_sentence(empty_db, capsys, op
         cli_main(["needs", "--db", str(empty_db), *option])
     assert stopped.value.code == 2
     assert f"argument {option[0]}" in capsys.readouterr().err
+
+
+# --- the neighbour search ------------------------------------------------------------------------------------
+
+def test_box_search_finds_exactly_the_pairs_a_brute_force_check_finds():
+    rng = np.random.default_rng(7)
+    # Scattered points, a dense burst, repeated points and points exactly one box apart (on cell edges).
+    scattered = rng.uniform(-5, 40, size=(600, 3))
+    burst = rng.normal(10, 0.4, size=(300, 3))
+    edges = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 1.0, 1.0], [2.0, 2.0, 3.0], [2.0, 2.0, 3.0]])
+    points = np.vstack([scattered, burst, edges])
+    for r in (1.0, 0.37):
+        x, y, t = (np.ascontiguousarray(points[:, k]) for k in range(3))
+        first, second = needs._Boxes(x, y, t, r).pairs()
+        found = {(min(i, j), max(i, j)) for i, j in zip(first.tolist(), second.tolist(), strict=True)}
+        assert len(found) == len(first)  # each pair once
+        close = np.all(np.abs(points[:, None, :] - points[None, :, :]) <= r, axis=2)
+        expected = {(i, j) for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True)}
+        assert found == expected
+        queries = rng.uniform(-7, 42, size=(200, 3))
+        query, point = needs._Boxes(x, y, t, r).near(*(queries[:, k] for k in range(3)))
+        near = np.all(np.abs(queries[:, None, :] - points[None, :, :]) <= r, axis=2)
+        assert set(zip(query.tolist(), point.tolist(), strict=True)) == set(zip(*np.nonzero(near), strict=True))
