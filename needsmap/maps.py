@@ -546,14 +546,14 @@ def supply_map(
                     for x, y, label, detail in zip(lon, lat, facilities["label"], facilities["detail"], strict=True)]
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features}, name="facilities",
-            marker=folium.CircleMarker(radius=4, fill=True, color="#08306b", fill_color="#2166ac", fill_opacity=0.9, weight=1),
+            marker=folium.CircleMarker(radius=3, fill=True, color="#08306b", fill_color="#2166ac", fill_opacity=0.9, weight=1),
             tooltip=folium.GeoJsonTooltip(fields=["label", "detail"], labels=False),
         ).add_to(fmap)
     if placed is not None:
         (x,), (y,) = shifted([placed[0]], [placed[1]])
         folium.Circle([float(y), float(x)], radius=radius_m, color="#1b7837", weight=2, fill=True, fill_opacity=0.15,
                       interactive=False).add_to(fmap)
-        folium.CircleMarker([float(y), float(x)], radius=7, color="#00441b", fill=True, fill_color="#5aae61",
+        folium.CircleMarker([float(y), float(x)], radius=4, color="#00441b", fill=True, fill_color="#5aae61",
                             fill_opacity=1, weight=2, interactive=False).add_to(fmap)
     if sites is not None and len(sites):
         lon, lat = shifted(sites["lon"], sites["lat"])

@@ -57,14 +57,15 @@ def test_a_click_places_a_facility_and_the_coverage_figure_changes(page: Page, a
     # circles are not interactive, so they are counted apart).
     expect(map_frame(page).locator("path.leaflet-interactive").nth(90)).to_be_attached(timeout=TIMEOUT_MS)
     before = metric_values(page)[0]
-    settle_map(page)
     shot(page, "supply-district")
+    settle_map(page)  # after the screenshot, which resizes the viewport
     frame = page.locator(MAP_IFRAME).first.element_handle().content_frame()
-    # The click goes to the map where Leaflet puts the uncovered spot: Leaflet's own click event
-    # at that point (what a mouse click there hands streamlit-folium), not a pixel guess.
-    rerun_after(page, lambda: frame.evaluate(
-        "([lat, lon]) => window.map.fire('click', {latlng: L.latLng(lat, lon), "
-        "containerPoint: window.map.latLngToContainerPoint([lat, lon])})", [lat, lon]))
+    x, y = frame.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+                          [lat, lon])
+    box = map_frame(page).locator(".leaflet-container").first.bounding_box()
+    assert 0 < x < box["width"] and 0 < y < box["height"], "the uncovered spot is outside the district view"
+    # A real mouse click where Leaflet draws the uncovered spot.
+    rerun_after(page, lambda: page.mouse.click(box["x"] + x, box["y"] + y))
     wait_for_app(page)
     result = page.get_by_text("其中", exact=False).filter(has_text="原本未被覆盖").first
     expect(result).to_be_visible(timeout=TIMEOUT_MS)
@@ -73,7 +74,8 @@ def test_a_click_places_a_facility_and_the_coverage_figure_changes(page: Page, a
     assert values[0] == before
     after = values[5]
     assert float(after.rstrip("%")) > float(before.rstrip("%")), (values[5:], result.inner_text(), lon, lat)
-    assert values[7] == f"{lon:.4f}, {lat:.4f}"
+    placed_lon, placed_lat = (float(v) for v in values[7].split(", "))
+    assert abs(placed_lon - lon) < 0.001 and abs(placed_lat - lat) < 0.001  # within a pixel or two (~100 m)
     expect(page.locator('[data-testid="stMetricDelta"]').first).to_contain_text("+")
     assert page.locator(EXCEPTION).count() == 0
     shot(page, "supply-what-if")
