@@ -46,7 +46,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1440, "height": 900}
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 180_000  # a loaded 2-core machine has taken over 60 s for one page
 EMPTY_APP = 'import streamlit as st\n\nst.title("needsmap")\n'
 
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'

@@ -8,9 +8,9 @@ from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import charts, exports, hotspots, maps, needs, presentation
+from needsmap import charts, exports, hotspots, maps, needs, presentation, settings
 from needsmap.i18n import labelled, t, term
-from needsmap.ui import data, downloads, hot_spots, page, present, staff, state, widgets
+from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, staff, state, widgets
 
 ctx = page.setup("district_title", extra_params=page.widgets_from_url({"hs": hotspots.MEASURES}))
 lang, f = ctx.lang, ctx.filter
@@ -91,6 +91,19 @@ else:
             "distinct_requesters": "c_distinct_requesters", "people_used": "c_people_used",
             "people_claimed": "c_people_claimed", "recurrences": "c_recurrences",
         }).round(2), hide_index=True, width="stretch")
+
+if f.city_adcode and not f.district_adcode:
+    # The city level: its districts on the needs map (the city in view, outlined, named); a click opens one.
+    min_records = settings.get("min_records_to_rank")
+    city_measures = data.district_measures(f.with_changes(city_adcode=None), as_of, overdue, min_records,
+                                           include_priority=False)
+    st.subheader(t("city_map", lang))
+    needs_map.draw(
+        f, presentation.map_frame(city_measures, "records", lang=lang, public=ctx.public, k=k), data.district_geometries(),
+        view=(lang, k, min_records, overdue, str(as_of)), measure="records", scheme="quantiles", tiles=ctx.tiles,
+        public=ctx.public, place=needs_map.place_adcodes(tuple(city_measures["adcode"]), tuple(city_measures["city_adcode"]), f),
+        title=t("m_records", lang), field_labels=[t("district", lang), t("city", lang), t("m_records", lang), t("category", lang)],
+        no_data_label=t("legend_no_data", lang), height=520, key="city_map", switch_page=False)
 
 if f.district_adcode:
     st.subheader(t("district_map", lang))

@@ -53,20 +53,22 @@ def place_adcodes(districts: Sequence[str], city_adcodes: Sequence[str], f: Filt
 
 def draw(f: Filter, shown: pd.DataFrame, geometries: pd.DataFrame, *, view: tuple, measure: str, scheme: str,
          tiles: str, public: bool, place: tuple[str, ...], title: str, field_labels: Sequence[str], no_data_label: str,
-         height: int = 620) -> None:
+         height: int = 620, key: str = MAP_KEY, switch_page: bool = True) -> None:
     """The needs map: every district coloured by ``shown[measure]`` (``presentation.map_frame``), the
     chosen place outlined and in view. ``view``: whatever else ``shown`` depends on (language,
-    thresholds): with the filter and the database version it keys the cached layer."""
-    key = (str(data.db_path()), data.signature(), f.with_changes(city_adcode=None, district_adcode=None), *view)
-    layer = _layer(key, shown, geometries, measure, scheme, tiles, public, f.district_adcode, place, title,
+    thresholds): with the filter and the database version it keys the cached layer. A click on a
+    district chooses it; with ``switch_page`` the home page then opens the district page
+    (``switch_if_clicked``), without it the page the map is on shows the district."""
+    cache_key = (str(data.db_path()), data.signature(), f.with_changes(city_adcode=None, district_adcode=None), *view)
+    layer = _layer(cache_key, shown, geometries, measure, scheme, tiles, public, f.district_adcode, place, title,
                    tuple(field_labels), no_data_label)
     st_folium(maps.base_map(tiles, large=public), height=height, width="stretch", returned_objects=["last_object_clicked"],
-              key=MAP_KEY, feature_group_to_add=layer, on_change=lambda: _on_click(f, tiles))
+              key=key, feature_group_to_add=layer, on_change=lambda: _on_click(f, tiles, key, switch_page))
 
 
-def _on_click(f: Filter, tiles: str) -> None:
-    """The map was clicked: choose the district under the click and ask for its page."""
-    point = (st.session_state.get(MAP_KEY) or {}).get("last_object_clicked")
+def _on_click(f: Filter, tiles: str, key: str, switch_page: bool) -> None:
+    """The map was clicked: choose the district under the click (and ask for its page)."""
+    point = (st.session_state.get(key) or {}).get("last_object_clicked")
     if not point:
         return
     lon, lat = point["lng"], point["lat"]
@@ -79,7 +81,8 @@ def _on_click(f: Filter, tiles: str) -> None:
     if adcode:
         current = st.session_state.get(state.FILTER_KEY, f)
         state.set_filter(current.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
-        st.session_state[_DRILL_KEY] = True
+        if switch_page:
+            st.session_state[_DRILL_KEY] = True
 
 
 def switch_if_clicked() -> None:

@@ -6,7 +6,7 @@ Screenshots at 1440×900 (a planner's screen), 1920×1080 in presentation mode (
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 import shapely
@@ -19,6 +19,7 @@ from .browser_helpers import (
     MAP_IFRAME,
     SIDEBAR,
     Page,
+    clickable_district,
     db_scalar,
     district_paths,
     expect,
@@ -102,3 +103,15 @@ def test_presentation_and_phone_screens_show_the_city_map_with_its_legend(new_pa
         page.wait_for_timeout(500)
         page.screenshot(path=str(Path(shot(page, name)).with_name(f"{name}-viewport.png")))
         assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_city_level_has_its_map_and_a_click_opens_a_district(page: Page, app_server: str, app_db: Path) -> None:
+    goto(page, f"{app_server}/district?city={HANGZHOU}")
+    wait_for_districts(page, ZHEJIANG_DISTRICTS)
+    hangzhou_districts = db_scalar(app_db, "SELECT count(*) FROM districts WHERE city_adcode = ?", [HANGZHOU])
+    expect(map_frame(page).locator(".needsmap-label")).to_have_count(hangzhou_districts)
+    shot(page, "place-city-level-1440x900")
+    index, properties = clickable_district(page)
+    rerun_after(page, lambda: district_paths(page).nth(index).click())
+    expect(page).to_have_url(re.compile(rf"/district\?(.*&)?district={properties['adcode']}(&|$)"))
+    assert page.locator(EXCEPTION).count() == 0
