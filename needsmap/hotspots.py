@@ -544,7 +544,8 @@ def emerging_map(con, f, side_km: float, measure: str = "requesters") -> Emergin
 class Layer:
     """What a page draws: the significant cells with their emerging labels, and how they were made."""
 
-    cells: pd.DataFrame  # q, r, count, z, p, level, kind, label (emerging, "" for none), lon, lat (centre);
+    cells: pd.DataFrame  # q, r, count, z, p, level, kind, label (emerging, "" for none), lon, lat (centre),
+    # records, distinct_requesters (both, whatever the measure: the public rule reads them);
     # only the cells that are significant or carry a label
     side_km: float
     measure: str
@@ -575,12 +576,17 @@ def hot_spot_layer(con, f, measure: str = "requesters") -> Layer:
     first, last = hotspot_queries.period(con, f)
     unit, slices = choose_slices(first, last) if first is not None else ("week", [])
     totals, by_slice = hotspot_queries.cell_and_slice_counts(con, f, side, unit)
+    # Both counts ride along whatever the measure, so the public rule (k records and k distinct
+    # requesters) can judge every cell drawn: five calls of one person are not a hot spot to show.
+    people = totals[["q", "r", "records", "requesters"]].rename(columns={"requesters": "distinct_requesters"})
     totals, by_slice = totals.rename(columns={measure: "count"}), by_slice.rename(columns={measure: "count"})
     spots = hot_spots(totals, study_cells(geometries, side, totals), side, measure)
     emerging = Emerging(emerging_hot_spots(by_slice, spots.cells[["q", "r"]], slices), side, unit, tuple(slices))
     cells = spots.cells.merge(emerging.cells[["q", "r", "label"]], on=["q", "r"], how="left")
     cells["label"] = cells["label"].fillna("")
     shown = cells[(cells["level"] > 0) | (cells["label"] != "")].reset_index(drop=True)
+    shown = shown.drop(columns=["records", "distinct_requesters"], errors="ignore").merge(people, on=["q", "r"], how="left")
+    shown[["records", "distinct_requesters"]] = shown[["records", "distinct_requesters"]].fillna(0).astype("int64")
     lon, lat = unproject(*hex_centres(shown["q"].to_numpy(), shown["r"].to_numpy(), spots.side_km))
     shown["lon"], shown["lat"] = lon.round(5), lat.round(5)
     return Layer(shown, spots.side_km, measure, len(spots.cells), emerging.unit, len(emerging.slices))
@@ -628,8 +634,10 @@ def top_words(layer: Layer, names: dict[str, str], lang: str, k: int, n: int = 3
     """The ``n`` strongest hot spots of counting at least ``k``, one line each: place, level, count, label."""
     from needsmap.i18n import t
 
+    from needsmap import presentation
+
     top = layer.top(len(layer.cells))
-    top = top[top["count"] >= k].head(n)
+    top = top[presentation.enough_to_show(top, k)].head(n)
     return [f"{place_words(row.lon, row.lat, names, lang)} · {t('hs_hot', lang)} {int(row.level)}% · "
             f"{t(f'hs_{layer.measure}', lang)} {int(row.count)} · {label_words(row.label, lang)}"
             for row in top.itertuples()]

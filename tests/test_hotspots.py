@@ -285,3 +285,40 @@ def test_placebo_shuffles_of_the_bundled_demo_leave_false_alarms_within_the_fdr_
     assert alarms / tested <= 0.05
     assert alert_runs == 40 and len(real_surges) >= 1
     assert alert_alarms / alert_runs <= alerts.FDR_Q
+
+
+def test_one_persons_calls_make_hot_spots_by_records_that_public_mode_does_not_draw(make_db):
+    # 西湖区: 400 callers spread over the district; one more caller rings 150 times from around one
+    # spot (σ ≈ 400 m). By records that is a hot spot; by people it is one person.
+    from needsmap import presentation
+
+    with duckdb.connect(str(make_db([dict(record_id="G")], name="geom.duckdb")), read_only=True) as con:
+        polygon = shapely.from_geojson(hotspot_queries.study_geometries(con, Filter(district_adcode="330106"))[0])
+    rng = np.random.default_rng(9)
+    min_x, min_y, max_x, max_y = polygon.bounds
+    spread = []
+    while len(spread) < 400:
+        x, y = rng.uniform(min_x, max_x), rng.uniform(min_y, max_y)
+        if polygon.contains(shapely.Point(x, y)):
+            spread.append((x, y))
+    spot = (120.1300, 30.2600)
+    calls = [(spot[0] + rng.normal(0, 0.004), spot[1] + rng.normal(0, 0.004)) for _ in range(150)]
+    records = [dict(record_id=f"S{i}", lon=x, lat=y, requester_hash=f"person-{i}") for i, (x, y) in enumerate(spread)]
+    records += [dict(record_id=f"ONE{i}", lon=x, lat=y, requester_hash="the-one-caller") for i, (x, y) in enumerate(calls)]
+    with duckdb.connect(str(make_db(records)), read_only=True) as con:
+        layer = hotspots.hot_spot_layer(con, Filter(district_adcode="330106"), measure="records")
+    hot = layer.cells[(layer.cells["kind"] == "hot") & (layer.cells["level"] >= 95)]
+    assert len(hot) >= 1
+    # Each drawn cell carries its records and its distinct requesters, counted here independently.
+    points = pd.DataFrame(spread + calls, columns=["lon", "lat"])
+    points["who"] = [f"person-{i}" for i in range(len(spread))] + ["the-one-caller"] * len(calls)
+    points["q"], points["r"] = hotspots.hex_of(points["lon"].to_numpy(), points["lat"].to_numpy(), layer.side_km)
+    expected = points.groupby(["q", "r"]).agg(records=("who", "size"), people=("who", "nunique"))
+    for cell in hot.itertuples():
+        assert (cell.records, cell.distinct_requesters) == tuple(expected.loc[(cell.q, cell.r)]), (cell.q, cell.r)
+    assert hot["distinct_requesters"].max() < 5 <= hot["records"].min()
+    # The one public rule (k = 5 records and 5 people) draws none of them, and no briefing line names one.
+    public = layer.cells[presentation.enough_to_show(layer.cells, 5)]
+    assert public.merge(hot[["q", "r"]]).empty
+    assert hotspots.top_words(layer, {"330106": "西湖区"}, "zh", k=5) == []
+    assert len(hotspots.top_words(layer, {"330106": "西湖区"}, "zh", k=1)) >= 1

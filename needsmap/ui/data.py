@@ -211,10 +211,10 @@ def map_points(f: Filter) -> tuple[str, pd.DataFrame]:
 
 def hot_spot_layer(f: Filter, measure: str = "requesters") -> hotspots.Layer:
     """``hotspots.hot_spot_layer`` of a view (cached per filter and measure); in public mode the
-    cells counting fewer than k (requesters or records, the measure's) are not drawn."""
+    cells of fewer than k records or k distinct requesters are not drawn (the one public rule)."""
     layer = _run(hotspots.hot_spot_layer, f, measure)
     if state.is_public():
-        return replace(layer, cells=layer.cells[presentation.enough_to_show(layer.cells, k_anonymity(), ("count",))])
+        return replace(layer, cells=layer.cells[presentation.enough_to_show(layer.cells, k_anonymity())])
     return layer
 
 
