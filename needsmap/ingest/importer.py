@@ -389,8 +389,12 @@ def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batc
     take_location = (f"{_PRECISION_SQL.format(t='i')} >= {_PRECISION_SQL.format(t='s')}")
     merged_columns = ",\n".join(
         [f"COALESCE(i.{name}, s.{name}) AS {name}" for name in fields]
-        + [f"CASE WHEN {take_location} THEN i.{name} ELSE s.{name} END AS {name}" for name in _LOCATION_FIELDS])
-    changed = " OR ".join(f"m.{name} IS DISTINCT FROM s.{name}" for name in _UPDATED_FIELDS)
+        + [f"CASE WHEN {take_location} THEN i.{name} ELSE s.{name} END AS {name}" for name in _LOCATION_FIELDS]
+        + [f"s.{name} AS stored_{name}" for name in _UPDATED_FIELDS])
+    # One join with the stored rows: each field's "changed" flag is kept with the record, so
+    # neither the filter nor the choice of columns to write joins ``demands`` again.
+    flags = ",\n".join(f"{name} IS DISTINCT FROM stored_{name} AS changed_{name}" for name in _UPDATED_FIELDS)
+    changed = " OR ".join(f"changed_{name}" for name in _UPDATED_FIELDS)
     con.register("incoming_updates", pa.Table.from_pandas(records, preserve_index=False))
     try:
         con.execute(
@@ -404,9 +408,12 @@ def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batc
                 LEFT JOIN imports b ON b.batch_id = COALESCE(s.updated_batch_id, s.batch_id)
                 WHERE b.export_as_of IS NULL OR CAST($as_of AS TIMESTAMP) IS NULL
                    OR CAST($as_of AS TIMESTAMP) >= b.export_as_of
+            ), flagged AS (
+                SELECT record_id, status_before, {", ".join(_UPDATED_FIELDS)},
+                       {flags}
+                FROM merged
             )
-            SELECT m.* FROM merged m JOIN demands s USING (record_id)
-            WHERE {changed}
+            SELECT * FROM flagged WHERE {changed}
             """,
             {"as_of": export_as_of},
         )
@@ -424,8 +431,7 @@ def _update_existing(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, batc
         # Only the columns some record changes are written: an UPDATE rewrites every column it
         # names at the checkpoint, and a day's re-export mostly changes statuses and times.
         differs = con.execute(
-            "SELECT " + ", ".join(f"bool_or(c.{name} IS DISTINCT FROM s.{name})" for name in _UPDATED_FIELDS)
-            + " FROM changed_records c JOIN demands s USING (record_id)"
+            "SELECT " + ", ".join(f"bool_or(changed_{name})" for name in _UPDATED_FIELDS) + " FROM changed_records"
         ).fetchone()
         changed_fields = [name for name, changed in zip(_UPDATED_FIELDS, differs, strict=True) if changed]
         assignments = [f"{name} = c.{name}" for name in changed_fields] + ["updated_batch_id = $batch_id"]
