@@ -31,7 +31,11 @@ _RESOLVED_IN, _RESOLVED = in_sql("status", "resolved", taxonomy.RESOLVED_STATUSE
 _DISPATCHED_ON_IN, _DISPATCHED_ON = in_sql("status", "dispatched_on", taxonomy.FUNNEL_STATUSES["dispatched"])
 _IN_PROGRESS_ON_IN, _IN_PROGRESS_ON = in_sql("status", "in_progress_on", taxonomy.FUNNEL_STATUSES["in_progress_or_later"])
 _CLOSED_IN, _CLOSED = in_sql("status", "closed", taxonomy.FUNNEL_STATUSES["closed"])
-STATUS_PARAMS: dict[str, object] = _OPEN | _RESOLVED | _DISPATCHED_ON | _IN_PROGRESS_ON | _CLOSED
+_WITHDRAWN_IN, _WITHDRAWN = in_sql("status", "withdrawn", taxonomy.WITHDRAWN_STATUSES)
+STATUS_PARAMS: dict[str, object] = _OPEN | _RESOLVED | _DISPATCHED_ON | _IN_PROGRESS_ON | _CLOSED | _WITHDRAWN
+# Records a resolution rate is over: withdrawn and duplicate tickets are no need left to resolve,
+# so they count neither as resolved nor as unresolved (they are counted apart on the Data page).
+_STILL_A_NEED = f"NOT {_WITHDRAWN_IN}"
 # Received more than $overdue_days before $as_of (with an open status: overdue).
 _OVERDUE = "created_at < CAST($as_of AS TIMESTAMP) - to_days(CAST($overdue_days AS INTEGER))"
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -121,6 +125,7 @@ def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: 
                count(*) FILTER (WHERE {_OPEN_IN}) AS unresolved,
                count(*) FILTER (WHERE {_OPEN_IN} AND {_OVERDUE}) AS overdue,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
+               count(*) FILTER (WHERE {_STILL_A_NEED}) AS resolvable,
                median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
                    AS median_hours_to_response,
                avg(satisfaction) AS mean_satisfaction,
@@ -129,7 +134,7 @@ def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: 
         """,
         params | {"as_of": as_of_time, "overdue_days": overdue_days},
     ).fetchone()
-    names = ("records", "urgent", "unresolved", "overdue", "resolved",
+    names = ("records", "urgent", "unresolved", "overdue", "resolved", "resolvable",
              "median_hours_to_response", "mean_satisfaction", "people_affected")
     out = dict(zip(names, row, strict=True))
     records = out["records"] or 0
@@ -149,7 +154,7 @@ def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: 
     out["population"] = population
     out["per_10k"] = records / population * 10_000 if population else float("nan")
     out["requesters_per_10k"] = (out["distinct_requesters"] or 0) / population * 10_000 if population else float("nan")
-    out["resolution_rate"] = (out["resolved"] / records) if records else float("nan")
+    out["resolution_rate"] = (out["resolved"] / out["resolvable"]) if out["resolvable"] else float("nan")
     out["urgent_share"] = (out["urgent"] / records) if records else float("nan")
     return out
 
@@ -379,6 +384,7 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
                count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
                    AS responded_within_target,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
+               count(*) FILTER (WHERE {_STILL_A_NEED}) AS resolvable,
                count(satisfaction) AS rated,
                avg(satisfaction) AS mean_satisfaction,
                stddev_samp(satisfaction) AS sd_satisfaction
@@ -392,7 +398,7 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
     frame["per_10k"] = frame["records"] / frame["population"] * 10_000
     frame["urgent_share"] = frame["urgent"] / frame["records"]
     frame["responded_within_target_share"] = frame["responded_within_target"] / frame["responded"].where(frame["responded"] > 0)
-    frame["resolution_rate"] = frame["resolved"] / frame["records"]
+    frame["resolution_rate"] = frame["resolved"] / frame["resolvable"].where(frame["resolvable"] > 0)
     return frame.sort_values(["category", "urban_rural"]).reset_index(drop=True)
 
 
@@ -434,6 +440,7 @@ def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) 
                count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
                    AS responded_within_target,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
+               count(*) FILTER (WHERE {_STILL_A_NEED}) AS resolvable,
                count(satisfaction) AS rated,
                sum(satisfaction)::DOUBLE AS satisfaction_sum,
                sum(satisfaction * satisfaction)::DOUBLE AS satisfaction_sum_sq
@@ -444,7 +451,7 @@ def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) 
         params | {"response_hours": response_hours_target},
     ).df()
     frame = _population_in_scope(con, f).merge(counts, on="adcode", how="left")
-    count_columns = ["records", "urgent", "responded", "responded_within_target", "resolved", "rated"]
+    count_columns = ["records", "urgent", "responded", "responded_within_target", "resolved", "resolvable", "rated"]
     frame[count_columns] = frame[count_columns].fillna(0).astype("int64")
     frame[["satisfaction_sum", "satisfaction_sum_sq"]] = frame[["satisfaction_sum", "satisfaction_sum_sq"]].fillna(0.0)
     return frame
@@ -475,7 +482,7 @@ def gap_summary(con: Connection, f: Filter, response_hours_target: int) -> pd.Da
              u.records, r.records, spread.scale)]
     for measure, hits, trials in (("urgent_share", "urgent", "records"),
                                   ("responded_within_target_share", "responded_within_target", "responded"),
-                                  ("resolution_rate", "resolved", "records")):
+                                  ("resolution_rate", "resolved", "resolvable")):
         spread = stats.binomial_dispersion(districts_in_scope[hits], districts_in_scope[trials], area)
         rows.append((measure, u[measure], r[measure], "difference",
                      *stats.proportion_diff_ci(r[hits], r[trials], u[hits], u[trials], spread),
@@ -526,7 +533,8 @@ def service_loop(
       resolved_or_later (by status), followed_up (has a 回访 time), rated (has a 评价); closed;
     - responded_within_target_share = responded_within_target ÷ responded (records with a
       response time, times in order); feedback_within_target_share likewise ÷ followed_up_timed;
-    - resolution_rate ÷ records; median_days_to_resolve over resolved_timed; mean_satisfaction
+    - resolution_rate ÷ (records − withdrawn: withdrawn and duplicate tickets, no need left to
+      resolve, and never "dispatched"); median_days_to_resolve over resolved_timed; mean_satisfaction
       over rated;
     - timestamp_errors: records whose times run backwards (excluded from every duration).
     """
@@ -547,6 +555,7 @@ def service_loop(
                count(*) FILTER (WHERE {_DISPATCHED_ON_IN}) AS dispatched,
                count(*) FILTER (WHERE {_IN_PROGRESS_ON_IN}) AS in_progress_or_later,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved_or_later,
+               count(*) FILTER (WHERE {_WITHDRAWN_IN}) AS withdrawn,
                count(feedback_at) AS followed_up,
                count(satisfaction) AS rated,
                count(*) FILTER (WHERE {_CLOSED_IN}) AS closed,
@@ -569,7 +578,8 @@ def service_loop(
         frame["responded_within_target_share"] = frame["responded_within_target"] / frame["responded"].where(frame["responded"] > 0)
         frame["feedback_within_target_share"] = (frame["feedback_within_target"]
                                                  / frame["followed_up_timed"].where(frame["followed_up_timed"] > 0))
-        frame["resolution_rate"] = frame["resolved_or_later"] / frame["records"].where(frame["records"] > 0)
+        resolvable = frame["records"] - frame["withdrawn"]
+        frame["resolution_rate"] = frame["resolved_or_later"] / resolvable.where(resolvable > 0)
     if group_sql:
         frame = frame.rename(columns={"grp": by})
     return frame

@@ -79,7 +79,8 @@ RESOLVED_STATUSES = ("resolved", "closed")
 # The service-loop funnel (受理 → 派单 → 处理 → 办结 → 回访): the statuses of a record that has
 # reached each stage after receipt.
 FUNNEL_STATUSES: dict[str, tuple[str, ...]] = {
-    "dispatched": tuple(s.code for s in STATUSES if s.code != "received"),
+    # Withdrawn and duplicate tickets may never have been dispatched: they leave the funnel.
+    "dispatched": tuple(s.code for s in STATUSES if s.code != "received" and s.code not in WITHDRAWN_STATUSES),
     "in_progress_or_later": ("in_progress", *RESOLVED_STATUSES),
     "resolved_or_later": RESOLVED_STATUSES,
     "closed": ("closed",),

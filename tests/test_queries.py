@@ -173,3 +173,26 @@ def test_district_requesters_above_the_exact_limit_are_exact_where_few(make_db, 
         assert estimated.loc[["330106", "330102"], "distinct_requesters_approx"].all()
     finally:
         con.close()
+
+
+def test_withdrawn_and_duplicate_tickets_are_neither_resolved_nor_unresolved_nor_dispatched(make_db):
+    rural = dict(district_adcode="330127", urban_rural="rural")
+    db = make_db([
+        dict(record_id="A", status="resolved", requester_hash="a"),
+        dict(record_id="B", status="closed", requester_hash="b"),
+        dict(record_id="C", status="received", requester_hash="c"),
+        dict(record_id="D", status="withdrawn", requester_hash="d"),      # 已撤销
+        dict(record_id="E", status="duplicate", requester_hash="e", **rural),  # 重复件
+        dict(record_id="F", status="resolved", requester_hash="f", **rural),
+    ])
+    with store.open_readonly(db) as con:
+        k = queries.kpis(con, Filter(), queries.as_of(con), OVERDUE_DAYS)
+        loop = queries.service_loop(con, Filter(), 24, 72).iloc[0]
+        gap = queries.urban_rural_gap(con, Filter(), 24).set_index(["category", "urban_rural"])
+    # Six records; two are no need any more. Of the four left, three are resolved and one is open.
+    assert (k["records"], k["resolved"], k["unresolved"]) == (6, 3, 1)
+    assert k["resolution_rate"] == 3 / 4
+    assert (loop["received"], loop["dispatched"], loop["withdrawn"], loop["resolved_or_later"]) == (6, 3, 2, 3)
+    assert loop["resolution_rate"] == 3 / 4
+    assert gap.loc[("__all__", "urban"), "resolution_rate"] == 2 / 3
+    assert gap.loc[("__all__", "rural"), "resolution_rate"] == 1 / 1
