@@ -22,6 +22,10 @@ ctx = page.setup("priorities_title", extra_params=url_params)
 lang, f = ctx.lang, ctx.filter
 
 present.heading(lang, f, ctx.public, t("priorities_title", lang), page.place_names())
+as_of, overdue = data.as_of(), widgets.overdue_days()
+if not data.kpis(f, as_of, overdue)["records"]:
+    st.info(t("no_data", lang))
+    st.stop()
 choice, minimum = st.columns([3, 1])
 st.session_state.setdefault("needs_ranking", needs.RANKINGS[0])  # defaults seed the widgets (see page.localized)
 st.session_state.setdefault("needs_min_requesters", MIN_REQUESTERS[0])
@@ -40,7 +44,6 @@ for column, name in zip(slider_columns, factors, strict=True):
                                   options=sorted(WEIGHT_STEPS))
 weights = needs.Weights(**chosen)
 
-as_of, overdue = data.as_of(), widgets.overdue_days()
 ranked = data.ranked_needs(f, as_of, overdue, ranking, weights, min_requesters, top=200)
 st.caption(t("needs_note", lang, n=min_requesters))
 if ranked.empty:

@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from needsmap import formatting, maps, supply, taxonomy
 from needsmap.i18n import t, term
-from needsmap.ui import data, page, present
+from needsmap.ui import data, page, present, widgets
 
 CATEGORIES = tuple(code for code in taxonomy.CATEGORY_CODES if code != "other")
 CIRCLES = (15, 10, 5)
@@ -21,6 +21,9 @@ names = page.place_names()
 k = data.k_anonymity()
 
 present.heading(lang, f, ctx.public, t("supply_title", lang), names)
+if not data.kpis(f, data.as_of(), widgets.overdue_days())["records"]:
+    st.info(t("no_data", lang))
+    st.stop()
 
 summary = data.facility_summary()
 if summary.empty:
