@@ -91,8 +91,9 @@ WATCH_RUN_JS = """() => {
 }"""
 RUN_DONE_JS = f"""() => (window.__needsmapRun === undefined || window.__needsmapRun.seen) && ({SETTLED_JS})()"""
 
-# (index, adcode) of the `start`-th (or next) district shape whose centre and the points around it
-# are inside it: a click there lands on that district for sure.
+# The first district shape, from index `start` on, whose bounding-box centre and the points `margin`
+# pixels around it all hit that shape: a click there is inside the district for sure. Returns its
+# index, that centre (in the map frame's pixels) and its GeoJSON properties. (The browser tests use it too.)
 CLICKABLE_DISTRICT_JS = """([start, margin]) => {
     const paths = [...document.querySelectorAll('path.leaflet-interactive')];
     for (let k = 0; k < paths.length; k++) {
@@ -101,7 +102,13 @@ CLICKABLE_DISTRICT_JS = """([start, margin]) => {
         const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
         const probes = [[0, 0], [margin, 0], [-margin, 0], [0, margin], [0, -margin]];
         if (!probes.every(([dx, dy]) => document.elementFromPoint(cx + dx, cy + dy) === paths[index])) continue;
-        return {index, x: cx, y: cy};
+        let properties = null;
+        if (window.map && window.map.eachLayer) {
+            window.map.eachLayer((layer) => {
+                if (layer._path === paths[index] && layer.feature) properties = layer.feature.properties;
+            });
+        }
+        return {index, x: cx, y: cy, properties};
     }
     return null;
 }"""
@@ -117,13 +124,15 @@ def browser_available() -> bool:
     return CHROMIUM.exists()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _healthy(base_url: str) -> bool:
+def healthy(base_url: str) -> bool:
+    """Streamlit at ``base_url`` answers its health check."""
     try:
         with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
             return response.status == 200
@@ -134,7 +143,7 @@ def _healthy(base_url: str) -> bool:
 @contextmanager
 def _streamlit(script: Path, env_extra: dict[str, str], log: Path) -> Iterator[str]:
     """``streamlit run script`` on a free localhost port; yields its base URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_extra}
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
@@ -144,7 +153,7 @@ def _streamlit(script: Path, env_extra: dict[str, str], log: Path) -> Iterator[s
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 120
-            while not _healthy(base_url):
+            while not healthy(base_url):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise NeedsmapError(f"streamlit did not start for the browser bench; see {log}")
                 time.sleep(0.25)

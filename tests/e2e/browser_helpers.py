@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from needsmap.browser_bench import CLICKABLE_DISTRICT_JS
+
 # The browser test files import Browser, Page and expect from here, and mark themselves with
 # E2E_MARKS: without playwright they still import, and skip.
 try:
@@ -223,26 +225,7 @@ def count_district_paths(page: Page) -> int:
     return district_paths(page).count()
 
 
-_FIND_CLICKABLE_DISTRICT = """([start, margin]) => {
-    // The first shape, from index `start` on, whose bounding-box centre and the points `margin`
-    // pixels around it all hit that shape: a click there is inside the district for sure.
-    const paths = [...document.querySelectorAll('path.leaflet-interactive')];
-    for (let k = 0; k < paths.length; k++) {
-        const index = (start + k) % paths.length;
-        const box = paths[index].getBoundingClientRect();
-        const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
-        const probes = [[0, 0], [margin, 0], [-margin, 0], [0, margin], [0, -margin]];
-        if (!probes.every(([dx, dy]) => document.elementFromPoint(cx + dx, cy + dy) === paths[index])) continue;
-        let properties = null;
-        if (window.map && window.map.eachLayer) {
-            window.map.eachLayer((layer) => {
-                if (layer._path === paths[index] && layer.feature) properties = layer.feature.properties;
-            });
-        }
-        return {index, properties};
-    }
-    return null;
-}"""
+_FIND_CLICKABLE_DISTRICT = CLICKABLE_DISTRICT_JS  # shared with the browser bench
 
 
 _SETTLE = """(selector) => new Promise((resolve) => {

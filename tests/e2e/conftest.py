@@ -15,17 +15,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+
+from needsmap.browser_bench import free_port, healthy
+
 from .browser_helpers import (
     ARTIFACTS,
     CHROMIUM,
@@ -108,20 +108,6 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _health_ok(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """``test-artifacts/`` at the repository root (git-ignored), with ``screenshots/`` inside."""
@@ -137,7 +123,7 @@ def _streamlit(db: Path, log_path: Path, extra_env: dict[str, str] | None = None
     shell (public mode, a tile server, a staff password) does not change what the tests see;
     ``extra_env`` adds the ones a test wants.
     """
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEEDSMAP_")}
     env.update(NEEDSMAP_DB=str(db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(extra_env or {}))
@@ -151,7 +137,7 @@ def _streamlit(db: Path, log_path: Path, extra_env: dict[str, str] | None = None
                                start_new_session=True)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _health_ok(base_url):
+        while not healthy(base_url):
             if process.poll() is not None:
                 pytest.fail(f"streamlit exited with code {process.returncode} before answering; "
                             f"log:\n{log_path.read_text(encoding='utf-8')[-3000:]}")
