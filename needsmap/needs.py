@@ -131,10 +131,11 @@ class _Boxes:
         self.x, self.y, self.t = x[self.order], y[self.order], t[self.order]
         starts = np.r_[True, self.column[1:] != self.column[:-1]]
         self.columns = self.column[starts]  # each column once, ascending
+        self.rank = np.cumsum(starts) - 1  # each point's column, as a place in ``columns``
         # One sorted key: the column's rank, then the third coordinate within it.
         self.t0 = float(self.t.min())
         self.stride = float(self.t.max() - self.t0) + 2 * self.r + 1.0
-        self.key = (np.cumsum(starts) - 1) * self.stride + (self.t - self.t0)
+        self.key = self.rank * self.stride + (self.t - self.t0)
         self.slack = 4 * float(np.spacing(len(self.columns) * self.stride)) + 1e-9 * self.r  # rounding of ``key``
 
     def _slices(self, column: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,8 +170,12 @@ class _Boxes:
         found = [self._within(x, y, t, rows, rows + 1,
                               np.searchsorted(self.key, self.key + self.r + self.slack, side="right"))]
         for offset in (1, self.row - 1, self.row, self.row + 1):
-            there, lo, hi = self._slices(self.column + offset, t)
-            found.append(self._within(x, y, t, there, lo, hi))
+            # Which columns have that neighbour: looked up once per column, not per point.
+            at = np.minimum(np.searchsorted(self.columns, self.columns + offset), len(self.columns) - 1)
+            there = np.flatnonzero((self.columns[at] == self.columns + offset)[self.rank])
+            centre = at[self.rank[there]] * self.stride + (t[there] - self.t0)
+            found.append(self._within(x, y, t, there, np.searchsorted(self.key, centre - self.r - self.slack, side="left"),
+                                      np.searchsorted(self.key, centre + self.r + self.slack, side="right")))
         first, second = (np.concatenate(part) for part in zip(*found, strict=True))
         return self.order[first], self.order[second]
 
