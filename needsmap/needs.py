@@ -416,7 +416,7 @@ def build(
 ) -> pd.DataFrame:
     """Every need of the records ``f`` selects, with figures and factors (``summarise``).
 
-    The costly step (a second at a million records): pages cache it per filter and data
+    The costly step (2–3 s of CPU at a million records): pages cache it per filter and data
     version, and re-rank the result for free when a weight moves.
     """
     return summarise(con, need_queries.need_records(con, f), as_of_time, overdue_days, rules)
