@@ -13,7 +13,7 @@ import html
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import folium
@@ -427,12 +427,13 @@ def choropleth(
 
 def district_map(
     geometry_text: str, kind: str, points: pd.DataFrame, *, point_labels: dict[str, str], tiles: str = "none",
-    large: bool = False,
+    large: bool = False, urgency_names: Mapping[int, str] | None = None, cells_legend: str | None = None,
 ) -> folium.Map:
     """One district's outline with its records: individual points (few) or grid cells (many).
 
     ``points`` for kind 'points': lon, lat, category_label, urgency; for 'cells': lon, lat,
-    records, top_label. Only labels and numbers go into the map, escaped.
+    records, top_label. Only labels and numbers go into the map, escaped. A legend says what the
+    colours are: ``urgency_names`` (level → name) for points, ``cells_legend`` (one line) for cells.
     """
     fmap, shift = _base_map(tiles)
     outline = _parsed_geometries((geometry_text,), shift)[0]
@@ -460,6 +461,12 @@ def district_map(
                                             "fillOpacity": 0.6, "weight": 1, "radius": feature["properties"]["radius"]},
             tooltip=folium.GeoJsonTooltip(fields=["label", "detail"], labels=False),
         ).add_to(fmap)
+    if features and kind == "points" and urgency_names:
+        shown_levels = sorted({int(u) for u in points["urgency"]})
+        Legend(point_labels["urgency"], [], "", large=large,
+               entries=[(URGENCY_COLOURS.get(level, "#555"), urgency_names.get(level, str(level))) for level in shown_levels]).add_to(fmap)
+    elif features and kind == "cells" and cells_legend:
+        Legend(point_labels["records"], [], "", large=large, entries=[("#bd0026", cells_legend)]).add_to(fmap)
     bounds = shapely.bounds(shapely.from_geojson(json.dumps(outline)))
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return fmap

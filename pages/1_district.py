@@ -8,7 +8,7 @@ from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import charts, exports, hotspots, maps, needs, presentation, settings
+from needsmap import charts, exports, hotspots, maps, needs, presentation, settings, taxonomy
 from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, staff, state, widgets
 
@@ -54,7 +54,8 @@ province = data.kpis(f.with_changes(city_adcode=None, district_adcode=None), as_
 if not kpis["records"]:
     st.info(t("no_data", lang))
     st.stop()
-widgets.kpi_strip(kpis, lang, reference=province)
+# Against the province only when a place is chosen (the province against itself says nothing).
+widgets.kpi_strip(kpis, lang, reference=province if place else None)
 
 left, right = st.columns(2)
 categories = data.category_counts(f)  # in public mode small categories come merged, so no bar stands for a household
@@ -117,7 +118,9 @@ if f.district_adcode:
         points["top_label"] = points["top_category"].map(lambda c: term("category", c, lang))
         st.caption(t("cells_note_public", lang, k=k) if ctx.public else t("cells_note", lang))
     map_args = dict(geometry_text=geometry, kind=kind, points=points, tiles=ctx.tiles, large=ctx.public,
-                    point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)})
+                    point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)},
+                    urgency_names={int(u.code): term("urgency", u.code, lang) for u in taxonomy.URGENCY},
+                    cells_legend=t("cells_legend", lang))
     st_folium(maps.district_map(**map_args), height=480, width="stretch", returned_objects=[], key="district_map")
 
 hot_spots.section(ctx, f, names)

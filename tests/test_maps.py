@@ -1,5 +1,6 @@
 """Map HTML is built without a browser and checked as a string (as folium's own tests do)."""
 
+import json
 import re
 
 import numpy as np
@@ -119,3 +120,19 @@ def test_no_data_is_hatched_on_the_map_and_in_its_legend(make_db):
     assert 'pattern id=\\"needsmap-hatch\\"' in page  # the SVG pattern, inside the layer's script
     assert 'url(#needsmap-hatch)' in page
     assert "repeating-linear-gradient(45deg" in page
+
+
+def test_district_points_have_a_legend_of_the_urgency_levels_they_show(make_db):
+    rows = [{"record_id": f"R{i}", "lon": 120.10 + i * 0.001, "lat": 30.25, "urgency": 1 + (i % 2) * 3} for i in range(6)]
+    with store.open_readonly(make_db(rows)) as con:
+        kind, points = queries.map_points(con, Filter(district_adcode="330106"))
+        geometry = queries.district_geometries(con).set_index("adcode").loc["330106", "geometry_geojson"]
+    assert kind == "points" and sorted(set(points["urgency"])) == [1, 4]
+    points["category_label"] = "供水"
+    names = {1: "一般", 2: "较急", 3: "紧急", 4: "特急"}
+    page = maps.district_map(geometry, kind, points, point_labels={"urgency": "紧急程度", "records": "记录"},
+                             urgency_names=names).get_root().render()
+    legend = json.loads('"' + re.search(r'innerHTML = "(.*?)";', page).group(1) + '"')
+    # The two levels on the map, in their map colours; none of the others.
+    assert maps.URGENCY_COLOURS[1] in legend and "一般" in legend and maps.URGENCY_COLOURS[4] in legend and "特急" in legend
+    assert "较急" not in legend and "紧急程度" in legend

@@ -55,6 +55,14 @@ def test_district_page_from_url_shows_the_district_and_masked_records(small_db):
     assert not {"requester_hash"} & set(records.columns)
 
 
+def test_district_page_compares_with_the_province_only_when_a_place_is_chosen(small_db):
+    province = _open("pages/1_district.py")
+    assert not province.exception
+    assert [m.delta for m in province.metric if m.delta] == []  # no "+0.0 pt 对比全省"
+    district = _open("pages/1_district.py", district="330106")
+    assert any("对比全省" in (m.delta or "") for m in district.metric)
+
+
 def test_breadcrumb_goes_back_up_to_the_city(small_db):
     app = _open("pages/1_district.py", district="330127")
     assert app.title[0].value.startswith("淳安县")
