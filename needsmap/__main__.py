@@ -12,6 +12,7 @@ from pathlib import Path
 
 from needsmap import settings
 from needsmap.errors import NeedsmapError
+from needsmap.i18n import error
 
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def _at_least_one(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"应为不小于 1 的整数，收到 {text!r} (expected a whole number of at least 1)")
+        raise argparse.ArgumentTypeError(error("arg_at_least_one", text=text))
     return value
 
 
@@ -38,7 +39,7 @@ def _weight(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"权重应为 0 到 10 之间的数，收到 {text!r} (expected a number from 0 to 10)")
+        raise argparse.ArgumentTypeError(error("arg_weight", text=text))
     return value
 
 

@@ -521,6 +521,30 @@ ERRORS: dict[str, tuple[str, str]] = {
     "brief_unwritable": ("无法写入 {path}：{reason}", "cannot write the briefing"),
     "font_missing": ("找不到中文字体 {where}：请安装 fonts-noto-cjk 或设置 NEEDSMAP_CJK_FONT",
                      "no CJK font found: install fonts-noto-cjk or set NEEDSMAP_CJK_FONT"),
+    # A file that cannot be imported at all (``UnusableFileError``): ``name`` is the file's name.
+    "file_not_found": ("找不到文件 {name}", "file not found"),
+    "file_empty": ("{name} 是空文件", "the file is empty"),
+    "file_header_only": ("{name} 只有表头，没有数据行", "the file has a header but no data rows"),
+    "file_binary": ("{name} 不是文本表格，像是二进制文件", "not a text table: looks like binary data"),
+    "file_encoding_unknown": ("{name} 的文字编码无法识别（请另存为 UTF-8 或 GBK）",
+                              "cannot detect the text encoding: save it as UTF-8 or GBK"),
+    "file_encoding_mixed": ("{name} 的文字编码无法识别或前后不一致（请另存为 UTF-8 或 GBK）",
+                            "cannot decode the file as {encoding}: save it as UTF-8 or GBK"),
+    "csv_quote_open": ("{name} 第 {row} 行的引号没有闭合，其后的内容会被读成一个单元格",
+                       "row {row} opens a quote that is never closed: the rest of the file would be one cell"),
+    "csv_cell_too_large": ("{name} 第 {row} 行有超过 64 MiB 的单元格", "row {row} holds a cell larger than 64 MiB"),
+    "csv_invalid": ("{name} 第 {row} 行不是有效的 CSV", "row {row} is not valid CSV"),
+    "sheet_missing": ("{name} 没有名为 {sheet} 的工作表（有：{sheets_zh}）", "no sheet named {sheet}; the sheets are: {sheets_en}"),
+    "sheets_empty": ("{name} 的工作表都是空的", "every sheet is empty"),
+    "excel_unreadable": ("{name} 不是可读取的 Excel 工作簿", "not a readable Excel workbook"),
+    "parquet_unreadable": ("{name} 不是可读取的 Parquet 文件", "not a readable Parquet file"),
+    "geojson_invalid": ("{name} 不是有效的 GeoJSON", "not valid GeoJSON: {reason}"),
+    "geojson_not_collection": ("{name} 不是 GeoJSON FeatureCollection", "not a GeoJSON FeatureCollection"),
+    "columns_missing": ("{name} 缺少必需列：{missing_zh}", "missing required columns: {missing_en}"),
+    "header_not_first": ("第一行不是表头，表头须在文件的第一行", "the first row is not a header: the header must be the file's first row"),
+    # Command-line arguments (argparse prints them after its usage line).
+    "arg_at_least_one": ("应为不小于 1 的整数，收到 {text!r}", "expected a whole number of at least 1"),
+    "arg_weight": ("权重应为 0 到 10 之间的数，收到 {text!r}", "expected a number from 0 to 10"),
 }
 
 

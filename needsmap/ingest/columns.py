@@ -31,6 +31,7 @@ import pandas as pd
 
 from needsmap import settings
 from needsmap.errors import UnusableFileError
+from needsmap.i18n import error
 from needsmap.taxonomy import normalize_text
 
 HEADER_ALIASES_CSV = settings.BUNDLED_DATA_DIR / "header_aliases.csv"
@@ -211,13 +212,15 @@ def require_columns(column_map: ColumnMap, file_name: str, headers: Sequence[str
     missing = column_map.missing_fields()
     if missing:
         # Not one known header: most often a title line above the real header row.
-        hint = ("；第一行不是表头，表头须在文件的第一行 (the first row is not a header: the header must be the file's"
-                " first row)") if not column_map.field_to_header else ""
-        raise MissingColumnsError(
-            f"{file_name} 缺少必需列：{'、'.join(missing)} (missing required columns: "
-            f"{', '.join(label.split(' ', 1)[1] for label in missing)}){hint}",
-            headers=tuple(str(h) for h in headers), missing=tuple(missing),
-        )
+        hint = "；" + error("header_not_first") if not column_map.field_to_header else ""
+        raise MissingColumnsError(missing_sentence(file_name, missing) + hint,
+                                  headers=tuple(str(h) for h in headers), missing=tuple(missing))
+
+
+def missing_sentence(file_name: str, missing: Sequence[str]) -> str:
+    """The error sentence naming required columns a file lacks; each label reads ``"经度 lon"``."""
+    return error("columns_missing", name=file_name, missing_zh="、".join(missing),
+                 missing_en=", ".join(label.split(" ", 1)[1] for label in missing))
 
 
 def known_header_count(cells: Iterable[object], rank: dict[str, tuple[str, int]] | None = None) -> int:

@@ -182,8 +182,7 @@ def import_facilities(path: Path | str, db: Path | str, crs: str = "wgs84", sour
     field_to_header = map_facility_columns(list(raw.frame.columns))
     missing = [_FIELD_LABELS[f] for f in REQUIRED_FIELDS if f not in field_to_header]
     if missing:
-        raise UnusableFileError(f"{path.name} 缺少必需列：{'、'.join(missing)} (missing required columns: "
-                                f"{', '.join(label.split(' ', 1)[1] for label in missing)})")
+        raise UnusableFileError(columns.missing_sentence(path.name, missing))
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with store.writing(db) as con:
         store.seed_facility_types(con)

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from needsmap.errors import UnusableFileError
+from needsmap.i18n import error
 from needsmap.ingest import columns
 
 _SAMPLE_BYTES = 1 << 20  # encoding and delimiter are judged on the first MiB
@@ -84,11 +85,11 @@ def read_table(path: Path, sheet: str | None = None,
     """
     path = Path(path)
     if not path.is_file():
-        raise UnusableFileError(f"找不到文件 {path.name} (file not found)")
+        raise UnusableFileError(error("file_not_found", name=path.name))
     with path.open("rb") as fh:
         head = fh.read(_SAMPLE_BYTES)
     if not head.strip():
-        raise UnusableFileError(f"{path.name} 是空文件 (the file is empty)")
+        raise UnusableFileError(error("file_empty", name=path.name))
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0") or suffix in _EXCEL_SUFFIXES:
         table = _read_excel(path, sheet, aliases)
@@ -99,7 +100,7 @@ def read_table(path: Path, sheet: str | None = None,
     else:
         table = _read_csv(path, head, aliases)
     if table.rows_read == 0:
-        raise UnusableFileError(f"{path.name} 只有表头，没有数据行 (the file has a header but no data rows)")
+        raise UnusableFileError(error("file_header_only", name=path.name))
     return table
 
 
@@ -116,8 +117,7 @@ def _read_csv(path: Path, head: bytes, aliases: Sequence[tuple[str, str]] | None
                 return _read_csv_as(path, head, second_guess, aliases)
             except UnicodeDecodeError:
                 pass
-        raise UnusableFileError(f"{path.name} 的文字编码无法识别或前后不一致（请另存为 UTF-8 或 GBK）"
-                                f" (cannot decode the file as {encoding}: save it as UTF-8 or GBK)") from exc
+        raise UnusableFileError(error("file_encoding_mixed", name=path.name, encoding=encoding)) from exc
 
 
 def _second_guess(file_name: str, head: bytes) -> str | None:
@@ -174,7 +174,7 @@ def detect_encoding(file_name: str, head: bytes) -> str:
         return utf16
     control_bytes = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if control_bytes > len(head) // 100:
-        raise UnusableFileError(f"{file_name} 不是文本表格，像是二进制文件 (not a text table: looks like binary data)")
+        raise UnusableFileError(error("file_binary", name=file_name))
     try:
         # Strict, but a character cut at the end of the sample is not an error.
         codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=len(head) < _SAMPLE_BYTES)
@@ -185,8 +185,7 @@ def detect_encoding(file_name: str, head: bytes) -> str:
 
     best = from_bytes(head).best()
     if best is None:
-        raise UnusableFileError(f"{file_name} 的文字编码无法识别（请另存为 UTF-8 或 GBK）"
-                                f" (cannot detect the text encoding: save it as UTF-8 or GBK)")
+        raise UnusableFileError(error("file_encoding_unknown", name=file_name))
     encoding = codecs.lookup(best.encoding).name
     return "gb18030" if encoding in _GB_FAMILY else encoding
 
@@ -312,19 +311,14 @@ def _read_csv_python(path: Path, file_name: str, header: list[str], delimiter: s
         return _csv_records(path, header, delimiter, description, strict=True, above_header=above_header)
     except _CsvProblem as problem:
         if problem.kind == "quote_not_closed":
-            raise UnusableFileError(
-                f"{file_name} 第 {problem.row} 行的引号没有闭合，其后的内容会被读成一个单元格"
-                f" (row {problem.row} opens a quote that is never closed: the rest of the file would be one cell)"
-            ) from None
+            raise UnusableFileError(error("csv_quote_open", name=file_name, row=problem.row)) from None
         if problem.kind == "cell_too_large":
-            raise UnusableFileError(
-                f"{file_name} 第 {problem.row} 行有超过 64 MiB 的单元格 (row {problem.row} holds a cell larger than 64 MiB)"
-            ) from None
+            raise UnusableFileError(error("csv_cell_too_large", name=file_name, row=problem.row)) from None
     # Stray quotes inside a field (a"b) are bad CSV but common; read them leniently, as Arrow does.
     try:
         return _csv_records(path, header, delimiter, description, strict=False, above_header=above_header)
     except _CsvProblem as problem:
-        raise UnusableFileError(f"{file_name} 第 {problem.row} 行不是有效的 CSV (row {problem.row} is not valid CSV)") from None
+        raise UnusableFileError(error("csv_invalid", name=file_name, row=problem.row)) from None
 
 
 class _CsvProblem(Exception):
@@ -410,8 +404,8 @@ def _read_excel(path: Path, sheet: str | None = None, aliases: Sequence[tuple[st
     sheets = _workbook_sheets(path)
     if sheet is not None:
         if sheet not in sheets:
-            raise UnusableFileError(f"{path.name} 没有名为 {sheet} 的工作表（有：{'、'.join(sheets)}）"
-                                    f" (no sheet named {sheet}; the sheets are: {', '.join(sheets)})")
+            raise UnusableFileError(error("sheet_missing", name=path.name, sheet=sheet,
+                                          sheets_zh="、".join(sheets), sheets_en=", ".join(sheets)))
         sheets = {sheet: sheets[sheet]}
     rank = columns.alias_rank(aliases)
     reports: list[SheetReport] = []
@@ -436,7 +430,7 @@ def _read_excel(path: Path, sheet: str | None = None, aliases: Sequence[tuple[st
     if not parts:
         filled = [name for name, cells in sheets.items() if not cells.empty and cells.notna().any().any()]
         if not filled:
-            raise UnusableFileError(f"{path.name} 的工作表都是空的 (every sheet is empty)")
+            raise UnusableFileError(error("sheets_empty", name=path.name))
         # No header anywhere: the first filled sheet's first row is taken for one, so the
         # missing-columns message names what is missing.
         frame, row_numbers = _first_row_as_header(sheets[filled[0]])
@@ -561,7 +555,7 @@ def _combined_header(header: list[str | None], below: pd.Series) -> list[str | N
 
 
 def _not_a_workbook(path: Path) -> UnusableFileError:
-    return UnusableFileError(f"{path.name} 不是可读取的 Excel 工作簿 (not a readable Excel workbook)")
+    return UnusableFileError(error("excel_unreadable", name=path.name))
 
 
 # --- Parquet ---------------------------------------------------------------------------------------
@@ -572,7 +566,7 @@ def _read_parquet(path: Path) -> RawTable:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise UnusableFileError(f"{path.name} 不是可读取的 Parquet 文件 (not a readable Parquet file)") from exc
+        raise UnusableFileError(error("parquet_unreadable", name=path.name)) from exc
     columns = [_column_as_text(column) for column in table.columns]
     table = pa.table(columns, names=_unique_headers(table.column_names))
     frame, row_numbers = _text_frame(table)
@@ -609,10 +603,10 @@ def _read_geojson(path: Path) -> RawTable:
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnusableFileError(f"{path.name} 不是有效的 GeoJSON (not valid GeoJSON: {exc.__class__.__name__})") from exc
+        raise UnusableFileError(error("geojson_invalid", name=path.name, reason=exc.__class__.__name__)) from exc
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
-        raise UnusableFileError(f"{path.name} 不是 GeoJSON FeatureCollection (not a GeoJSON FeatureCollection)")
+        raise UnusableFileError(error("geojson_not_collection", name=path.name))
     records = []
     for feature in features:
         feature = feature if isinstance(feature, dict) else {}
