@@ -406,9 +406,9 @@ def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", publ
     counts = counts.assign(label=counts["category"].map(lambda c: term("category", c, lang)))
     if public:
         k = settings.get("k_anonymity")
-        small = tuple(counts.loc[~presentation.enough_to_show(counts, k), "category"])
-        merged_requesters = queries.distinct_requesters(con, f.with_changes(categories=small)) if small else 0
-        counts = presentation.merge_small_groups(counts, "label", "records", k, t("merged_small", lang, k=k), merged_requesters)
+        counts = presentation.merge_small_categories(
+            counts, "label", k, t("merged_small", lang, k=k),
+            lambda small: queries.distinct_requesters(con, f.with_changes(categories=small)))
     return counts[["label", "records"]].reset_index(drop=True)
 
 

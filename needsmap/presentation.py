@@ -12,7 +12,7 @@ get results already suppressed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -109,6 +109,15 @@ def merge_small_groups(frame: pd.DataFrame, label_column: str, count_column: str
     if not small.any() or merged_requesters is None or not enough_in(merged, k):
         return kept.reset_index(drop=True)
     return pd.concat([kept, pd.DataFrame([merged])], ignore_index=True)
+
+
+def merge_small_categories(counts: pd.DataFrame, label_column: str, k: int, other_label: str,
+                           requesters_of: Callable[[tuple[str, ...]], int]) -> pd.DataFrame:
+    """``merge_small_groups`` of per-category counts (``category``, ``records``, ``distinct_requesters``):
+    the merged row's people are ``requesters_of(the small categories' codes)``, asked of the
+    database so that a person who called about several of them counts once."""
+    small = tuple(counts.loc[~enough_to_show(counts, k), "category"])
+    return merge_small_groups(counts, label_column, "records", k, other_label, requesters_of(small) if small else 0)
 
 
 def district_aggregates(measures: pd.DataFrame, k: int) -> pd.DataFrame:

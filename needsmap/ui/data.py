@@ -126,10 +126,9 @@ def category_counts(f: Filter) -> pd.DataFrame:
     (category ``presentation.MERGED_CATEGORIES``, records only), left out if still small."""
     counts = _run(queries.category_counts, f)
     if state.is_public():
-        small = tuple(counts.loc[~presentation.enough_to_show(counts, k_anonymity()), "category"])
-        merged_requesters = _run(queries.distinct_requesters, f.with_changes(categories=small)) if small else 0
-        return presentation.merge_small_groups(counts, "category", "records", k_anonymity(), presentation.MERGED_CATEGORIES,
-                                               merged_requesters)
+        return presentation.merge_small_categories(
+            counts, "category", k_anonymity(), presentation.MERGED_CATEGORIES,
+            lambda small: _run(queries.distinct_requesters, f.with_changes(categories=small)))
     return counts
 
 
