@@ -243,17 +243,23 @@ def test_sql_hexagons_put_each_point_in_the_hexagon_with_the_nearest_centre(make
     assert by_hand.to_dict() == from_sql.to_dict()
 
 
-def test_hot_spot_map_on_a_district_with_a_planted_compound_finds_it(make_db):
-    # 西湖区 (330106): 400 requesters spread over the district, 150 more around one point (σ ≈ 400 m).
+def _xihu_spread(make_db, seed):
+    """西湖区 (330106)'s polygon, a random generator and 400 points drawn uniformly inside the polygon."""
     with duckdb.connect(str(make_db([dict(record_id="G")], name="geom.duckdb")), read_only=True) as con:
         polygon = shapely.from_geojson(hotspot_queries.study_geometries(con, Filter(district_adcode="330106"))[0])
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(seed)
     min_x, min_y, max_x, max_y = polygon.bounds
     spread = []
     while len(spread) < 400:
         x, y = rng.uniform(min_x, max_x), rng.uniform(min_y, max_y)
         if polygon.contains(shapely.Point(x, y)):
             spread.append((x, y))
+    return polygon, rng, spread
+
+
+def test_hot_spot_map_on_a_district_with_a_planted_compound_finds_it(make_db):
+    # 西湖区 (330106): 400 requesters spread over the district, 150 more around one point (σ ≈ 400 m).
+    polygon, rng, spread = _xihu_spread(make_db, seed=4)
     compound = (120.1300, 30.2600)
     assert polygon.contains(shapely.Point(compound))
     planted = [(compound[0] + rng.normal(0, 0.004), compound[1] + rng.normal(0, 0.004)) for _ in range(150)]
@@ -292,15 +298,7 @@ def test_one_persons_calls_make_hot_spots_by_records_that_public_mode_does_not_d
     # spot (σ ≈ 400 m). By records that is a hot spot; by people it is one person.
     from needsmap import presentation
 
-    with duckdb.connect(str(make_db([dict(record_id="G")], name="geom.duckdb")), read_only=True) as con:
-        polygon = shapely.from_geojson(hotspot_queries.study_geometries(con, Filter(district_adcode="330106"))[0])
-    rng = np.random.default_rng(9)
-    min_x, min_y, max_x, max_y = polygon.bounds
-    spread = []
-    while len(spread) < 400:
-        x, y = rng.uniform(min_x, max_x), rng.uniform(min_y, max_y)
-        if polygon.contains(shapely.Point(x, y)):
-            spread.append((x, y))
+    polygon, rng, spread = _xihu_spread(make_db, seed=9)
     spot = (120.1300, 30.2600)
     calls = [(spot[0] + rng.normal(0, 0.004), spot[1] + rng.normal(0, 0.004)) for _ in range(150)]
     records = [dict(record_id=f"S{i}", lon=x, lat=y, requester_hash=f"person-{i}") for i, (x, y) in enumerate(spread)]

@@ -213,6 +213,14 @@ def test_needs_command_refuses_a_bad_option_with_a_sentence(empty_db, capsys, op
     assert f"argument {option[0]}" in capsys.readouterr().err
 
 
+def test_needs_command_names_the_allowed_values_in_both_languages(empty_db, capsys):
+    for option, sentence in ((["--top", "0"], "应为不小于 1 的整数，收到 '0' (expected a whole number of at least 1)"),
+                             (["--w-reach", "11"], "权重应为 0 到 10 之间的数，收到 '11' (expected a number from 0 to 10)")):
+        with pytest.raises(SystemExit):
+            cli_main(["needs", "--db", str(empty_db), *option])
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"argument {option[0]}: {sentence}")
+
+
 # --- the neighbour search ------------------------------------------------------------------------------------
 
 def test_box_search_finds_exactly_the_pairs_a_brute_force_check_finds():

@@ -90,11 +90,6 @@ class FacilityImportReport:
                 f"rows_read={self.rows_read} unmapped_types={self.unmapped_types}")
 
 
-def reason_sentence(code: str) -> str:
-    zh, en = _ALL_REASONS[code]
-    return f"{zh} ({en})"
-
-
 def map_facility_columns(headers: list[object]) -> dict[str, str]:
     """Canonical facility field → the file's header (best alias wins)."""
     best: dict[str, tuple[int, str]] = {}
@@ -196,7 +191,7 @@ def import_facilities(path: Path | str, db: Path | str, crs: str = "wgs84", sour
         raw_rows = _masked_raw_rows(raw.frame.iloc[rejected_positions])
         raw_rows += ['{"说明 note": "字段错位 (fields misaligned)"}'] * len(raw.malformed_row_numbers)
         rejects = pd.DataFrame({"row_number": row_numbers,
-                                "reason": [f"第 {int(n)} 行：{reason_sentence(c)}" for c, n in zip(all_codes, row_numbers)],
+                                "reason": reasons.row_sentences(all_codes, row_numbers, table=_ALL_REASONS),
                                 "raw_row": raw_rows}).sort_values("row_number", kind="stable")
         if len(rejects):
             con.register("incoming_facility_rejects", pa.Table.from_pandas(rejects, preserve_index=False))

@@ -32,18 +32,20 @@ CODES: tuple[str, ...] = ("",) + tuple(REASONS)
 NUMBER_OF = {code: number for number, code in enumerate(CODES)}
 
 
-def sentence(code: str) -> str:
-    """The bilingual sentence for a reason code, without a row number."""
-    zh, en = REASONS[code]
+def sentence(code: str, table: dict[str, tuple[str, str]] = REASONS) -> str:
+    """The bilingual sentence for a reason code (of ``table``), without a row number."""
+    zh, en = table[code]
     return f"{zh} ({en})"
 
 
-def row_sentences(codes: np.ndarray, row_numbers: np.ndarray, sheets: np.ndarray | None = None) -> list[str]:
+def row_sentences(codes: np.ndarray, row_numbers: np.ndarray, sheets: np.ndarray | None = None,
+                  table: dict[str, tuple[str, str]] = REASONS) -> list[str]:
     """``第 17 行：<zh> (<en>)`` for each (code, 1-based data row number) pair.
 
-    With ``sheets`` (a workbook of several sheets): ``工作表 8月 第 17 行：…``.
+    With ``sheets`` (a workbook of several sheets): ``工作表 8月 第 17 行：…``. ``table``: the
+    reasons the codes come from (the facility import adds its own).
     """
     if sheets is None:
-        return [f"第 {int(row)} 行：{sentence(code)}" for code, row in zip(codes, row_numbers, strict=True)]
-    return [f"{'' if sheet is None else f'工作表 {sheet} '}第 {int(row)} 行：{sentence(code)}"
+        return [f"第 {int(row)} 行：{sentence(code, table)}" for code, row in zip(codes, row_numbers, strict=True)]
+    return [f"{'' if sheet is None else f'工作表 {sheet} '}第 {int(row)} 行：{sentence(code, table)}"
             for code, row, sheet in zip(codes, row_numbers, sheets, strict=True)]
