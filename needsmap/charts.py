@@ -46,7 +46,12 @@ def category_bars(frame: pd.DataFrame, label_column: str, value_column: str, tit
     return _layout(fig, title, height=max(260, 28 * len(ordered) + 80), large=large)
 
 
-def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int = 6, large: bool = False) -> go.Figure:
+# Month ticks in the page's language: plotly's own are English ("Jan 2024") whatever the page.
+MONTH_TICKS = {"zh": "%Y年%-m月", "en": "%b %Y"}
+
+
+def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int = 6, large: bool = False,
+                  lang: str = "zh") -> go.Figure:
     """Monthly records, one line per label (the top_n largest; the rest summed as the last line)."""
     totals = frame.groupby(label_column)["records"].sum().sort_values(ascending=False)
     keep = list(totals.index[:top_n])
@@ -54,6 +59,8 @@ def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int
     for label in keep:
         part = frame[frame[label_column] == label]
         fig.add_trace(go.Scatter(x=part["month"], y=part["records"], mode="lines+markers", name=_text(label)))
+    month = MONTH_TICKS.get(lang, MONTH_TICKS["en"])
+    fig.update_xaxes(tickformat=month, hoverformat=month)
     return _layout(fig, title, large=large)
 
 
@@ -73,13 +80,16 @@ def gap_dumbbell(frame: pd.DataFrame, label_column: str, urban_column: str, rura
 
 
 def funnel(stages: list[str], counts: list[int], title: str, large: bool = False) -> go.Figure:
-    fig = go.Figure(go.Funnel(y=_texts(stages), x=counts, textinfo="value+percent initial", marker={"color": "#2c7fb8"}))
+    # Whole counts with thousands separators (49,555), not plotly's SI "49.555k".
+    fig = go.Figure(go.Funnel(y=_texts(stages), x=counts, texttemplate="%{value:,d}<br>%{percentInitial:.0%}",
+                              hovertemplate="%{y}: %{x:,d}<extra></extra>", marker={"color": "#2c7fb8"}))
     return _layout(fig, title, large=large)
 
 
 def score_components(frame: pd.DataFrame, label_column: str, component_columns: list[str], component_names: list[str],
-                     title: str, large: bool = False) -> go.Figure:
-    """Stacked bars of each cluster's (log) score components, so the ranking explains itself."""
+                     title: str, axis_title: str, large: bool = False) -> go.Figure:
+    """Stacked bars of each cluster's (log) score components, so the ranking explains itself;
+    ``axis_title`` (translated) names the x axis."""
     import numpy as np
 
     ordered = frame.iloc[::-1]
@@ -89,5 +99,5 @@ def score_components(frame: pd.DataFrame, label_column: str, component_columns: 
         fig.add_trace(go.Bar(y=_texts(ordered[label_column]), x=np.log(ordered[column].astype("float64")), name=_text(name),
                              orientation="h", marker_color=colour))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="log(component)")
+    fig.update_xaxes(title=_text(axis_title))
     return _layout(fig, title, height=max(300, 26 * len(ordered) + 100), large=large)

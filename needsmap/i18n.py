@@ -354,6 +354,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "present_ranking": ("每万人诉求数（平滑）最高的区县", "Districts with the most demands per 10,000 (smoothed)"),
     "present_ranking_people": ("每万人独立诉求人数（平滑）最高的区县", "Districts with the most distinct requesters per 10,000 (smoothed)"),
     "present_clusters": ("重点需求（得分构成）", "Top needs (score factors)"),
+    "score_axis": ("各因子取对数后相加（= 得分的对数）", "Log of each factor, stacked (= log of the score)"),
     "present_suppressed": ("少于 {k} 条记录或 {k} 位诉求人的区县与分组显示为“记录过少”，不显示数值；不显示单条记录。",
                            "Districts and groups with fewer than {k} records or {k} distinct requesters show as “too few”, without numbers; no individual records."),
     "views_none": ("还没有已保存的视图。", "No saved views yet."),

@@ -65,7 +65,7 @@ left.plotly_chart(charts.category_bars(categories, "label", "records", t("catego
                   width="stretch")
 trend = data.monthly_trend(f)  # in public mode one line of all records, small months blanked
 trend["label"] = trend["category"].map(lambda c: t("all", lang) if c == presentation.ALL_CATEGORIES else term("category", c, lang))
-right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public), width="stretch")
+right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public, lang=lang), width="stretch")
 
 # The place's needs as the priorities page ranks them for planning (structural, weights 1); in
 # public mode needs of fewer than k records or requesters come left out before ranking.
@@ -81,7 +81,8 @@ if ctx.public:  # no table on a projector: the top needs as their score factors
         st.plotly_chart(charts.score_components(rows, "short", factor_columns,
                                                 [t(f"c_{name}", lang) for name in ("reach_factor", "people_component",
                                                                                    "recurrence_factor")],
-                                                t("present_clusters", lang), large=True), width="stretch")
+                                                t("present_clusters", lang), t("score_axis", lang), large=True),
+                        width="stretch")
 else:
     st.subheader(t("top_clusters", lang))
     if rows.empty:

@@ -73,7 +73,7 @@ else:
     top["label"] = top[t("c_rank", lang)].astype(str) + ". " + top[t("c_need", lang)].astype(str).str.slice(0, 40)
     factor_columns = [t(columns[f"{name}_factor"], lang) for name in factors]
     st.plotly_chart(charts.score_components(top, "label", factor_columns, factor_columns, t("priorities_title", lang),
-                                            large=ctx.public), width="stretch")
+                                            t("score_axis", lang), large=ctx.public), width="stretch")
 
 flagged = data.flagged_claims(f, as_of, overdue)
 if not flagged.empty:

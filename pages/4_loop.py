@@ -57,10 +57,24 @@ names = page.place_names()
 by_district = data.service_loop(f, response_target, feedback_target, by="district")
 by_district["district"] = by_district["district"].map(lambda a: names.get(a, a))
 by_category = data.service_loop(f, response_target, feedback_target, by="category")
-by_district_tab.dataframe(labelled(by_district, lang, {"district": "c_district", **loop_columns}).round(3),
-                          hide_index=True, width="stretch")
-by_category_tab.dataframe(labelled(by_category, lang, {"category": "c_category", **loop_columns}, {"category": "category"}).round(3),
-                          hide_index=True, width="stretch")
+# Shares as percentages, as in the KPI strip above (96.5%, not 0.965); counts as counts, days and scores rounded.
+share_columns = ("responded_within_target_share", "feedback_within_target_share", "resolution_rate")
+as_percent = {t(loop_columns[c], lang): st.column_config.NumberColumn(format="%.1f%%") for c in share_columns}
+
+
+def loop_table(frame, columns, terms=None):
+    shown = frame.copy()
+    for column in share_columns:
+        shown[column] = (shown[column].astype("float64") * 100).round(1)
+    shown["median_days_to_resolve"] = shown["median_days_to_resolve"].astype("float64").round(1)
+    shown["mean_satisfaction"] = shown["mean_satisfaction"].astype("float64").round(2)
+    return labelled(shown, lang, columns, terms)
+
+
+by_district_tab.dataframe(loop_table(by_district, {"district": "c_district", **loop_columns}),
+                          hide_index=True, width="stretch", column_config=as_percent)
+by_category_tab.dataframe(loop_table(by_category, {"category": "c_category", **loop_columns}, {"category": "category"}),
+                          hide_index=True, width="stretch", column_config=as_percent)
 
 st.subheader(t("overdue_list", lang))
 if staff.staff_view(lang, ctx.public, key="overdue"):

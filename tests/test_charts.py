@@ -10,10 +10,11 @@ ESCAPED = '&lt;b&gt;x&lt;/b&gt;&lt;a href="javascript:alert(1)"&gt;链接&lt;/a&
 
 def test_score_component_labels_and_names_are_html_escaped():
     frame = pd.DataFrame({"label": [f"1. {HOSTILE}"], "u": [2.0], "p": [1.5]})
-    fig = charts.score_components(frame, "label", ["u", "p"], [HOSTILE, "人数"], f"标题 {HOSTILE}")
+    fig = charts.score_components(frame, "label", ["u", "p"], [HOSTILE, "人数"], f"标题 {HOSTILE}", HOSTILE)
     assert list(fig.data[0].y) == [f"1. {ESCAPED}"]
     assert fig.data[0].name == ESCAPED
     assert fig.layout.title.text == f"标题 {ESCAPED}"
+    assert fig.layout.xaxis.title.text == ESCAPED
 
 
 def test_category_bars_gap_and_lines_escape_their_labels():

@@ -1,0 +1,67 @@
+"""What a planner reads off the service-loop tables, the funnel and the chart axes (AppTest, no browser).
+
+The database is ``tests/test_pages.py``'s small one: 西湖区 R1, R2, R3 and XSS-1, 淳安县 R4 and R5.
+"""
+
+import json
+
+import pandas as pd
+
+from tests.apptest_pages import open_page as _open
+from tests.records import RECORDS
+
+XSS = dict(record_id="XSS-1", status="resolved")  # the hostile-text record small_db adds (西湖区, resolved)
+
+
+def _by_district() -> dict[str, tuple[float, float]]:
+    """District → (% responded within 24 h of those with a response time, % resolved or closed), computed here."""
+    out: dict[str, list[dict]] = {}
+    for record in [*RECORDS, XSS]:
+        out.setdefault(record.get("district_adcode", "330106"), []).append(record)
+    shares = {}
+    for adcode, records in out.items():
+        timed = [r for r in records if r.get("responded_at") is not None]
+        within = [r for r in timed if r["responded_at"] - r["created_at"] <= pd.Timedelta("24h")]
+        resolved = [r for r in records if r.get("status") in ("resolved", "closed")]
+        shares[{"330106": "西湖区", "330127": "淳安县"}[adcode]] = (
+            round(100 * len(within) / len(timed), 1), round(100 * len(resolved) / len(records), 1))
+    return shares
+
+
+def _charts(app) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+
+
+def test_loop_tables_show_rates_as_percentages_like_the_kpis(small_db):
+    app = _open("pages/4_loop.py")
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("区县")
+    expected = _by_district()
+    assert {name: (row["24 小时内响应"], row["办结率"]) for name, row in table.iterrows()} == expected
+    assert expected == {"西湖区": (100.0, 50.0), "淳安县": (0.0, 50.0)}
+    config = json.loads(app.dataframe[0].proto.columns)
+    assert all(config[name]["type_config"]["format"] == "%.1f%%" for name in ("24 小时内响应", "72 小时内反馈", "办结率"))
+
+
+def test_funnel_shows_whole_counts_not_si_thousands(small_db):
+    app = _open("pages/4_loop.py")
+    (funnel,) = [c for c in _charts(app) if c["data"][0]["type"] == "funnel"]
+    assert funnel["data"][0]["texttemplate"] == "%{value:,d}<br>%{percentInitial:.0%}"
+    assert funnel["data"][0]["x"][0] == 6  # every record is received
+
+
+def test_monthly_trend_months_are_in_the_page_language(small_db):
+    zh = _open("pages/1_district.py", district="330106")
+    en = _open("pages/1_district.py", district="330106", lang="en")
+    (zh_trend,) = [c for c in _charts(zh) if c["layout"]["title"]["text"] == "月度趋势"]
+    (en_trend,) = [c for c in _charts(en) if c["layout"]["title"]["text"] == "Monthly trend"]
+    assert zh_trend["layout"]["xaxis"]["tickformat"] == "%Y年%-m月"
+    assert en_trend["layout"]["xaxis"]["tickformat"] == "%b %Y"
+
+
+def test_priority_chart_axis_is_named_in_the_page_language(small_db):
+    for lang, title in (("zh", "各因子取对数后相加（= 得分的对数）"), ("en", "Log of each factor, stacked (= log of the score)")):
+        app = _open("pages/2_priorities.py", ranking="structural", min_req="1", lang=lang)
+        assert not app.exception
+        axes = [c["layout"]["xaxis"]["title"]["text"] for c in _charts(app) if "title" in c["layout"].get("xaxis", {})]
+        assert axes == [title]
