@@ -92,6 +92,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "top_clusters": ("重点需求", "Top needs"),
     "records_table": ("诉求记录（已脱敏）", "Records (masked)"),
     "district_map": ("区县地图", "District map"),
+    "demo_badge": ("演示数据（合成记录，非真实诉求）", "Demo data (synthetic records, not real requests)"),
     "cells_legend": ("格子：圆越大，诉求越多", "Cells: the larger the circle, the more demands"),
     "city_map": ("全市各区县诉求数（点击区县查看详情）", "Demands by district in the city (click a district for its details)"),
     "points_note": ("显示单条诉求点位（共 {n} 条）", "Showing individual records ({n})"),

@@ -89,6 +89,17 @@ def district_geometries(con: Connection) -> pd.DataFrame:
     return con.execute("SELECT adcode, name, city, geometry_geojson FROM districts ORDER BY adcode").df()
 
 
+def demo_records(con: Connection) -> int:
+    """Records written by the demo generator (its batch is named in ``imports``): more than 0 means
+    what the app shows is, at least in part, synthetic."""
+    return con.execute(
+        """
+        SELECT coalesce(sum(accepted), 0) FROM imports
+        WHERE file_name = 'demo' AND source LIKE 'demo generator%'
+        """
+    ).fetchone()[0]
+
+
 def date_range(con: Connection) -> tuple[datetime | None, datetime | None]:
     row = con.execute("SELECT min(created_at), max(created_at) FROM demands").fetchone()
     return row[0], row[1]

@@ -42,3 +42,19 @@ def test_home_ranking_without_a_place_covers_the_province(demo_db, monkeypatch):
     app = open_page()
     assert not app.exception
     assert len(set(app.dataframe[0].value.iloc[:, 1])) > 5  # districts of many cities
+
+
+def test_every_page_made_from_demo_data_says_so(demo_db, monkeypatch):
+    monkeypatch.setenv("NEEDSMAP_DB", str(demo_db))
+    for page in (None, "pages/1_district.py"):
+        app = open_page(page) if page else open_page()
+        assert not app.exception
+        assert any("演示数据" in m.value for m in app.markdown), page
+    public = open_page(present="1")
+    assert any("演示数据" in m.value for m in public.markdown)
+
+
+def test_imported_data_carries_no_demo_badge(small_db):
+    app = open_page()
+    assert not app.exception
+    assert not any("演示数据" in m.value for m in app.markdown)

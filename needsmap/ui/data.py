@@ -95,6 +95,11 @@ def date_range() -> tuple[datetime | None, datetime | None]:
     return _run(queries.date_range)
 
 
+def demo_records() -> int:
+    """``queries.demo_records``: how many of the records the demo generator made."""
+    return _run(queries.demo_records)
+
+
 def districts() -> pd.DataFrame:
     return _run(queries.districts)
 

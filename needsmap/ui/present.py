@@ -63,7 +63,10 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
             normal_title: str | None = None) -> None:
     """The page title: in presentation mode the place, period and filters in words (with the
     page's name and the suppression rule underneath, and the way out); otherwise the page
-    title with the filters in words as a caption."""
+    title with the filters in words as a caption. Data made by the demo generator is marked
+    (演示数据) under the title, on screen and on a projector."""
+    if data.demo_records():
+        st.markdown(f":orange-badge[{t('demo_badge', lang)}]")
     if not public:
         # Place names and sub-categories are data: shown as typed, never as markdown.
         st.title(md_escape(normal_title or page_title))
