@@ -280,7 +280,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "views_deleted": ("已删除视图：{name}", "Deleted view: {name}"),
     "views_link": ("可分享的链接", "Link to share"),
     # Exports
-    "export": ("导出 Export", "Export"),
+    "export": ("导出", "Export"),
     "x_map_png": ("地图图片 PNG", "Map picture (PNG)"),
     "x_map_html": ("离线地图 HTML", "Offline map (HTML)"),
     "x_chart_png": ("类别图表 PNG", "Category chart (PNG)"),

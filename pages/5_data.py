@@ -11,6 +11,9 @@ from needsmap.errors import NeedsmapError
 from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, staff, upload, widgets
 
+# The coordinate systems a file may be in, as both upload forms name them.
+CRS_LABELS = {"wgs84": "WGS-84 (GPS)", "gcj02": "GCJ-02 (高德/腾讯)", "bd09": "BD-09 (百度)"}
+
 ctx = page.setup("data_title")
 lang = ctx.lang
 st.title(t("data_title", lang))
@@ -21,8 +24,7 @@ if not staff.staff_view(lang, ctx.public, key="data"):
 with st.form("upload", clear_on_submit=True):
     uploaded = st.file_uploader(t("upload", lang), type=["csv", "txt", "tsv", "xlsx", "xls", "parquet", "geojson", "json"])
     crs_col, source_col, sheet_col = st.columns(3)
-    crs = crs_col.selectbox(t("upload_crs", lang), ("wgs84", "gcj02", "bd09"),
-                            format_func=lambda c: {"wgs84": "WGS-84 (GPS)", "gcj02": "GCJ-02 (高德/腾讯)", "bd09": "BD-09 (百度)"}[c])
+    crs = crs_col.selectbox(t("upload_crs", lang), tuple(CRS_LABELS), format_func=CRS_LABELS.__getitem__)
     source = source_col.text_input(t("upload_source", lang), max_chars=100)
     sheet = sheet_col.text_input(t("upload_sheet", lang), max_chars=100)
     submitted = st.form_submit_button(t("import_button", lang))
@@ -91,7 +93,8 @@ with st.form("upload_facilities", clear_on_submit=True):
     facility_file = st.file_uploader(t("upload", lang), type=["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
                                      key="facility_file")
     facility_crs_col, facility_source_col = st.columns(2)
-    facility_crs = facility_crs_col.selectbox(t("upload_crs", lang), ("wgs84", "gcj02", "bd09"), key="facility_crs")
+    facility_crs = facility_crs_col.selectbox(t("upload_crs", lang), tuple(CRS_LABELS), key="facility_crs",
+                                              format_func=CRS_LABELS.__getitem__)
     facility_source = facility_source_col.text_input(t("upload_source", lang), max_chars=100, key="facility_source")
     facility_submitted = st.form_submit_button(t("facilities_import_button", lang))
 if facility_submitted and facility_file is not None:
@@ -99,4 +102,5 @@ if facility_submitted and facility_file is not None:
                                   facility_source or None, lang)
 st.dataframe(widgets.with_headers(data.facility_rejects(), lang), hide_index=True, width="stretch", height=200)
 st.caption(t("facility_type_mapping", lang) + " · data/facility_type_mapping.csv")
-st.dataframe(data.facility_type_mapping(), hide_index=True, width="stretch", height=200)
+st.dataframe(labelled(data.facility_type_mapping(), lang, {"facility_type": "c_facility_type", "category": "c_category"},
+                      {"category": "category"}), hide_index=True, width="stretch", height=200)

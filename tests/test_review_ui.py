@@ -65,3 +65,24 @@ def test_priority_chart_axis_is_named_in_the_page_language(small_db):
         assert not app.exception
         axes = [c["layout"]["xaxis"]["title"]["text"] for c in _charts(app) if "title" in c["layout"].get("xaxis", {})]
         assert axes == [title]
+
+
+def test_data_page_names_facility_types_categories_and_coordinate_systems_in_chinese(small_db):
+    import duckdb
+
+    with duckdb.connect(str(small_db), read_only=True) as con:
+        mapping = dict(con.execute("SELECT facility_type, category FROM facility_type_mapping").fetchall())
+    app = _open("pages/5_data.py")
+    assert not app.exception
+    shown = app.dataframe[-1].value
+    assert list(shown.columns) == ["类型", "类别"]
+    assert len(shown) == len(mapping) > 0
+    assert "幼儿园" in set(shown["类型"]) and mapping["幼儿园"] == "education"
+    assert set(shown.loc[shown["类型"] == "幼儿园", "类别"]) == {"教育"}
+    assert not set(shown["类别"]) & set(mapping.values())  # no raw code such as "education"
+    assert app.selectbox(key="facility_crs").options == ["WGS-84 (GPS)", "GCJ-02 (高德/腾讯)", "BD-09 (百度)"]
+
+
+def test_export_panel_is_named_in_chinese_only(small_db):
+    app = _open()
+    assert [e.label for e in app.expander if "导出" in e.label] == ["导出"]
