@@ -392,7 +392,7 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
                median(date_diff('minute', created_at, responded_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 60.0
                    AS median_hours_to_response,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND epoch(responded_at - created_at) <= $response_hours * 3600)
                    AS responded_within_target,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
                count(*) FILTER (WHERE {_STILL_A_NEED}) AS resolvable,
@@ -448,7 +448,7 @@ def gap_district_counts(con: Connection, f: Filter, response_hours_target: int) 
                count(*) AS records,
                count(*) FILTER (WHERE urgency >= 3) AS urgent,
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND epoch(responded_at - created_at) <= $response_hours * 3600)
                    AS responded_within_target,
                count(*) FILTER (WHERE {_RESOLVED_IN}) AS resolved,
                count(*) FILTER (WHERE {_STILL_A_NEED}) AS resolvable,
@@ -572,10 +572,10 @@ def service_loop(
                count(*) FILTER (WHERE {_CLOSED_IN}) AS closed,
                count(*) FILTER (WHERE NOT {TIMES_IN_ORDER}) AS timestamp_errors,
                count(responded_at) FILTER (WHERE {TIMES_IN_ORDER}) AS responded,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, responded_at) <= $response_hours * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND epoch(responded_at - created_at) <= $response_hours * 3600)
                    AS responded_within_target,
                count(feedback_at) FILTER (WHERE {TIMES_IN_ORDER}) AS followed_up_timed,
-               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND date_diff('minute', created_at, feedback_at) <= $feedback_hours * 60)
+               count(*) FILTER (WHERE {TIMES_IN_ORDER} AND epoch(feedback_at - created_at) <= $feedback_hours * 3600)
                    AS feedback_within_target,
                count(resolved_at) FILTER (WHERE {TIMES_IN_ORDER}) AS resolved_timed,
                median(date_diff('hour', created_at, resolved_at)) FILTER (WHERE {TIMES_IN_ORDER}) / 24.0

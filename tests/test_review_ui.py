@@ -86,3 +86,21 @@ def test_data_page_names_facility_types_categories_and_coordinate_systems_in_chi
 def test_export_panel_is_named_in_chinese_only(small_db):
     app = _open()
     assert [e.label for e in app.expander if "导出" in e.label] == ["导出"]
+
+
+def test_a_reply_half_a_minute_past_24_hours_is_not_within_24_hours(make_db, monkeypatch):
+    # Created at 09:00:40; answered 24 h 00 min 30 s later (late), 24 h 00 min 00 s later (on time) and 23 h later.
+    created = pd.Timestamp("2025-06-01 09:00:40")
+    replies = {"L1": pd.Timedelta("24h30s"), "L2": pd.Timedelta("24h"), "L3": pd.Timedelta("23h")}
+    records = [dict(record_id=rid, created_at=created, status="resolved", requester_hash=f"h{rid}", cluster_id=i,
+                    responded_at=created + delay, resolved_at=created + pd.Timedelta("30h"),
+                    feedback_at=created + delay + pd.Timedelta("48h"))
+               for i, (rid, delay) in enumerate(replies.items())]
+    monkeypatch.setenv("NEEDSMAP_DB", str(make_db(records)))
+    within = sum(delay <= pd.Timedelta("24h") for delay in replies.values())
+    feedback_within = sum(delay + pd.Timedelta("48h") <= pd.Timedelta("72h") for delay in replies.values())
+    app = _open("pages/4_loop.py")
+    assert not app.exception
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["24 小时内响应"] == f"{100 * within / 3:.1f}%" == "66.7%"
+    assert shown["72 小时内反馈"] == f"{100 * feedback_within / 3:.1f}%" == "66.7%"
