@@ -208,6 +208,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "by_district": ("按区县", "By district"),
     "overdue_list": ("超期未办结清单（需二次督办）", "Overdue list (needs a second push)"),
     "upload": ("上传文件（CSV / Excel / Parquet / GeoJSON）", "Upload a file (CSV / Excel / Parquet / GeoJSON)"),
+    "upload_facility_list": ("上传设施清单（CSV / Excel / GeoJSON）", "Upload a facility list (CSV / Excel / GeoJSON)"),
     "upload_crs": ("坐标系", "Coordinate system"),
     "upload_source": ("数据来源名称", "Source name"),
     "import_button": ("导入", "Import"),

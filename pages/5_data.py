@@ -90,7 +90,7 @@ upload.header_alias_editor(data.db_path(), lang)
 st.subheader(t("facilities_upload", lang))
 st.caption(t("facilities_upload_help", lang))
 with st.form("upload_facilities", clear_on_submit=True):
-    facility_file = st.file_uploader(t("upload", lang), type=["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
+    facility_file = st.file_uploader(t("upload_facility_list", lang), type=["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
                                      key="facility_file")
     facility_crs_col, facility_source_col = st.columns(2)
     facility_crs = facility_crs_col.selectbox(t("upload_crs", lang), tuple(CRS_LABELS), key="facility_crs",

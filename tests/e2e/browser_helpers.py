@@ -327,6 +327,10 @@ def dataframe_cells_matching(page: Page, needle: str, timeout_ms: int = TIMEOUT_
         grid.hover()
         search_button = grid.get_by_role("button", name="Search")
         try:
+            search_button.wait_for(state="attached", timeout=5_000)
+        except PlaywrightTimeoutError:
+            continue  # a table with no Search in its toolbar (an editable table): nothing to look in
+        try:
             search_button.click(timeout=5_000)
         except PlaywrightTimeoutError:
             # The toolbar floats above the table's top edge, where a table just above can cover it.

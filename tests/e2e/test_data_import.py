@@ -40,7 +40,9 @@ def test_unknown_columns_are_assigned_on_the_page_and_the_file_imports(new_page,
                                                                         tmp_path: Path) -> None:
     page = new_page()
     goto(page, import_server + "/data")
-    page.locator('input[type="file"]').set_input_files(str(_unknown_headers_csv(tmp_path)))
+    # The records' uploader (the facility list has one of its own, labelled apart).
+    records_uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（CSV / Excel / Parquet / GeoJSON）")
+    records_uploader.locator('input[type="file"]').set_input_files(str(_unknown_headers_csv(tmp_path)))
     page.get_by_text("unknown_headers.csv").first.wait_for()
     rerun_after(page, lambda: page.get_by_role("button", name="导入", exact=True).click())
 
