@@ -117,7 +117,8 @@ def _settle(pages: list[Page]) -> None:
 def _change_category_filter(page: Page, round_number: int) -> None:
     """Pick another category in the sidebar (a rerun of this session with a new filter)."""
     page.locator(SIDEBAR).get_by_role("combobox", name="类别", exact=True).click()
-    options = page.get_by_role("option")
+    # Streamlit's multiselect lists "Select all" first: pick among the categories themselves.
+    options = page.get_by_role("option").filter(has_not_text="Select all")
     options.first.wait_for()
     options.nth(round_number % min(3, options.count())).click()
     page.keyboard.press("Escape")
