@@ -98,7 +98,7 @@ CALLS = {
     "subcategories": lambda con, f: queries.subcategories(con, text_values(f)),
 }
 TAKES_A_NUMBER = {"rejects"}  # batch_id: see test_a_batch_id_must_be_a_whole_number
-WITHOUT_VALUES = {"as_of", "districts", "district_geometries", "date_range", "imports",
+WITHOUT_VALUES = {"as_of", "demo_records", "districts", "district_geometries", "date_range", "imports",
                   "reject_reasons", "data_quality", "category_mapping", "timestamp_errors", "unmapped_categories",
                   "header_aliases"}
 ALLOW_LISTED = {"import_findings"}  # kind: see test_import_findings_kind_comes_from_an_allow_list
