@@ -21,9 +21,14 @@ as_of = data.as_of()
 kpis = data.kpis(f, as_of, widgets.overdue_days())
 if not kpis["records"]:
     st.info(t("no_data", lang))
-widgets.kpi_strip(kpis, lang)
-
-measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
+# On a projector the page is one screen: key figures and map controls beside the map, legend in view.
+figures_side, map_side = st.columns(present.HOME_SPLIT) if ctx.public else (st.container(), st.container())
+with figures_side:
+    widgets.kpi_strip(kpis, lang, per_row=2 if ctx.public else 4)
+    if ctx.public:
+        measure_col, (scheme_col, tiles_col) = st.container(), st.columns(2)
+    else:
+        measure_col, scheme_col, tiles_col = st.columns([2, 1, 1])
 measure = page.localized(measure_col.selectbox, "home_measure", lang, t("measure", lang), queries.MAP_MEASURES,
                         format_func=lambda m: t(f"m_{m}", lang))
 scheme = page.localized(scheme_col.radio, "home_scheme", lang, t("classes", lang), ("quantiles", "natural_breaks"),
@@ -48,9 +53,11 @@ palette = maps.PRESENT_PALETTE if ctx.public else maps.PALETTE
 geometries = data.district_geometries()
 place = needs_map.place_adcodes(tuple(measures["adcode"]), tuple(measures["city_adcode"]), f)
 field_labels = [t("district", lang), t("city", lang), t(f"m_{measure}", lang), t("category", lang)]
-needs_map.draw(f, shown, geometries, view=(lang, k, min_records, widgets.overdue_days(), str(as_of)), measure=measure,
-               scheme=scheme, tiles=tiles, public=ctx.public, place=place, title=t(f"m_{measure}", lang),
-               field_labels=field_labels, no_data_label=t("legend_no_data", lang))
+with map_side:
+    needs_map.draw(f, shown, geometries, view=(lang, k, min_records, widgets.overdue_days(), str(as_of)), measure=measure,
+                   scheme=scheme, tiles=tiles, public=ctx.public, place=place, title=t(f"m_{measure}", lang),
+                   field_labels=field_labels, no_data_label=t("legend_no_data", lang),
+                   height=present.MAP_HEIGHT if ctx.public else 620)
 # Say which count the colours are: people (repeat calls once) or records (every call).
 st.caption(t("map_counts_people" if measure in presentation.PEOPLE_MEASURES else "map_counts_records", lang,
              measure=t(f"m_{measure}", lang)))

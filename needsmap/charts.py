@@ -28,13 +28,22 @@ def _texts(values: Iterable[object]) -> list[str]:
     return [_text(value) for value in values]
 
 
+# Type sizes in px: on screen, and on a projector (``large``). Each is set on the title, ticks and
+# legend themselves: Streamlit's plotly theme sets those and would win over the layout's font.
+SIZES = {False: {"text": 13, "title": 15}, True: {"text": 20, "title": 24}}
+
+
 def _layout(fig: go.Figure, title: str, height: int = 360, large: bool = False) -> go.Figure:
+    size = SIZES[large]
     fig.update_layout(
-        title={"text": _text(title), "x": 0}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        font={"family": FONT, "size": 18 if large else 13}, plot_bgcolor="white", legend={"orientation": "h"},
+        title={"text": _text(title), "x": 0, "font": {"size": size["title"]}}, height=height,
+        margin={"l": 10, "r": 10, "t": 60 if large else 50, "b": 10},
+        font={"family": FONT, "size": size["text"]}, plot_bgcolor="white",
+        legend={"orientation": "h", "font": {"size": size["text"]}},
+        hoverlabel={"font": {"size": size["text"]}},
     )
-    fig.update_xaxes(gridcolor="#eee")
-    fig.update_yaxes(gridcolor="#eee")
+    fig.update_xaxes(gridcolor="#eee", tickfont={"size": size["text"]}, title_font={"size": size["text"]})
+    fig.update_yaxes(gridcolor="#eee", tickfont={"size": size["text"]}, title_font={"size": size["text"]})
     return fig
 
 
@@ -43,7 +52,7 @@ def category_bars(frame: pd.DataFrame, label_column: str, value_column: str, tit
     ordered = frame.sort_values(value_column)
     fig = go.Figure(go.Bar(x=ordered[value_column], y=_texts(ordered[label_column]), orientation="h", marker_color=BAR_COLOUR,
                            text=ordered[value_column], textposition="outside", cliponaxis=False))
-    return _layout(fig, title, height=max(260, 28 * len(ordered) + 80), large=large)
+    return _layout(fig, title, height=max(260, (36 if large else 28) * len(ordered) + 80), large=large)
 
 
 # Month ticks in the page's language: plotly's own are English ("Jan 2024") whatever the page.

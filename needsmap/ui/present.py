@@ -18,6 +18,11 @@ from needsmap.ui.widgets import md_escape
 
 SWITCH_KEY = "present_switch"
 
+# The home page on one 1920×1080 projector screen: key figures and controls on the left, the map
+# (its legend inside, bottom right) on the right, below a header of about 230 px.
+HOME_SPLIT = (1, 2.2)
+MAP_HEIGHT = 780
+
 # Streamlit's chrome (header, toolbar, menu, decoration, footer) and the sidebar with its
 # expand control are hidden; type is sized for the back of a meeting room.
 _CSS = """<style>
@@ -31,6 +36,11 @@ header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDec
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 3rem !important; line-height: 1.2 !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.35rem !important; }
+[data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input,
+[data-testid="stMain"] [data-testid="stTable"] td, [data-testid="stMain"] [data-testid="stTable"] th,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] td, [data-testid="stMain"] [data-testid="stMarkdownContainer"] th {
+  font-size: 1.25rem !important; }
+[data-testid="stMain"] [data-testid="stHeadingWithActionElements"] h1 { padding-top: 0.4rem !important; }
 </style>"""
 
 
@@ -73,11 +83,14 @@ def heading(lang: str, f: Filter, public: bool, page_title: str, place_names: di
         st.caption(md_escape(f.describe(lang, place_names)))
         return
     first, last = data.date_range()
-    st.title(md_escape(presentation.title(f, lang, place_names, first.date() if first else None, last.date() if last else None)))
-    k = data.k_anonymity()
-    st.caption(f"{page_title} · {t('present_suppressed', lang, k=k)}")
+    # The way out sits beside the title: a projector screen has no height to spare.
+    title_col, exit_col = st.columns([6, 1], vertical_alignment="center")
+    title_col.title(md_escape(presentation.title(f, lang, place_names, first.date() if first else None,
+                                                 last.date() if last else None)))
     if not fixed_by_setting():
-        st.button(t("present_exit", lang), key="present_exit", icon=":material/close_fullscreen:", on_click=_turn_off)
+        exit_col.button(t("present_exit", lang), key="present_exit", icon=":material/close_fullscreen:",
+                        on_click=_turn_off, width="stretch")
+    st.caption(f"{page_title} · {t('present_suppressed', lang, k=data.k_anonymity())}")
 
 
 def no_data(lang: str, public: bool) -> None:

@@ -30,8 +30,9 @@ def md_escape(text: object) -> str:
     return _MARKDOWN_SYNTAX.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
-    """Eight headline numbers; with ``reference`` (e.g. the province) each shows the difference.
+def kpi_strip(kpis: dict, lang: str, reference: dict | None = None, per_row: int = 4) -> None:
+    """Eight headline numbers, ``per_row`` to a row; with ``reference`` (e.g. the province) each
+    shows the difference.
 
     In public mode (``state.is_public``) counts of 1 … k−1 read "<k", and nothing of a selection
     too small to show (``presentation.enough_in``: k records and k distinct requesters) is shown.
@@ -56,7 +57,8 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None) -> None:
         ("k_median_response", measured(f"{fmt_num(kpis['median_hours_to_response'])} {t('hours', lang)}"), "median_hours_to_response"),
         ("k_satisfaction", measured(fmt_num(kpis["mean_satisfaction"], 2)), "mean_satisfaction"),
     )
-    columns = st.columns(4) + st.columns(4)  # two rows: readable on a projector, no truncation
+    # Rows of four (two beside the map in presentation mode): readable on a projector, no truncation.
+    columns = [column for _ in range(0, len(items), per_row) for column in st.columns(per_row)]
     for column, (key, value, ref_key) in zip(columns, items, strict=True):
         delta = None
         if (reference is not None and ref_key and not too_few and reference.get(ref_key) is not None
