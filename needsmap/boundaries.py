@@ -232,6 +232,67 @@ def _raster(geoms: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     return raster[:n_y, :n_x]
 
 
+def units_at(lon: np.ndarray, lat: np.ndarray, geoms: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The code of the shape containing each point (object array; None outside all): the exact
+    test of ``assign_districts`` without its raster, for shapes of one's own (a boundary layer).
+
+    ``codes`` must be sorted like ``geoms``' order of preference: a point on a shared border, or
+    in two overlapping shapes, goes to the first (lowest) code.
+    """
+    lon = np.asarray(lon, "float64")
+    lat = np.asarray(lat, "float64")
+    out = np.full(lon.shape, None, dtype=object)
+    finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if not finite.size or not len(geoms):
+        return out
+    shapely.prepare(geoms)
+    point_idx, geom_idx = _intersecting(shapely.STRtree(geoms), geoms, shapely.points(lon[finite], lat[finite]))
+    order = np.argsort(-geom_idx, kind="stable")  # later writes win: the lowest position stays
+    out[finite[point_idx[order]]] = np.asarray(codes, dtype=object)[geom_idx[order]]
+    return out
+
+
+# Display geometry: shared borders simplified once (they stay shared), coordinates rounded to
+# 5 decimals (~1 m). ``scripts/build_boundaries.py`` makes the bundled district file this way;
+# ``layers`` makes the display shapes of imported boundary layers with it too.
+DISPLAY_DECIMALS = 5
+
+
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a geometry (of a ``make_valid`` result): Polygon, MultiPolygon or empty."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [q for p in parts for q in shapely.get_parts(p)]
+    if not polys:
+        return shapely.Polygon()
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def simplify_coverage(geoms: np.ndarray, tolerance: float, decimals: int = DISPLAY_DECIMALS, *,
+                      as_coverage: bool | None = None) -> np.ndarray:
+    """Simplified, rounded, valid polygons in RFC 7946 ring order (exterior counter-clockwise).
+
+    A clean coverage (no overlaps, shared borders identical) is simplified as a whole
+    (``shapely.coverage_simplify``: a border shared by two units is simplified once, so no gaps
+    or slivers open between them); anything else unit by unit, keeping each one's topology. A
+    unit that simplification empties keeps its rounded full shape. ``as_coverage`` forces the
+    choice (None: a coverage when ``shapely.coverage_is_valid`` says so).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if as_coverage if as_coverage is not None else shapely.coverage_is_valid(geoms):
+        simplified = shapely.coverage_simplify(geoms, tolerance)
+    else:
+        simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    rounded = shapely.transform(simplified, lambda c: np.round(c, decimals))
+    valid = np.array([polygonal(g) for g in shapely.make_valid(rounded)], dtype=object)
+    emptied = shapely.is_empty(valid) & ~shapely.is_empty(geoms)
+    if emptied.any():
+        whole = shapely.make_valid(shapely.transform(geoms[emptied], lambda c: np.round(c, decimals)))
+        valid[emptied] = [polygonal(g) for g in whole]
+    return shapely.orient_polygons(valid, exterior_cw=False)
+
+
 def place_points(lon: np.ndarray, lat: np.ndarray, path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(adcode, offshore) per point: ``assign_districts``, and for a point in no district but in
     the offshore zone, the nearest district with ``offshore`` True."""

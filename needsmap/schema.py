@@ -28,6 +28,11 @@ Tables
               ``facility_rejects`` are its batches and rejected rows.
 ``facility_type_mapping``  facility type text → category code (editable; seeded from
               ``data/facility_type_mapping.csv``).
+``boundary_layers``  one row per boundary layer below the county (乡镇街道 townships, communities,
+              planning grids): imported by ``layers.import_layer`` or the demo's synthetic layer.
+``boundary_units``  the units of each layer: code, name, parent county, population, area, a
+              simplified GeoJSON geometry for display and the full-resolution WKB for assignment.
+``record_units``  which unit of each layer a record's point lies in (``layers.assign_records``).
 
 A record placed only at city level (市本级, or a row naming just the city) has
 ``district_adcode`` NULL and ``city_adcode`` set: it counts in its city's and the province's
@@ -181,6 +186,32 @@ CREATE TABLE IF NOT EXISTS facility_rejects (
 CREATE TABLE IF NOT EXISTS facility_type_mapping (facility_type VARCHAR PRIMARY KEY, category VARCHAR);
 """
 DDL += SUPPLY_DDL
+
+# Boundary layers below the county. Created with every new database, and by the layer importer,
+# the record importer and the demo in an older one (``store.seed_layer_tables``; idempotent),
+# so no schema version bump. A reader of an older file may find them missing
+# (``layers.list_layers`` answers an empty list then).
+LAYER_LEVELS = ("township", "community", "grid")
+LAYER_DDL = """
+CREATE TABLE IF NOT EXISTS boundary_layers (
+    layer_id VARCHAR,              -- short slug: township, township-2, grid … (unique by the importer)
+    level VARCHAR,                 -- township | community | grid (LAYER_LEVELS)
+    name VARCHAR, source_file VARCHAR, sha256 VARCHAR,
+    source_crs VARCHAR,            -- what the file was in: EPSG:4549, gcj02 … (stored in WGS-84)
+    imported_at TIMESTAMP, units INTEGER,
+    synthetic BOOLEAN              -- TRUE: made up (the demo's), not a real boundary
+);
+CREATE TABLE IF NOT EXISTS boundary_units (
+    layer_id VARCHAR, unit_code VARCHAR, name VARCHAR,
+    district_adcode VARCHAR,       -- parent county (6 digits): by code prefix, else largest overlap
+    population INTEGER,            -- NULL if unknown
+    area_km2 DOUBLE,
+    geometry VARCHAR,              -- simplified WGS-84 GeoJSON geometry text, for display
+    geometry_full BLOB             -- WKB, WGS-84, full resolution, for assignment
+);
+CREATE TABLE IF NOT EXISTS record_units (layer_id VARCHAR, record_id VARCHAR, unit_code VARCHAR);
+"""
+DDL += LAYER_DDL
 
 # Upgrades of an older database, applied by ``store.writing`` in order: version → statements.
 MIGRATIONS: dict[int, tuple[str, ...]] = {

@@ -48,6 +48,7 @@ def _initialize(con: duckdb.DuckDBPyConnection) -> None:
     )
     seed_header_aliases(con)
     seed_facility_types(con)
+    seed_layer_tables(con)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
 
 
@@ -81,6 +82,11 @@ def seed_facility_types(con: duckdb.DuckDBPyConnection) -> None:
             "FROM read_csv(?, header = true, all_varchar = true)",
             [str(settings.FACILITY_TYPE_MAPPING_CSV)],
         )
+
+
+def seed_layer_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the boundary layer tables (``schema.LAYER_DDL``) in a database made before them."""
+    con.execute(schema.LAYER_DDL)
 
 
 def _district_rows(path: Path) -> list[tuple]:

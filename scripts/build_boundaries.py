@@ -200,14 +200,11 @@ def _gcj02_to_wgs84(coords: np.ndarray) -> np.ndarray:
 
 
 def _polygonal(geom):
-    """Keep only the polygonal part of a make_valid result."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    polys = [q for p in parts for q in shapely.get_parts(p)]
-    if not polys:
-        return shapely.Polygon()
-    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+    """Keep only the polygonal part of a make_valid result (``needsmap.boundaries.polygonal``)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from needsmap.boundaries import polygonal
+
+    return polygonal(geom)
 
 
 def full_geometries(source_geoms: np.ndarray) -> np.ndarray:
@@ -298,11 +295,12 @@ def build_geometries(source_geoms: np.ndarray, tolerance: float) -> np.ndarray:
     if not shapely.coverage_is_valid(wgs):
         bad = int((~shapely.is_empty(shapely.coverage_invalid_edges(wgs))).sum())
         print(f"WARNING: source coverage is not clean ({bad} units with invalid edges)")
-    simplified = shapely.coverage_simplify(wgs, tolerance)
-    rounded = shapely.transform(simplified, lambda c: np.round(c, DECIMALS))
-    valid = np.array([_polygonal(g) for g in shapely.make_valid(rounded)], dtype=object)
-    # RFC 7946 ring orientation: exterior counter-clockwise, holes clockwise.
-    valid = shapely.orient_polygons(valid, exterior_cw=False)
+    # The app's own simplification (coverage_simplify, round, make_valid, RFC 7946 rings), which
+    # imported boundary layers go through too.
+    sys.path.insert(0, str(REPO_ROOT))
+    from needsmap.boundaries import simplify_coverage
+
+    valid = simplify_coverage(wgs, tolerance, DECIMALS, as_coverage=True)
 
     if shapely.is_empty(valid).any():
         raise BuildError("simplification produced empty geometries")

@@ -49,7 +49,8 @@ The modules: ``model`` (the period, category/incident/channel/group tables), ``g
 (districts, county seats from ``data/zhejiang_county_seats.csv``, points inside polygons),
 ``timeline`` (call volume over time), ``rows`` (the records of a chunk as code arrays),
 ``lifecycle`` (the service loop), ``people`` (synthetic phones and names, hashed and masked),
-``frames`` (chunks as data frames) and ``sql`` (strings composed in DuckDB); this module holds
+``frames`` (chunks as data frames), ``sql`` (strings composed in DuckDB), ``facilities`` (demo supply)
+and ``townships`` (a synthetic township layer for a few counties); this module holds
 the two entry points.
 """
 
@@ -73,6 +74,7 @@ from needsmap.demo.frames import _chunk_frames, _database_frames
 from needsmap.demo.geography import _Grid
 from needsmap.demo.model import _DAY, PERIOD_END, PERIOD_START
 from needsmap.demo.sql import _INSERT_DEMANDS, _SELECT_HOTLINE_EXPORT, CSV_HEADERS, _parameters
+from needsmap.demo.townships import write_demo_layer
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import error
 
@@ -106,7 +108,8 @@ def build_demo_database(db: Path, records: int = 50_000, seed: int = 2025, echo:
     """Replace ``db`` with a demo database of exactly ``records`` records; returns the count written.
 
     The file (and its ``.wal`` / ``.bak``) is deleted first; the hashing key beside it is kept.
-    Everything is written in one transaction as import batch 1.
+    Everything is written in one transaction as import batch 1, with the demo facilities and the
+    synthetic township layer (``townships``: made-up units in 西湖区, 鄞州区 and 淳安县).
     """
     _check(records, seed)
     db = Path(db)
@@ -136,9 +139,11 @@ def build_demo_database(db: Path, records: int = 50_000, seed: int = 2025, echo:
             [f"demo generator seed={seed}", started_at, datetime.now().replace(microsecond=0), records, written],
         )
         facilities = write_demo_facilities(con, seed)
+        township_records = sum(write_demo_layer(con, seed).values())
     elapsed = time.perf_counter() - started
     if echo is not None:
-        echo(f"demo: {written:,} records and {facilities:,} demo facilities in {elapsed:.1f} s "
+        echo(f"demo: {written:,} records, {facilities:,} demo facilities and a synthetic township layer "
+             f"({township_records:,} records in its units) in {elapsed:.1f} s "
              f"({written / max(elapsed, 1e-9):,.0f} records/s) → {db}")
     return written
 

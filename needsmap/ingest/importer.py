@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from needsmap import boundaries, coords, schema, settings, store
+from needsmap import boundaries, coords, layers, schema, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.background import in_background
 from needsmap.ingest import columns, masking, places, readers, reasons, validate
@@ -77,6 +77,14 @@ class ImportReport:
     columns: dict[str, str] = dataclass_field(default_factory=dict)  # canonical field → the file's header
     ignored_columns: tuple[str, ...] = ()
     sheets: tuple[readers.SheetReport, ...] = ()
+    # boundary layer id → records of this batch (new or moved) linked to one of its units
+    layer_units: dict[str, int] = dataclass_field(default_factory=dict)
+
+    def layers_line(self) -> str:
+        """``乡镇街道等图层 boundary layers: township=812`` when the database has layers (empty if none)."""
+        if not self.layer_units:
+            return ""
+        return "边界图层 boundary layers: " + ", ".join(f"{layer}={count}" for layer, count in sorted(self.layer_units.items()))
 
     def summary_line(self) -> str:
         """One line for the CLI: counts in key=value form, then time and throughput."""
@@ -188,6 +196,8 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
             updated = _update_existing(con, _blanks_as_null(existing, canonical), batch_id, export_as_of)
         rejects = _reject_rows(raw, column_map, validation)
         _insert_rejects(con, rejects, batch_id)
+        # Records new or moved in this batch go into the units of every boundary layer.
+        layer_units = layers.assign_records(con, batch_id=batch_id)
         new_positions = np.asarray(new_records.index, dtype=np.int64)
         unmapped = values_module.unmapped_values(canonical, new_positions, lookups.category_by_text)
         warnings = _warnings(canonical, new_positions)
@@ -221,9 +231,12 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
         place_bases={str(basis): int(count) for basis, count in new_records["place_basis"].value_counts().items()},
         unmapped_values=unmapped, warnings=tuple(text for _, text, _ in warnings),
         columns=dict(column_map.field_to_header), ignored_columns=column_map.unused_headers, sheets=raw.sheets,
+        layer_units=layer_units,
     )
     if report.places_line():
         stages.say(report.places_line())
+    if report.layers_line():
+        stages.say(report.layers_line())
     if report.reasons:
         stages.say(report.reasons_line())
     for line in (*report.unmapped_lines(), *(f"注意 warning: {text}" for text in report.warnings)):

@@ -1,0 +1,247 @@
+"""Boundary layers below the county: 乡镇街道 townships, communities, planning grids.
+
+A layer is a set of units (``schema.LAYER_DDL``): each with a code, a name, its parent county,
+population (when the file gives it), area, a simplified GeoJSON geometry for the map and the
+full-resolution WKB geometry records are assigned with. Several layers may exist at once
+(townships and a grid); each record with a point is linked to the unit of each layer that holds
+it (``record_units``). Records placed without a point (by district name, address or city) are in
+no unit: they still count in their district.
+
+``import_layer`` reads a user's file (GeoJSON, zipped Shapefile, GeoPackage), ``assign_records``
+links records to units (the importer calls it for the records of each new batch), and the demo
+writes a synthetic layer (``needsmap.demo.townships``) through ``write_layer``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+from pyproj import Transformer
+
+from needsmap import boundaries, schema, store
+
+LEVELS = schema.LAYER_LEVELS
+
+# The whole layer's display payload (its GeoJSON as the map sends it) stays within this many
+# bytes: the same budget as the district map's. Tolerances (degrees, ~11 m to ~440 m) are tried
+# from the finest until the layer fits.
+PAYLOAD_BUDGET_BYTES = 1_500_000
+DISPLAY_TOLERANCES = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.004)
+
+# Records that carry a point (PLACE_BASES "point" / "point_offshore"); a writer that has not yet
+# had ``place_basis`` filled (the demo, before commit) marks a point by its coordinates.
+_POINT_RECORDS_SQL = """
+    lon IS NOT NULL AND lat IS NOT NULL
+    AND coalesce(place_basis, 'point') IN ('point', 'point_offshore')
+"""
+
+
+# Areas in km²: an Albers equal-area projection fitted to Zhejiang (standard parallels 27.5° and
+# 30.5° N: scale error under 0.1 % across the province).
+EQUAL_AREA_CRS = "+proj=aea +lat_0=0 +lon_0=120.5 +lat_1=27.5 +lat_2=30.5 +ellps=GRS80 +units=m +no_defs"
+
+
+@lru_cache(maxsize=1)
+def _to_equal_area() -> Transformer:
+    return Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
+
+
+def to_metres(geoms: np.ndarray) -> np.ndarray:
+    """WGS-84 geometries in the equal-area projection (metres)."""
+    transformer = _to_equal_area()
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def area_km2(geoms: np.ndarray) -> np.ndarray:
+    """Area of each WGS-84 geometry in km²."""
+    return shapely.area(to_metres(geoms)) / 1e6
+
+
+def _has_layer_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'boundary_layers'").fetchone()[0])
+
+
+def list_layers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The layers (``boundary_layers`` columns plus ``assigned_records``), by level then id; an
+    empty frame for a database made before layers existed (read-only connections cannot add them)."""
+    columns = ["layer_id", "level", "name", "source_file", "sha256", "source_crs", "imported_at", "units",
+               "synthetic", "assigned_records"]
+    if not _has_layer_tables(con):
+        return pd.DataFrame(columns=columns)
+    return con.execute(
+        """
+        SELECT l.layer_id, l.level, l.name, l.source_file, l.sha256, l.source_crs, l.imported_at, l.units,
+               l.synthetic, coalesce(r.assigned, 0) AS assigned_records
+        FROM boundary_layers l
+        LEFT JOIN (SELECT layer_id, count(*) AS assigned FROM record_units GROUP BY layer_id) r USING (layer_id)
+        ORDER BY l.level, l.layer_id
+        """
+    ).df()[columns]
+
+
+def _layer_shapes(con: duckdb.DuckDBPyConnection, layer_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """(unit codes, full-resolution geometries) of a layer, sorted by code."""
+    rows = con.execute(
+        "SELECT unit_code, geometry_full FROM boundary_units WHERE layer_id = ? ORDER BY unit_code", [layer_id]
+    ).fetchall()
+    codes = np.array([code for code, _ in rows], dtype=object)
+    return codes, shapely.from_wkb([bytes(wkb) for _, wkb in rows]) if rows else np.empty(0, dtype=object)
+
+
+def assign_records(con: duckdb.DuckDBPyConnection, layer_id: str | None = None, *,
+                   batch_id: int | None = None) -> dict[str, int]:
+    """Link records with a point to the unit of the layer that holds them, in ``con``'s transaction.
+
+    ``layer_id`` None: every layer. ``batch_id``: only the records that import batch added or
+    changed (``batch_id`` or ``updated_batch_id``), else every record. Earlier links of those
+    records are replaced. A point on a border between two units, or in two overlapping units,
+    goes to the lower unit code. Returns layer id → records linked by this call.
+    """
+    store.seed_layer_tables(con)
+    if layer_id is None:
+        layer_ids = [row[0] for row in con.execute("SELECT layer_id FROM boundary_layers ORDER BY layer_id").fetchall()]
+    else:
+        layer_ids = [layer_id]
+    if not layer_ids:
+        return {}
+    which = "" if batch_id is None else "AND (batch_id = $batch_id OR updated_batch_id = $batch_id)"
+    batch = {} if batch_id is None else {"batch_id": batch_id}
+    points = con.execute(f"SELECT record_id, lon, lat FROM demands WHERE {_POINT_RECORDS_SQL} {which}", batch).fetchnumpy()
+    assigned: dict[str, int] = {}
+    for current in layer_ids:
+        if batch_id is None:
+            con.execute("DELETE FROM record_units WHERE layer_id = ?", [current])
+        else:
+            con.execute(
+                f"""
+                DELETE FROM record_units WHERE layer_id = $layer_id
+                AND record_id IN (SELECT record_id FROM demands WHERE TRUE {which})
+                """,
+                {"layer_id": current, **batch},
+            )
+        codes, geoms = _layer_shapes(con, current)
+        unit = boundaries.units_at(points["lon"], points["lat"], geoms, codes)
+        inside = unit != None  # noqa: E711 — elementwise on an object array
+        links = pa.table({
+            "layer_id": pa.array([current] * int(inside.sum()), pa.string()),
+            "record_id": pa.array(np.asarray(points["record_id"], dtype=object)[inside], pa.string()),
+            "unit_code": pa.array(unit[inside], pa.string()),
+        })
+        con.register("new_record_units", links)
+        try:
+            con.execute("INSERT INTO record_units SELECT layer_id, record_id, unit_code FROM new_record_units")
+        finally:
+            con.unregister("new_record_units")
+        assigned[current] = int(inside.sum())
+    return assigned
+
+
+def display_geometries(geoms: np.ndarray, budget_bytes: int = PAYLOAD_BUDGET_BYTES,
+                       per_unit_bytes: int = 0) -> tuple[list[str], float]:
+    """(GeoJSON geometry texts for display, the tolerance used): the finest simplification in
+    ``DISPLAY_TOLERANCES`` whose texts, plus ``per_unit_bytes`` of properties per unit, fit
+    ``budget_bytes``; the coarsest if none does."""
+    geoms = np.asarray(geoms, dtype=object)
+    texts: list[str] = []
+    for tolerance in DISPLAY_TOLERANCES:
+        simplified = boundaries.simplify_coverage(geoms, tolerance)
+        texts = [json.dumps(json.loads(text), separators=(",", ":")) for text in shapely.to_geojson(simplified)]
+        if sum(len(text.encode()) for text in texts) + per_unit_bytes * len(texts) <= budget_bytes:
+            break
+    return texts, tolerance
+
+
+# What a unit's properties cost in the map's GeoJSON (code, name, county, a value and its text,
+# colour and flags): reserved per unit when the geometry is fitted into the budget.
+_PROPERTY_BYTES = 260
+
+
+def write_layer(con: duckdb.DuckDBPyConnection, layer: dict, units: pd.DataFrame) -> dict[str, int]:
+    """Write one layer in ``con``'s transaction, replacing a layer of the same id, and assign the
+    records to it. ``layer``: the ``boundary_layers`` fields but ``units`` and ``imported_at``.
+    ``units``: unit_code, name, district_adcode, population, area_km2 and ``geometry`` (shapely,
+    WGS-84, full resolution). Returns ``assign_records``' answer."""
+    store.seed_layer_tables(con)
+    layer_id = layer["layer_id"]
+    for table in ("record_units", "boundary_units", "boundary_layers"):
+        con.execute(f"DELETE FROM {table} WHERE layer_id = ?", [layer_id])
+    geoms = units["geometry"].to_numpy(dtype=object)
+    texts, _ = display_geometries(geoms, per_unit_bytes=_PROPERTY_BYTES)
+    population = pd.array(units["population"], dtype="Int64")
+    table = pa.table({
+        "layer_id": pa.array([layer_id] * len(units), pa.string()),
+        "unit_code": pa.array(units["unit_code"].astype(str).tolist(), pa.string()),
+        "name": pa.array(units["name"].astype(str).tolist(), pa.string()),
+        "district_adcode": pa.array(units["district_adcode"].tolist(), pa.string()),
+        "population": pa.array([None if pd.isna(v) else int(v) for v in population], pa.int32()),
+        "area_km2": pa.array(units["area_km2"].astype("float64").tolist(), pa.float64()),
+        "geometry": pa.array(texts, pa.string()),
+        "geometry_full": pa.array(list(shapely.to_wkb(geoms)), pa.binary()),
+    })
+    con.register("new_boundary_units", table)
+    try:
+        con.execute("INSERT INTO boundary_units SELECT * FROM new_boundary_units")
+    finally:
+        con.unregister("new_boundary_units")
+    con.execute(
+        """
+        INSERT INTO boundary_layers (layer_id, level, name, source_file, sha256, source_crs, imported_at, units, synthetic)
+        VALUES ($layer_id, $level, $name, $source_file, $sha256, $source_crs, $imported_at, $units, $synthetic)
+        """,
+        {"layer_id": layer_id, "level": layer["level"], "name": layer["name"], "source_file": layer.get("source_file"),
+         "sha256": layer.get("sha256"), "source_crs": layer.get("source_crs"),
+         "imported_at": datetime.now().replace(microsecond=0), "units": len(units),
+         "synthetic": bool(layer.get("synthetic", False))},
+    )
+    return assign_records(con, layer_id)
+
+
+def layer_payload_bytes(con: duckdb.DuckDBPyConnection, layer_id: str) -> int:
+    """Bytes of the layer's whole-layer GeoJSON as a map would send it: every unit's display
+    geometry with its code, name and county as properties."""
+    rows = con.execute(
+        "SELECT unit_code, name, district_adcode, geometry FROM boundary_units WHERE layer_id = ? ORDER BY unit_code",
+        [layer_id],
+    ).fetchall()
+    features = [{"type": "Feature", "geometry": json.loads(geometry),
+                 "properties": {"unit_code": code, "name": name, "adcode": adcode}}
+                for code, name, adcode, geometry in rows]
+    return len(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
+                          separators=(",", ":")).encode())
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing the checks found: ``check`` (a key of ``CHECKS``), the unit (None for a gap) and
+    a short bilingual detail (``中文 (English)``)."""
+
+    check: str
+    unit_code: str | None
+    name: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What ``import_layer`` did: the layer, its units, the records linked, and the checks."""
+
+    layer_id: str
+    level: str
+    name: str
+    source_file: str
+    source_crs: str
+    units: int
+    assigned_records: int
+    population_known: int
+    checks: dict[str, int] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
