@@ -55,15 +55,29 @@ def measure_value(measure: str, value: object) -> str:
     return fmt_pct(value) if measure in PERCENT_MEASURES else fmt_num(value, 2)
 
 
-def difference(measure: str, value: float) -> str:
-    """A signed difference of ``measure``: ``+1.5 pt`` for shares, else ``+0.25``."""
-    return f"{value * 100:+.1f} pt" if measure in PERCENT_MEASURES else f"{value:+.2f}"
+# The unit a difference of each measure is in (i18n keys); shares differ in percentage points.
+DIFFERENCE_UNITS = {"median_hours_to_response": "unit_hours", "mean_satisfaction": "unit_satisfaction",
+                    "per_10k": "unit_per_10k", "requesters_per_10k": "unit_per_10k",
+                    "demands_per_10k": "unit_per_10k"}
+
+
+def _unit(measure: str, lang: str) -> str:
+    key = "unit_points" if measure in PERCENT_MEASURES else DIFFERENCE_UNITS.get(measure)
+    return f" {t(key, lang)}" if key else ""
+
+
+def difference(measure: str, value: float, lang: str = "zh") -> str:
+    """A signed difference of ``measure`` with its unit: ``+1.5 个百分点`` (``+1.5 pp``) for shares,
+    ``-2.50 小时`` for hours, ``+0.25`` for a measure without one. The sign is ASCII (``st.metric``
+    reads a leading ``-`` as a fall)."""
+    number = f"{value * 100:+.1f}" if measure in PERCENT_MEASURES else f"{value:+.2f}"
+    return number + _unit(measure, lang)
 
 
 def gap_cell(row: object, lang: str, *, name_difference: bool = False) -> str:
     """The urban/rural gap of one ``queries.gap_summary`` row (``kind``, ``measure``, ``gap``,
     ``low``, ``high``) with its 95 % interval: ``县域 ÷ 城区 = 1.52× (1.31–1.75)`` for a ratio,
-    ``+3.1 pt (+1.0 – +5.2)`` for a difference of shares, ``+2.40 (+0.80 – +4.10)`` otherwise.
+    ``+3.1 pp (+1.0 – +5.2)`` for a difference of shares, ``+2.40 h (+0.80 – +4.10)`` for hours.
     Without an interval (too few districts to judge their spread) the gap alone, then ``(–)``.
     ``name_difference`` writes the words for a difference in front, as the ratio has its own."""
     if missing(row.gap):
@@ -72,11 +86,10 @@ def gap_cell(row: object, lang: str, *, name_difference: bool = False) -> str:
     if row.kind == "ratio":
         interval = MISSING if no_interval else f"{fmt_num(row.low, 2)}–{fmt_num(row.high, 2)}"
         return f"{t('gap_ratio', lang)} = {fmt_num(row.gap, 2)}× ({interval})"
+    value = difference(row.measure, row.gap, lang)
     if row.measure in PERCENT_MEASURES:
-        value = f"{row.gap * 100:+.1f} pt"
         interval = MISSING if no_interval else f"{row.low * 100:+.1f} – {row.high * 100:+.1f}"
     else:
-        value = f"{row.gap:+.2f}"
         interval = MISSING if no_interval else f"{row.low:+.2f} – {row.high:+.2f}"
     text = f"{value} ({interval})"
     return f"{t('gap_difference', lang)} = {text}" if name_difference else text

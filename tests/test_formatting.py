@@ -30,8 +30,13 @@ def test_numbers_shares_and_differences_read_as_printed() -> None:
     assert formatting.fmt_num(3.14159, 2) == "3.14"
     assert formatting.measure_value("resolution_rate", 0.5) == "50.0%"
     assert formatting.measure_value("per_10k", 3.14159) == "3.14"
-    assert formatting.difference("urgent_share", 0.015) == "+1.5 pt"
-    assert formatting.difference("median_hours_to_response", -2.5) == "-2.50"
+    # Every difference carries its unit, in the page's language.
+    assert formatting.difference("urgent_share", 0.015) == "+1.5 个百分点"
+    assert formatting.difference("urgent_share", -0.035, "en") == "-3.5 pp"
+    assert formatting.difference("median_hours_to_response", -2.5) == "-2.50 小时"
+    assert formatting.difference("median_hours_to_response", 2.5, "en") == "+2.50 h"
+    assert formatting.difference("mean_satisfaction", 0.21) == "+0.21 分"
+    assert formatting.difference("per_10k", -3.5, "en") == "-3.50 per 10k"
 
 
 @pytest.mark.parametrize(("value", "k", "expected"), [
@@ -43,12 +48,12 @@ def test_small_counts_read_below_k_in_public(value: int, k: int, expected: str) 
 
 @pytest.mark.parametrize(("row", "lang", "named", "expected"), [
     (GapRow("ratio", "per_10k", 0.78, 0.7, 0.871), "en", False, "rural ÷ urban = 0.78× (0.70–0.87)"),
-    (GapRow("difference", "resolution_rate", 0.031, 0.0104, 0.052), "en", False, "+3.1 pt (+1.0 – +5.2)"),
-    (GapRow("difference", "median_hours_to_response", 2.4, 0.8, 4.1), "en", True, "rural − urban = +2.40 (+0.80 – +4.10)"),
+    (GapRow("difference", "resolution_rate", 0.031, 0.0104, 0.052), "en", False, "+3.1 pp (+1.0 – +5.2)"),
+    (GapRow("difference", "median_hours_to_response", 2.4, 0.8, 4.1), "en", True, "rural − urban = +2.40 h (+0.80 – +4.10)"),
     (GapRow("difference", "mean_satisfaction", float("nan"), float("nan"), float("nan")), "en", True, "–"),
     # Too few districts to judge their spread: the gap without an interval.
     (GapRow("ratio", "per_10k", 1.2, float("nan"), float("nan")), "zh", False, "县域 ÷ 城区 = 1.20× (–)"),
-    (GapRow("difference", "urgent_share", -0.02, float("nan"), float("nan")), "zh", True, "县域 − 城区 = -2.0 pt (–)"),
+    (GapRow("difference", "urgent_share", -0.02, float("nan"), float("nan")), "zh", True, "县域 − 城区 = -2.0 个百分点 (–)"),
     (GapRow("ratio", "per_10k", float("nan"), float("nan"), float("nan")), "en", False, "–"),
 ])
 def test_gap_cells_give_the_gap_with_its_interval(row: GapRow, lang: str, named: bool, expected: str) -> None:

@@ -63,6 +63,22 @@ def test_district_page_compares_with_the_province_only_when_a_place_is_chosen(sm
     assert any("对比全省" in (m.delta or "") for m in district.metric)
 
 
+def test_differences_from_the_province_carry_their_units(small_db):
+    import duckdb
+
+    con = duckdb.connect(str(small_db), read_only=True)
+    share = "SELECT avg((urgency >= 3)::INT) FROM demands{}"
+    urgent_district = con.execute(share.format(" WHERE district_adcode = '330106'")).fetchone()[0]
+    urgent_province = con.execute(share.format("")).fetchone()[0]
+    con.close()
+    points = (urgent_district - urgent_province) * 100
+    deltas = {m.label: m.delta for m in _open("pages/1_district.py", district="330106").metric if m.delta}
+    assert deltas["紧急占比"] == f"{points:+.1f} 个百分点 对比全省"
+    assert deltas["首次响应中位时长"].endswith(" 小时 对比全省")
+    english = {m.label: m.delta for m in _open("pages/1_district.py", district="330106", lang="en").metric if m.delta}
+    assert english["Share urgent"] == f"{points:+.1f} pp vs province"
+
+
 def test_breadcrumb_goes_back_up_to_the_city(small_db):
     app = _open("pages/1_district.py", district="330127")
     assert app.title[0].value.startswith("淳安县")

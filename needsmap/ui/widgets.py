@@ -65,7 +65,7 @@ def kpi_strip(kpis: dict, lang: str, reference: dict | None = None, per_row: int
                 and kpis.get(ref_key) is not None):
             difference = float(kpis[ref_key]) - float(reference[ref_key])
             if not math.isnan(difference):
-                delta = f"{formatting.difference(ref_key, difference)} {t('vs_province', lang)}"
+                delta = f"{formatting.difference(ref_key, difference, lang)} {t('vs_province', lang)}"
         inverse = ref_key in ("urgent_share", "median_hours_to_response")
         column.metric(t(key, lang), value, delta=delta, delta_color="inverse" if inverse else "normal")
         # Both counts per 10,000 residents: records (every call) and people (repeat calls once).
