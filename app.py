@@ -79,7 +79,7 @@ if ctx.public:  # a chart reads better than a table on a projector
 else:
     ranked = in_place[in_place["rankable"]].sort_values(rank_by, ascending=False)
     st.subheader(t(f"m_{rank_by}", lang))
-    st.dataframe(
+    widgets.table(
         labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
         .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
                    t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy(),

@@ -88,7 +88,7 @@ else:
     if rows.empty:
         st.info(t("no_needs", lang, n=2))
     else:
-        st.dataframe(labelled(rows, lang, {
+        widgets.table(labelled(rows, lang, {
             "rank": "c_rank", "score": "c_score", "label": "c_need", "records": "c_records",
             "distinct_requesters": "c_distinct_requesters", "people_used": "c_people_used",
             "people_claimed": "c_people_claimed", "recurrences": "c_recurrences",

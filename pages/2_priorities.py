@@ -62,7 +62,7 @@ else:
     table = labelled(pd.DataFrame(rows), lang, columns)
     # Rank, score and the need stay in view however far the table scrolls sideways.
     pinned = {t(key, lang): st.column_config.Column(pinned=True) for key in ("c_rank", "c_score", "c_need")}
-    st.dataframe(table.round(2), hide_index=True, width="stretch", height=420, column_config=pinned)
+    widgets.table(table.round(2), hide_index=True, width="stretch", height=420, column_config=pinned)
 
     download_csv, download_xlsx, _ = st.columns([1, 1, 4])
     download_csv.download_button(t("download_csv", lang), exports.to_csv_bytes(table), "needsmap-needs.csv", "text/csv")

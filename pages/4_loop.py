@@ -71,15 +71,15 @@ def loop_table(frame, columns, terms=None):
     return labelled(shown, lang, columns, terms)
 
 
-by_district_tab.dataframe(loop_table(by_district, {"district": "c_district", **loop_columns}),
-                          hide_index=True, width="stretch", column_config=as_percent)
-by_category_tab.dataframe(loop_table(by_category, {"category": "c_category", **loop_columns}, {"category": "category"}),
-                          hide_index=True, width="stretch", column_config=as_percent)
+widgets.table(loop_table(by_district, {"district": "c_district", **loop_columns}), where=by_district_tab,
+              hide_index=True, width="stretch", column_config=as_percent)
+widgets.table(loop_table(by_category, {"category": "c_category", **loop_columns}, {"category": "category"}),
+              where=by_category_tab, hide_index=True, width="stretch", column_config=as_percent)
 
 st.subheader(t("overdue_list", lang))
 if staff.staff_view(lang, ctx.public, key="overdue"):
     overdue = data.overdue_records(f, data.as_of(), widgets.overdue_days(), limit=300)
-    st.dataframe(labelled(overdue, lang, {
+    widgets.table(labelled(overdue, lang, {
         "record_id": "c_record_id", "city": "c_city", "district": "c_district", "category": "c_category",
         "subcategory": "c_subcategory", "urgency": "c_urgency", "status": "c_status", "created_at": "c_created_at",
         "days_open": "c_days_open",

@@ -58,14 +58,14 @@ city_level = data.city_level_records()
 if not city_level.empty:
     st.subheader(t("city_level_records", lang))
     st.caption(t("city_level_note", lang))
-    st.dataframe(labelled(city_level, lang, {"city_adcode": "c_adcode", "city": "c_city", "records": "c_records"}),
+    widgets.table(labelled(city_level, lang, {"city_adcode": "c_adcode", "city": "c_city", "records": "c_records"}),
                  hide_index=True, width="stretch")
 
 st.subheader(t("imports_history", lang))
-st.dataframe(widgets.with_headers(data.imports(), lang), hide_index=True, width="stretch")
+widgets.table(widgets.with_headers(data.imports(), lang), hide_index=True, width="stretch")
 
 st.subheader(t("rejected_rows", lang))
-st.dataframe(widgets.with_headers(data.reject_reasons(), lang), hide_index=True, width="stretch")
+widgets.table(widgets.with_headers(data.reject_reasons(), lang), hide_index=True, width="stretch")
 st.dataframe(widgets.with_headers(data.rejects(st.session_state.get("last_batch"), limit=1_000), lang),
              hide_index=True, width="stretch", height=300)
 

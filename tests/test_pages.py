@@ -189,3 +189,20 @@ def test_data_page_offers_to_map_unmapped_categories_and_shows_import_warnings(t
     assert unmapped[["source_category", "records"]].values.tolist() == [["城乡建设>其他事项", 2]]
     others = [frame.value for frame in app.dataframe if "值" in frame.value.columns]
     assert others and others[0][["字段", "值", "行数"]].values.tolist() == [["status", "挂起", 1]]
+
+
+def _column_formats(frame_element) -> dict[str, str]:
+    """Column header → the number format the grid writes it with (``st.column_config``)."""
+    import json
+
+    config = json.loads(frame_element.proto.columns or "{}")
+    return {name.removeprefix("col:"): column.get("type_config", {}).get("format") for name, column in config.items()}
+
+
+def test_counts_in_tables_are_written_with_thousands_separators(small_db):
+    home = _open()
+    formats = _column_formats(home.dataframe[0])
+    assert formats["记录数"] == "%,d" and formats["独立诉求人数"] == "%,d"
+    loop = _open("pages/4_loop.py")
+    by_district = _column_formats(loop.dataframe[0])
+    assert by_district["记录数"] == "%,d" and by_district["办结率"] == "%.1f%%"
