@@ -26,6 +26,7 @@ _LIST_FIELDS = {
     "groups": {t.code for t in taxonomy.GROUPS},
     "urban_rural": {t.code for t in taxonomy.URBAN_RURAL},
 }
+_ALL_URGENCY = {int(u.code) for u in taxonomy.URGENCY}
 # Filter field → its URL parameter (short, so copied links stay readable).
 URL_NAMES = {
     "date_from": "from", "date_to": "to", "categories": "cat", "subcategories": "sub", "urgency": "urg",
@@ -52,7 +53,9 @@ class Filter:
         """Refuse values of the wrong kind with a sentence, before any reaches SQL.
 
         Values of the right kind that name nothing (an unknown category, a hostile string) are
-        kept: they are bound as parameters and simply match no record. Lists become tuples.
+        kept: they are bound as parameters and simply match no record. Lists become tuples; a list
+        naming every category (status, channel, group, urgency, urban/rural) becomes the empty
+        one, "all".
         """
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
@@ -65,7 +68,9 @@ class Filter:
                     isinstance(v, wanted) and not isinstance(v, bool) for v in value):
                 kind = "whole numbers (1–4)" if name == "urgency" else "text values"
                 raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a tuple of {kind}")
-            object.__setattr__(self, name, tuple(value))
+            # Every choice ticked is no choice at all: the same view, the same cache key, a short link.
+            everything = _LIST_FIELDS.get(name, _ALL_URGENCY if name == "urgency" else None)
+            object.__setattr__(self, name, () if everything and set(value) == everything else tuple(value))
         for name in ("city_adcode", "district_adcode"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):

@@ -50,3 +50,14 @@ def test_describe_states_place_period_and_category_in_words():
     assert flt.describe("zh", {"330100": "杭州市"}) == "杭州市 · 2025年7–9月 · 养老服务"
     assert flt.describe("en", {"330100": "Hangzhou"}) == "Hangzhou · 2025-07-01 – 2025-09-30 · Elderly care"
     assert Filter().describe("zh") == "浙江省"
+
+
+def test_every_choice_ticked_is_the_same_view_as_none():
+    from needsmap import taxonomy
+
+    every = Filter(categories=tuple(c.code for c in reversed(taxonomy.CATEGORIES)), urgency=(4, 3, 2, 1),
+                   statuses=tuple(s.code for s in taxonomy.STATUSES), channels=tuple(c.code for c in taxonomy.CHANNELS),
+                   groups=tuple(g.code for g in taxonomy.GROUPS), urban_rural=("rural", "urban"))
+    assert every == Filter() and every.to_query_params() == {} and every.where_sql() == ("TRUE", {})
+    assert Filter.from_query_params({"urg": "1,2,3,4", "ur": "urban,rural"}) == Filter()
+    assert Filter(urgency=(2, 3, 4)).urgency == (2, 3, 4)  # all but one stays a filter

@@ -206,3 +206,14 @@ def test_counts_in_tables_are_written_with_thousands_separators(small_db):
     loop = _open("pages/4_loop.py")
     by_district = _column_formats(loop.dataframe[0])
     assert by_district["记录数"] == "%,d" and by_district["办结率"] == "%.1f%%"
+
+
+def test_filters_offer_no_select_all_and_show_every_choice_ticked_as_all(small_db):
+    app = _open()
+    box = app.sidebar.multiselect(key="flt_urgency@zh")
+    assert box.proto.placeholder == "全部"
+    assert box.proto.select_all == 0  # Streamlit's English "Select all" entry is not offered
+    box.set_value([1, 2, 3, 4]).run()
+    assert app.sidebar.multiselect(key="flt_urgency@zh").value == []  # shown as 全部, not four chips
+    assert "urg" not in app.query_params
+    assert _metrics(app)["诉求总数"] == "6"

@@ -183,6 +183,24 @@ def localized(widget: Callable[..., Any], key: str, lang: str, *args: Any, **kwa
     return value
 
 
+def _choose_some(label: str, options: Sequence[Any], key: str, seed: Sequence[Any], lang: str,
+                 format_func: Callable[[Any], str] = str) -> list[Any]:
+    """A sidebar multiselect where nothing chosen means all (its placeholder says 全部 / All).
+
+    Streamlit's English "Select all" entry is left out; ticking every choice by hand empties the
+    box again (the filter treats all as none: ``Filter`` normalises it), so the sidebar shows
+    全部, not fifteen chips.
+    """
+    full_key = _seed(key, list(seed), lang)
+
+    def all_is_none() -> None:
+        if options and set(st.session_state.get(full_key) or ()) >= set(options):
+            st.session_state[full_key] = []
+
+    return st.multiselect(label, options=options, format_func=format_func, key=full_key, placeholder=t("all", lang),
+                          select_all=False, on_change=all_is_none)
+
+
 def _filter_widgets(current: Filter, lang: str) -> Filter:
     st.markdown(f"**{t('filters', lang)}**")
     first, last = data.date_range()
@@ -195,21 +213,21 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     if isinstance(dates, (tuple, list)) and len(dates) == 2:
         date_from = dates[0] if dates[0] > first else None
         date_to = dates[1] if dates[1] < last else None
-    categories = st.multiselect(t("category", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CATEGORIES],
-                                format_func=lambda c: term("category", c, lang), key=_seed("categories", list(current.categories), lang))
+    categories = _choose_some(t("category", lang), [c.code for c in taxonomy.CATEGORIES], "categories", current.categories,
+                              lang, lambda c: term("category", c, lang))
     sub_options = data.subcategories(tuple(categories))
-    sub_seed = [s for s in current.subcategories if s in sub_options]
-    subcategories = st.multiselect(t("subcategory", lang), placeholder=t("all", lang), options=sub_options, key=_seed("subcategories", sub_seed, lang))
-    urgency = st.multiselect(t("urgency", lang), placeholder=t("all", lang), options=[1, 2, 3, 4], format_func=lambda u: term("urgency", u, lang),
-                             key=_seed("urgency", list(current.urgency), lang))
-    statuses = st.multiselect(t("status", lang), placeholder=t("all", lang), options=[s.code for s in taxonomy.STATUSES],
-                              format_func=lambda s: term("status", s, lang), key=_seed("statuses", list(current.statuses), lang))
-    channels = st.multiselect(t("channel", lang), placeholder=t("all", lang), options=[c.code for c in taxonomy.CHANNELS],
-                              format_func=lambda c: term("channel", c, lang), key=_seed("channels", list(current.channels), lang))
-    groups = st.multiselect(t("group", lang), placeholder=t("all", lang), options=[g.code for g in taxonomy.GROUPS],
-                            format_func=lambda g: term("group", g, lang), key=_seed("groups", list(current.groups), lang))
-    urban_rural = st.multiselect(t("urban_rural", lang), placeholder=t("all", lang), options=["urban", "rural"],
-                                 format_func=lambda u: term("urban_rural", u, lang), key=_seed("urban_rural", list(current.urban_rural), lang))
+    subcategories = _choose_some(t("subcategory", lang), sub_options, "subcategories",
+                                 [s for s in current.subcategories if s in sub_options], lang)
+    urgency = _choose_some(t("urgency", lang), [1, 2, 3, 4], "urgency", current.urgency, lang,
+                           lambda u: term("urgency", u, lang))
+    statuses = _choose_some(t("status", lang), [s.code for s in taxonomy.STATUSES], "statuses", current.statuses, lang,
+                            lambda s: term("status", s, lang))
+    channels = _choose_some(t("channel", lang), [c.code for c in taxonomy.CHANNELS], "channels", current.channels, lang,
+                            lambda c: term("channel", c, lang))
+    groups = _choose_some(t("group", lang), [g.code for g in taxonomy.GROUPS], "groups", current.groups, lang,
+                          lambda g: term("group", g, lang))
+    urban_rural = _choose_some(t("urban_rural", lang), ["urban", "rural"], "urban_rural", current.urban_rural, lang,
+                               lambda u: term("urban_rural", u, lang))
     districts = data.districts()
     cities = districts.drop_duplicates("city_adcode").set_index("city_adcode")["city"].to_dict()
     city_seed = current.city_adcode or (current.district_adcode[:4] + "00" if current.district_adcode else "")
