@@ -1,4 +1,4 @@
-"""Command line: ``python -m needsmap import|facilities|demo|bench|brief|needs …``.
+"""Command line: ``python -m needsmap import|facilities|boundaries|demo|bench|brief|needs …``.
 
 Each subcommand prints one clear line and exits non-zero on a problem a user can fix; no
 traceback is shown for those.
@@ -66,6 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_fac_import = facilities_sub.add_parser("import", help="import a CSV / XLSX / GeoJSON list of facilities")
     _file_args(p_fac_import, "name of the list's source, kept with each facility")
 
+    p_boundaries = sub.add_parser("boundaries", help="boundary layers below the county: townships, communities, grids")
+    boundaries_sub = p_boundaries.add_subparsers(dest="boundaries_command", required=True)
+    p_b_import = boundaries_sub.add_parser(
+        "import", help="import a GeoJSON, zipped Shapefile or GeoPackage of townships, communities or grid cells")
+    p_b_import.add_argument("file", type=Path)
+    _db_arg(p_b_import)
+    p_b_import.add_argument("--level", required=True, choices=("township", "community", "grid"))
+    p_b_import.add_argument("--name-field", default=None, help="field holding each unit's name (default: found by name)")
+    p_b_import.add_argument("--code-field", default=None,
+                            help="field holding each unit's code, e.g. 统计用区划代码 (default: found by name; none: made up)")
+    p_b_import.add_argument("--population-field", default=None, help="field holding each unit's population")
+    p_b_import.add_argument("--crs", default=None,
+                            help="coordinate system: wgs84, cgcs2000, gcj02, bd09 or EPSG:code such as EPSG:4549 "
+                                 "(default: the file's own; required for a Shapefile without .prj)")
+    p_b_import.add_argument("--layer-id", default=None, help="short id of the layer (default: the level, or level-2 …)")
+    p_b_import.add_argument("--replace", action="store_true", help="replace the layer of that id and re-link the records")
+    p_b_list = boundaries_sub.add_parser("list", help="list the boundary layers of the database")
+    _db_arg(p_b_list)
+
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
     p_demo.add_argument("--records", type=int, default=50_000)
@@ -129,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             if report.reasons:
                 print("拒收原因 reject reasons: " + ", ".join(f"{c}={n}" for c, n in sorted(report.reasons.items())))
             return 0
+        if args.command == "boundaries":
+            return _boundaries(args, db)
         if args.command == "demo":
             from needsmap import demo
 
@@ -160,6 +181,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误 error: {exc}", file=sys.stderr)
         return 2
     return 1
+
+
+def _boundaries(args: argparse.Namespace, db: Path) -> int:
+    from needsmap import layers, store
+
+    if args.boundaries_command == "import":
+        report = layers.import_layer(db, args.file, args.level, name_field=args.name_field, code_field=args.code_field,
+                                     population_field=args.population_field, crs=args.crs, layer_id=args.layer_id,
+                                     replace=args.replace)
+        for line in (report.summary_line(), report.checks_line(), *report.problem_lines()):
+            print(line)
+        return 0
+    with store.open_readonly(db) as con:
+        listed = layers.list_layers(con)
+    if listed.empty:
+        print("没有边界图层 no boundary layers")
+    for row in listed.itertuples(index=False):
+        synthetic = " [synthetic 合成]" if row.synthetic else ""
+        print(f"{row.layer_id}\t{row.level}\tunits={row.units}\trecords_linked={row.assigned_records}\t"
+              f"{row.source_file} ({row.source_crs}){synthetic}\t{row.name}")
+    return 0
 
 
 if __name__ == "__main__":

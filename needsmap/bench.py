@@ -225,6 +225,17 @@ def _map_payload_bytes(con: duckdb.DuckDBPyConnection, as_of, overdue_days: int,
     return {"province": len(province.get_root().render().encode()), "district": len(district.get_root().render().encode())}
 
 
+def _township_payload(echo: Callable[[str], None]) -> dict[str, float]:
+    """A synthetic 1,400-unit township layer over the whole province (Zhejiang has about that many
+    乡镇街道): the bytes of GeoJSON the map sends for the whole layer."""
+    from needsmap.demo import townships
+
+    figures = townships.province_layer_payload_bytes(total=1_400)
+    echo(f"township layer: {figures['township_units']:,} units ({figures['township_vertices_full']:,} vertices at full "
+         f"resolution) → {figures['township_payload_bytes']:,} B of GeoJSON for the whole layer")
+    return figures
+
+
 def _import_throughput(records: int, echo: Callable[[str], None]) -> dict[str, float]:
     """Import a hotline CSV of ``records`` rows into a new database, in a child process; then
     re-import the same export with 10 % of the statuses changed (the next day's export), in
@@ -289,6 +300,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     echo(f"needs (province, uncached): {views['province/needs']['median_ms']:.0f} ms")
     hot_spot_figures = _hot_spot_figures(con, repeat, echo)
     payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
+    township_figures = _township_payload(echo)
     supply_figures = supply_timings(con, repeat)
     echo(f"supply: coverage {supply_figures['coverage_ms']:.0f} ms ({supply_figures['coverage_records']:,} records, "
          f"{supply_figures['coverage_facilities']:,} facilities); one category's state {supply_figures['supply_build_ms']:.0f} ms; "
@@ -316,6 +328,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "pandas_ratio": round(sum(duck_home.values()) / pandas_total, 3) if pandas_total else math.nan,
         "map_payload_bytes": max(payload.values()),
         "map_payload_detail": payload,
+        **township_figures,
         "peak_rss_mb": round(app_peak_rss_mb, 1),
         **supply_figures,
         "import_rows_per_s": round(imported["rows"] / imported["seconds"]),

@@ -269,20 +269,20 @@ def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
-def simplify_coverage(geoms: np.ndarray, tolerance: float, decimals: int = DISPLAY_DECIMALS, *,
-                      as_coverage: bool | None = None) -> np.ndarray:
+def simplify_coverage(geoms: np.ndarray, tolerance: float, decimals: int = DISPLAY_DECIMALS) -> np.ndarray:
     """Simplified, rounded, valid polygons in RFC 7946 ring order (exterior counter-clockwise).
 
-    A clean coverage (no overlaps, shared borders identical) is simplified as a whole
-    (``shapely.coverage_simplify``: a border shared by two units is simplified once, so no gaps
-    or slivers open between them); anything else unit by unit, keeping each one's topology. A
-    unit that simplification empties keeps its rounded full shape. ``as_coverage`` forces the
-    choice (None: a coverage when ``shapely.coverage_is_valid`` says so).
+    The units are simplified as a coverage (``shapely.coverage_simplify``: a border shared by
+    two units is simplified once, so no gaps or slivers open between them). That holds exactly for
+    a clean coverage and is still the better choice for a nearly clean one (a vertex on one side
+    of a border and not the other: units clipped to county outlines, most bureaus' files); where
+    GEOS cannot, each unit is simplified on its own, keeping its topology. A unit that
+    simplification empties keeps its rounded full shape.
     """
     geoms = np.asarray(geoms, dtype=object)
-    if as_coverage if as_coverage is not None else shapely.coverage_is_valid(geoms):
+    try:
         simplified = shapely.coverage_simplify(geoms, tolerance)
-    else:
+    except shapely.errors.GEOSException:
         simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
     rounded = shapely.transform(simplified, lambda c: np.round(c, decimals))
     valid = np.array([polygonal(g) for g in shapely.make_valid(rounded)], dtype=object)

@@ -14,10 +14,13 @@ writes a synthetic layer (``needsmap.demo.townships``) through ``write_layer``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -26,7 +29,10 @@ import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
-from needsmap import boundaries, schema, store
+from needsmap import boundaries, layer_checks, layer_files, schema, store
+from needsmap.errors import NeedsmapError, UnusableFileError
+from needsmap.i18n import error
+from needsmap.layer_checks import CHECKS, Finding
 
 LEVELS = schema.LAYER_LEVELS
 
@@ -54,9 +60,21 @@ def _to_equal_area() -> Transformer:
     return Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
 
 
+@lru_cache(maxsize=1)
+def _from_equal_area() -> Transformer:
+    return Transformer.from_crs(EQUAL_AREA_CRS, "EPSG:4326", always_xy=True)
+
+
 def to_metres(geoms: np.ndarray) -> np.ndarray:
     """WGS-84 geometries in the equal-area projection (metres)."""
     transformer = _to_equal_area()
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def to_degrees(geoms: np.ndarray) -> np.ndarray:
+    """Geometries of the equal-area projection back in WGS-84."""
+    transformer = _from_equal_area()
     return shapely.transform(np.asarray(geoms, dtype=object),
                              lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
@@ -221,19 +239,12 @@ def layer_payload_bytes(con: duckdb.DuckDBPyConnection, layer_id: str) -> int:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing the checks found: ``check`` (a key of ``CHECKS``), the unit (None for a gap) and
-    a short bilingual detail (``中文 (English)``)."""
-
-    check: str
-    unit_code: str | None
-    name: str | None
-    detail: str
-
-
-@dataclass(frozen=True)
 class LayerReport:
-    """What ``import_layer`` did: the layer, its units, the records linked, and the checks."""
+    """What ``import_layer`` did: the layer, its units, the records linked, and the checks.
+
+    ``checks``: check (``layer_checks.CHECKS``) → how many units (pairs for overlaps, areas for
+    gaps) it found; ``problems``: each of them with a bilingual detail.
+    """
 
     layer_id: str
     level: str
@@ -243,5 +254,154 @@ class LayerReport:
     units: int
     assigned_records: int
     population_known: int
+    replaced: bool = False
     checks: dict[str, int] = field(default_factory=dict)
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Finding, ...] = ()
+
+    def summary_line(self) -> str:
+        action = "已替换 replaced" if self.replaced else "已导入 imported"
+        return (f"{action} 边界图层 boundary layer {self.layer_id} ({self.level}) from {self.source_file} "
+                f"[{self.source_crs} → WGS-84]: units={self.units} records_linked={self.assigned_records} "
+                f"population_known={self.population_known}")
+
+    def checks_line(self) -> str:
+        return "检查 checks: " + ", ".join(f"{check}={self.checks.get(check, 0)}" for check in CHECKS)
+
+    def problem_lines(self, limit: int = 50) -> list[str]:
+        lines = [f"  {p.check}: {' '.join(x for x in (p.name, p.unit_code) if x) or '–'}: {p.detail}"
+                 for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"  … 另有 {len(self.problems) - limit} 条 ({len(self.problems) - limit} more)")
+        return lines
+
+
+_LAYER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = None, code_field: str | None = None,
+                 population_field: str | None = None, crs: str | None = None, layer_id: str | None = None,
+                 replace: bool = False, name: str | None = None) -> LayerReport:
+    """Import a boundary layer file (GeoJSON, zipped Shapefile, GeoPackage) into ``db`` and link
+    every record with a point to its units, in one transaction.
+
+    ``level``: township | community | grid. Fields are found by name (``layer_files``) unless
+    given. ``crs``: wgs84, cgcs2000, gcj02, bd09 or EPSG:code, else the file's own. ``layer_id``:
+    default the level, or ``<level>-2`` … when that exists and ``replace`` is not set; an existing
+    id is replaced only with ``replace``. ``name``: the layer's title (default the file's stem).
+    A file that cannot be used raises ``UnusableFileError`` (other mistakes ``NeedsmapError``)
+    and changes nothing.
+    """
+    if level not in LEVELS:
+        raise NeedsmapError(error("layer_level", level=level, allowed=", ".join(LEVELS)))
+    if layer_id is not None and not _LAYER_ID.fullmatch(layer_id):
+        raise NeedsmapError(error("layer_id_invalid", layer_id=layer_id))
+    path = Path(path)
+    read = layer_files.read_layer_file(path, crs=crs, name_field=name_field, code_field=code_field,
+                                       population_field=population_field)
+    units, findings = _units(read, path.name)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    with store.writing(db) as con:
+        store.seed_layer_tables(con)
+        existing = {row[0] for row in con.execute("SELECT layer_id FROM boundary_layers").fetchall()}
+        chosen = _choose_layer_id(existing, level, layer_id, replace)
+        layer = {"layer_id": chosen, "level": level, "name": name or path.stem, "source_file": path.name,
+                 "sha256": sha256, "source_crs": read.source_crs, "synthetic": False}
+        assigned = write_layer(con, layer, units)
+    counts = {check: 0 for check in CHECKS}
+    for finding in findings:
+        counts[finding.check] += 1
+    return LayerReport(layer_id=chosen, level=level, name=layer["name"], source_file=path.name,
+                       source_crs=read.source_crs, units=len(units), assigned_records=assigned[chosen],
+                       population_known=int(units["population"].notna().sum()), replaced=chosen in existing,
+                       checks=counts, problems=tuple(findings))
+
+
+def _choose_layer_id(existing: set[str], level: str, layer_id: str | None, replace: bool) -> str:
+    if layer_id is not None:
+        if layer_id in existing and not replace:
+            raise NeedsmapError(error("layer_exists", layer_id=layer_id))
+        return layer_id
+    if replace or level not in existing:
+        return level
+    number = 2
+    while f"{level}-{number}" in existing:
+        number += 1
+    return f"{level}-{number}"
+
+
+def _code_text(value: object) -> str | None:
+    """A unit code as text: 330106001.0 (a number column) → "330106001"; blank → None."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _units(read: layer_files.LayerFile, file_name: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """The file's features as units: repaired, merged by code, placed in their counties, checked;
+    missing codes made from the county's adcode and a running number."""
+    frame = read.frame
+    codes = [_code_text(v) for v in frame[read.code_field]] if read.code_field else [None] * len(frame)
+    names = [str(v).strip() if v is not None and str(v).strip() not in ("", "nan", "None") else None
+             for v in frame[read.name_field]]
+    population = (pd.to_numeric(frame[read.population_field], errors="coerce") if read.population_field
+                  else pd.Series(np.nan, index=frame.index)).to_numpy(dtype="float64")
+    population[population < 0] = np.nan
+    raw = frame.geometry.to_numpy()
+    findings: list[Finding] = []
+    repaired = ~shapely.is_valid(raw)
+    geoms = np.array([boundaries.polygonal(g) for g in shapely.make_valid(raw)], dtype=object)
+    usable = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
+    for i in np.flatnonzero(repaired & usable):
+        findings.append(Finding("repaired", codes[i], names[i], error("layer_found_repaired")))
+    for i in np.flatnonzero(~usable):
+        findings.append(Finding("empty", codes[i], names[i], error("layer_found_empty")))
+    units = pd.DataFrame({"unit_code": codes, "name": names, "population": population, "geometry": geoms})[usable]
+    units["name"] = units["name"].fillna(units["unit_code"]).fillna("–")
+    units, merged = _merge_by_code(units, file_name)
+    findings += merged
+    kept, placed = layer_checks.place_and_check(units.reset_index(drop=True), to_metres(units["geometry"].to_numpy()))
+    if kept.empty:
+        raise UnusableFileError(error("layer_all_outside", name=file_name))
+    kept["unit_code"] = _filled_codes(kept)
+    kept["geometry"] = shapely.orient_polygons(kept["geometry"].to_numpy(), exterior_cw=False)
+    return kept.sort_values("unit_code").reset_index(drop=True), findings + placed
+
+
+def _merge_by_code(units: pd.DataFrame, file_name: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """Features sharing a code are parts of one unit (a Shapefile of single parts): merged. A
+    code naming two different units makes the file unusable."""
+    coded = units[units["unit_code"].notna()]
+    repeated = coded[coded["unit_code"].duplicated(keep=False)]
+    if repeated.empty:
+        return units, []
+    clashes = repeated.groupby("unit_code")["name"].nunique()
+    if (clashes > 1).any():
+        raise UnusableFileError(error("layer_duplicate_codes", name=file_name,
+                                      codes=", ".join(clashes[clashes > 1].index[:5])))
+    findings = []
+    rows = []
+    for code, group in repeated.groupby("unit_code", sort=True):
+        findings.append(Finding("merged", code, group["name"].iat[0], error("layer_found_merged", parts=len(group))))
+        rows.append({"unit_code": code, "name": group["name"].iat[0],
+                     "population": group["population"].sum(min_count=1),
+                     "geometry": boundaries.polygonal(shapely.make_valid(shapely.union_all(group["geometry"].to_numpy())))})
+    single = units[~units.index.isin(repeated.index)]
+    return pd.concat([single, pd.DataFrame(rows)], ignore_index=True), findings
+
+
+def _filled_codes(units: pd.DataFrame) -> list[str]:
+    """Each unit's code; a unit without one gets its county's adcode and the next free number
+    (units in name order)."""
+    codes = units["unit_code"].tolist()
+    taken = {code for code in codes if code}
+    for i in sorted((i for i, code in enumerate(codes) if not code), key=lambda i: (units["district_adcode"].iat[i],
+                                                                                    units["name"].iat[i], i)):
+        number = 1
+        while f"{units['district_adcode'].iat[i]}{number:03d}" in taken:
+            number += 1
+        codes[i] = f"{units['district_adcode'].iat[i]}{number:03d}"
+        taken.add(codes[i])
+    return codes

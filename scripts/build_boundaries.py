@@ -300,7 +300,7 @@ def build_geometries(source_geoms: np.ndarray, tolerance: float) -> np.ndarray:
     sys.path.insert(0, str(REPO_ROOT))
     from needsmap.boundaries import simplify_coverage
 
-    valid = simplify_coverage(wgs, tolerance, DECIMALS, as_coverage=True)
+    valid = simplify_coverage(wgs, tolerance, DECIMALS)
 
     if shapely.is_empty(valid).any():
         raise BuildError("simplification produced empty geometries")

@@ -7,19 +7,24 @@ polygon at a time), not against the code under test.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import zipfile
 from pathlib import Path
 
 import duckdb
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 
 from tests.conftest import DEMO_RECORDS
 from tests.ingest_files import hotline_frame, query, write_csv
-from needsmap import layers, store
+from needsmap import layer_checks, layers, store
 from needsmap.demo import townships
+from needsmap.errors import NeedsmapError, UnusableFileError
 from needsmap.ingest import import_file
 
 
@@ -145,3 +150,255 @@ def test_a_reexport_that_moves_a_record_moves_its_link(layered_db: Path, tmp_pat
     links = _links(layered_db, "township")
     assert links["GD00000006"] == "330106001"
     assert links == _expected_links(layered_db, units)
+
+
+# --- importing a layer file -----------------------------------------------------------------
+#
+# The crafted layers cut 西湖区 (330106) along a 0.02° grid: each unit is a grid square clipped
+# to the county's full-resolution outline (crumbs under 1,000 m² dropped, as an editor would),
+# named and coded the way a 统计用区划代码 table does (12 digits, the county's 6 first).
+
+GEOD = pyproj.Geod(ellps="WGS84")
+STEP = 0.02
+
+
+def _km2(geom: shapely.Geometry) -> float:
+    return abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+
+
+@pytest.fixture(scope="module")
+def xihu_grid() -> gpd.GeoDataFrame:
+    from needsmap import boundaries
+
+    adcodes, outlines = boundaries.assignment_shapes()
+    outline = outlines[list(adcodes).index("330106")]
+    west, south, east, north = outline.bounds
+    cells, columns_rows = [], []
+    for column, x in enumerate(np.arange(west, east, STEP)):
+        for row, y in enumerate(np.arange(south, north, STEP)):
+            parts = [p for p in shapely.get_parts(shapely.box(x, y, x + STEP, y + STEP).intersection(outline))
+                     if p.geom_type == "Polygon" and _km2(p) >= 0.001]
+            if parts:
+                cells.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts))
+                columns_rows.append((column, row))
+    count = len(cells)
+    return gpd.GeoDataFrame({
+        "XZQDM": [f"330106{i + 1:03d}000" for i in range(count)],
+        "XZQMC": [f"测试{i + 1}街道" for i in range(count)],
+        "CZRK": [1_000 + 10 * i for i in range(count)],
+        "column": [c for c, _ in columns_rows], "row": [r for _, r in columns_rows],
+    }, geometry=cells, crs="EPSG:4326")
+
+
+@pytest.fixture
+def records_db(demo_db: Path, tmp_path: Path) -> Path:
+    """A copy of the session demo database (6,000 records, the demo's synthetic layer)."""
+    db = tmp_path / "records.duckdb"
+    shutil.copyfile(demo_db, db)
+    return db
+
+
+def _links_by_loop(db: Path, shapes: gpd.GeoDataFrame) -> dict[str, str]:
+    """Record → unit code by testing each point record against the file's own (WGS-84) shapes in
+    code order: what the import must give whatever CRS the file was written in."""
+    ordered = shapes.sort_values("XZQDM")
+    return _expected_links(db, pd.DataFrame({"unit_code": ordered["XZQDM"], "shape": ordered.geometry}))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_zipped_shapefile(frame: gpd.GeoDataFrame, folder: Path, name: str, *, prj: bool = True) -> Path:
+    """A Shapefile as GIS tools write it (.shp .shx .dbf .cpg .prj), zipped; ``prj`` False leaves the .prj out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_file(folder / f"{name}.shp", engine="pyogrio", encoding="UTF-8")
+    archive = folder / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for part in sorted(folder.glob(f"{name}.*")):
+            if part.suffix != ".zip" and (prj or part.suffix != ".prj"):
+                zipped.write(part, part.name)
+    return archive
+
+
+NO_PROBLEMS = {check: 0 for check in layer_checks.CHECKS}
+
+
+def test_a_valid_geojson_layer_imports_every_unit_and_links_the_records(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "西湖区乡镇街道.geojson"
+    xihu_grid.to_file(path, driver="GeoJSON", engine="pyogrio")
+    demo_links = _links(records_db, "township")
+    report = layers.import_layer(records_db, path, "township")
+    assert (report.layer_id, report.units, report.population_known) == ("township-2", len(xihu_grid), len(xihu_grid))
+    assert report.checks == NO_PROBLEMS and report.problems == ()
+    assert report.source_crs == "EPSG:4326"
+    expected = _links_by_loop(records_db, xihu_grid)
+    assert _links(records_db, "township-2") == expected
+    assert report.assigned_records == len(expected) > 20
+    units = _units(records_db, "township-2")
+    assert set(units["district_adcode"]) == {"330106"}
+    assert units["population"].tolist() == xihu_grid.sort_values("XZQDM")["CZRK"].tolist()
+    assert units["area_km2"].to_numpy() == pytest.approx([_km2(g) for g in xihu_grid.sort_values("XZQDM").geometry], rel=1e-3)
+    # the demo's layer is still there and untouched
+    assert _links(records_db, "township") == demo_links
+    assert query(records_db, "SELECT count(*) FROM boundary_layers")[0][0] == 2
+
+
+def test_a_layer_in_gcj02_is_brought_to_wgs84(records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    import coordTransform
+
+    shifted = xihu_grid.copy()
+    shifted["geometry"] = shapely.transform(xihu_grid.geometry.to_numpy(), lambda xy: np.column_stack(
+        coordTransform.wgs84_to_gcj02(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))))
+    path = tmp_path / "amap_export.geojson"  # AMap-derived files say WGS-84 while in GCJ-02
+    shifted.to_file(path, driver="GeoJSON", engine="pyogrio")
+    report = layers.import_layer(records_db, path, "township", crs="gcj02", layer_id="jiedao")
+    assert (report.layer_id, report.units, report.source_crs) == ("jiedao", len(xihu_grid), "gcj02")
+    units = _units(records_db, "jiedao")
+    original = xihu_grid.sort_values("XZQDM").geometry.to_numpy()
+    # back within a metre or two of the true shapes (the GCJ-02 shift is ~500 m here)
+    assert max(shapely.hausdorff_distance(units["shape"].to_numpy(), original)) < 2e-5
+    assert max(shapely.hausdorff_distance(shifted.sort_values("XZQDM").geometry.to_numpy(), original)) > 2e-3
+    assert _links(records_db, "jiedao") == _links_by_loop(records_db, xihu_grid)
+
+
+@pytest.mark.parametrize("kind", ["zipped shapefile", "geopackage"])
+def test_a_layer_in_a_cgcs2000_gauss_kruger_zone_is_projected_back(
+        kind: str, records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    projected = xihu_grid.to_crs("EPSG:4549")  # CGCS2000 / 3-degree Gauss-Kruger CM 120E
+    assert projected.total_bounds[0] > 300_000  # metres, not degrees
+    if kind == "geopackage":
+        path = tmp_path / "乡镇街道.gpkg"
+        projected.to_file(path, driver="GPKG", layer="乡镇街道", engine="pyogrio")
+    else:
+        path = _write_zipped_shapefile(projected, tmp_path / "shp", "XZQ")
+    report = layers.import_layer(records_db, path, "township", layer_id="gk")
+    assert (report.units, report.source_crs, report.checks) == (len(xihu_grid), "EPSG:4549", NO_PROBLEMS)
+    units = _units(records_db, "gk")
+    assert units["name"].tolist() == xihu_grid.sort_values("XZQDM")["XZQMC"].tolist()
+    assert max(shapely.hausdorff_distance(units["shape"].to_numpy(), xihu_grid.sort_values("XZQDM").geometry.to_numpy())) < 1e-6
+    assert _links(records_db, "gk") == _links_by_loop(records_db, xihu_grid)
+
+
+def _interior_cell(grid: gpd.GeoDataFrame, avoid: set[tuple[int, int]]) -> int:
+    """The first grid square that is whole, with its eight neighbours whole too."""
+    whole = {(c, r) for c, r, g in zip(grid["column"], grid["row"], grid.geometry, strict=True)
+             if abs(g.area - STEP * STEP) < 1e-12}
+    for i, (c, r) in enumerate(zip(grid["column"], grid["row"], strict=True)):
+        block = {(c + dc, r + dr) for dc in (-1, 0, 1) for dr in (-1, 0, 1)}
+        if block <= whole and not block & avoid:
+            return i
+    raise AssertionError("no interior cell")
+
+
+def test_gaps_and_overlaps_are_reported_with_the_right_counts(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    grid = xihu_grid.copy()
+    grown = _interior_cell(grid, set())
+    grown_code = grid["XZQDM"].iat[grown]
+    c, r = grid["column"].iat[grown], grid["row"].iat[grown]
+    removed = _interior_cell(grid, {(c + dc, r + dr) for dc in range(-2, 3) for dr in range(-2, 3)})
+    gap_km2 = _km2(grid.geometry.iat[removed])
+    # One square grown by 0.003° on every side: it overlaps its eight neighbours; one square left out: a gap.
+    grid.loc[grid.index[grown], "geometry"] = shapely.box(*(np.array(grid.geometry.iat[grown].bounds) + [-0.003, -0.003, 0.003, 0.003]))
+    grid = grid.drop(index=grid.index[removed])
+    path = tmp_path / "有缝隙.geojson"
+    grid.to_file(path, driver="GeoJSON", engine="pyogrio")
+    report = layers.import_layer(records_db, path, "township", layer_id="gaps")
+    assert report.units == len(xihu_grid) - 1
+    assert report.checks == {**NO_PROBLEMS, "gaps": 1, "overlaps": 8}
+    gap = next(p for p in report.problems if p.check == "gaps")
+    assert f"{gap_km2:.2f} km²" in gap.detail and "西湖区" in gap.detail
+    # each overlap names the grown square, as the unit or as the one it overlaps
+    assert all(grown_code in f"{p.unit_code} {p.detail}" for p in report.problems if p.check == "overlaps")
+    # A point in two overlapping units goes to the lower code, as the loop in code order says.
+    assert _links(records_db, "gaps") == _links_by_loop(records_db, grid)
+
+
+def test_a_unit_outside_zhejiang_is_listed_and_left_out(records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    jiangxi = gpd.GeoDataFrame({"XZQDM": ["360102001000"], "XZQMC": ["南昌某街道"], "CZRK": [5000], "column": [0], "row": [0]},
+                               geometry=[shapely.box(115.90, 28.66, 115.94, 28.70)], crs="EPSG:4326")
+    # and one unit whose code names 滨江区 (330108) though it lies in 西湖区
+    grid = xihu_grid.copy()
+    grid.loc[grid.index[0], "XZQDM"] = "330108999000"
+    path = tmp_path / "含省外.geojson"
+    pd.concat([grid, jiangxi]).to_file(path, driver="GeoJSON", engine="pyogrio")
+    report = layers.import_layer(records_db, path, "township", layer_id="mixed")
+    assert report.units == len(xihu_grid)
+    assert report.checks == {**NO_PROBLEMS, "outside_zhejiang": 1, "parent_mismatch": 1}
+    outside = next(p for p in report.problems if p.check == "outside_zhejiang")
+    assert (outside.unit_code, outside.name) == ("360102001000", "南昌某街道") and "outside Zhejiang" in outside.detail
+    units = _units(records_db, "mixed")
+    assert "360102001000" not in set(units["unit_code"])
+    assert units.loc[units["unit_code"] == "330108999000", "district_adcode"].item() == "330108"  # the code wins
+    mismatch = next(p for p in report.problems if p.check == "parent_mismatch")
+    assert "滨江区" in mismatch.detail and "西湖区" in mismatch.detail
+
+
+def test_a_zipped_shapefile_without_prj_asks_for_crs_and_changes_nothing(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    archive = _write_zipped_shapefile(xihu_grid.to_crs("EPSG:4549"), tmp_path / "shp", "乡镇", prj=False)
+    assert ".prj" not in str(zipfile.ZipFile(archive).namelist())
+    before = _digest(records_db)
+    with pytest.raises(UnusableFileError, match=r"--crs") as raised:
+        layers.import_layer(records_db, archive, "township")
+    assert ".prj" in str(raised.value)
+    assert _digest(records_db) == before
+    report = layers.import_layer(records_db, archive, "township", crs="EPSG:4549")
+    assert (report.units, report.source_crs) == (len(xihu_grid), "EPSG:4549")
+
+
+def test_a_file_that_is_not_geographic_is_refused_and_changes_nothing(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    table = tmp_path / "乡镇人口.csv"
+    pd.DataFrame(xihu_grid.drop(columns="geometry")).to_csv(table, index=False, encoding="gbk")
+    picture = tmp_path / "地图.png"
+    plt.imsave(picture, np.zeros((8, 8)))
+    before = _digest(records_db)
+    for path in (table, picture):
+        with pytest.raises(UnusableFileError, match="不是地理边界文件"):
+            layers.import_layer(records_db, path, "township")
+    points = tmp_path / "points.geojson"  # geographic, but points: no areas to count in
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(120.1, 30.2)], crs=4326).to_file(points, driver="GeoJSON")
+    with pytest.raises(UnusableFileError, match="没有面要素"):
+        layers.import_layer(records_db, points, "township")
+    assert _digest(records_db) == before
+
+
+def test_reimport_with_replace_relinks_the_records(records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    first = tmp_path / "v1.geojson"
+    xihu_grid.to_file(first, driver="GeoJSON", engine="pyogrio")
+    layers.import_layer(records_db, first, "township", layer_id="jd")
+    # The next edition merges the first two squares' codes into one unit named anew.
+    second_grid = xihu_grid.iloc[::2].copy()  # every other square: the rest become gaps
+    second = tmp_path / "v2.geojson"
+    second_grid.to_file(second, driver="GeoJSON", engine="pyogrio")
+    with pytest.raises(NeedsmapError, match="--replace"):
+        layers.import_layer(records_db, second, "township", layer_id="jd")
+    report = layers.import_layer(records_db, second, "township", layer_id="jd", replace=True)
+    assert report.replaced and report.units == len(second_grid)
+    assert query(records_db, "SELECT count(*) FROM boundary_layers WHERE layer_id = 'jd'")[0][0] == 1
+    assert len(_units(records_db, "jd")) == len(second_grid)
+    assert _links(records_db, "jd") == _links_by_loop(records_db, second_grid)
+    assert report.assigned_records == len(_links_by_loop(records_db, second_grid)) < len(_links_by_loop(records_db, xihu_grid))
+
+
+def test_cli_imports_and_lists_layers(records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from needsmap.__main__ import main
+
+    archive = _write_zipped_shapefile(xihu_grid.to_crs("EPSG:4549"), tmp_path / "shp", "乡镇", prj=False)
+    assert main(["boundaries", "import", str(archive), "--level", "township", "--db", str(records_db)]) == 2
+    assert "--crs" in capsys.readouterr().err
+    assert main(["boundaries", "import", str(archive), "--level", "township", "--crs", "EPSG:4549",
+                 "--name-field", "XZQMC", "--code-field", "XZQDM", "--population-field", "CZRK",
+                 "--db", str(records_db)]) == 0
+    out = capsys.readouterr().out
+    assert f"units={len(xihu_grid)}" in out and "township-2" in out and "EPSG:4549" in out
+    assert main(["boundaries", "list", "--db", str(records_db)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["township", "township-2"]
+    assert "synthetic" in listed[0] and "synthetic" not in listed[1]

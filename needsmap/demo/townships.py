@@ -31,7 +31,7 @@ DEMO_LAYER_NAME = "示例乡镇街道（合成数据，非真实边界） synthe
 DEMO_DISTRICTS: dict[str, int] = {"330106": 11, "330212": 24, "330127": 23}
 
 _NUMERALS = "一二三四五六七八九"
-_SAMPLE_POINTS = 6_000  # per county: seats are grouped from these and population split by them
+_SAMPLE_POINTS = 2_000  # per county: seats are grouped from these and population split by them
 
 
 def chinese_number(n: int) -> str:
@@ -66,7 +66,7 @@ def _county_units(geo: object, district: int, count: int, rng: np.random.Generat
     # k-means in km (not degrees) so cells are not stretched east–west.
     kx, ky = _km_to_degrees(1.0, geo.seat_lat[district])
     sample = np.column_stack([lon / kx, lat / ky])
-    centres, _ = kmeans2(sample, count, minit="++", seed=rng, iter=30)
+    centres, _ = kmeans2(sample, count, minit="++", seed=rng, iter=10)
     # Each seat is the sample point nearest its centre, so every seat lies inside the county.
     nearest = np.argmin(((sample[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=0)
     seats = shapely.points(lon[nearest], lat[nearest])
@@ -109,3 +109,33 @@ def write_demo_layer(con: object, seed: int = 2025) -> dict[str, int]:
     layer = {"layer_id": DEMO_LAYER_ID, "level": "township", "name": DEMO_LAYER_NAME,
              "source_file": "demo", "sha256": None, "source_crs": "wgs84", "synthetic": True}
     return layers.write_layer(con, layer, units)
+
+
+def province_unit_counts(total: int = 1_400) -> dict[str, int]:
+    """How many made-up units each of the 90 counties gets for a whole-province layer of ``total``
+    (Zhejiang has about 1,400 乡镇街道): by half area, half population, at least 3 each."""
+    geo = _geography()
+    area = layers.area_km2(geo.geoms)
+    weight = 0.5 * area / area.sum() + 0.5 * geo.population / geo.population.sum()
+    counts = np.maximum(3, _split(total - 3 * len(weight), weight) + 3)
+    return {adcode: int(n) for adcode, n in zip(geo.adcodes, counts, strict=True)}
+
+
+def province_layer_payload_bytes(total: int = 1_400, seed: int = 2025) -> dict[str, float]:
+    """Build a synthetic ``total``-unit layer over the whole province in a scratch database and
+    measure what the map sends for it: ``township_payload_bytes`` (the whole layer's GeoJSON,
+    ``layers.layer_payload_bytes``), the units and the display tolerance chosen."""
+    import duckdb
+
+    from needsmap import schema
+
+    units = synthetic_units(province_unit_counts(total), seed)
+    con = duckdb.connect()
+    try:
+        con.execute(schema.DDL)
+        layer = {"layer_id": "bench", "level": "township", "name": "bench", "synthetic": True}
+        layers.write_layer(con, layer, units)
+        return {"township_payload_bytes": layers.layer_payload_bytes(con, "bench"), "township_units": len(units),
+                "township_vertices_full": int(shapely.get_num_coordinates(units["geometry"].to_numpy()).sum())}
+    finally:
+        con.close()
