@@ -215,6 +215,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "upload_facility_list": ("上传设施清单（CSV / Excel / GeoJSON）", "Upload a facility list (CSV / Excel / GeoJSON)"),
     "upload_crs": ("坐标系", "Coordinate system"),
     "upload_source": ("数据来源名称", "Source name"),
+    "uploader_button": ("选择文件", "Browse files"),
+    "uploader_drop": ("松开鼠标即可上传", "Drop the file here"),
+    "uploader_limit": ("拖放文件到此处，或点击选择 · 每个文件不超过 {limit} · {types}", "Drag and drop a file here · up to {limit} per file · {types}"),
+    "upload_no_file": ("请先选择要导入的文件。", "Choose a file to import first."),
     "import_button": ("导入", "Import"),
     "import_done": ("导入完成：新增 {accepted} 条，更新 {updated} 条，拒收 {rejected} 条，已存在未变跳过 {skipped} 条（共读取 {rows} 行）。",
                     "Imported: {accepted} new, {updated} updated, {rejected} rejected, {skipped} already present and "

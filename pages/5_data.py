@@ -22,13 +22,15 @@ if not staff.staff_view(lang, ctx.public, key="data"):
     st.stop()
 
 with st.form("upload", clear_on_submit=True):
-    uploaded = st.file_uploader(t("upload", lang), type=["csv", "txt", "tsv", "xlsx", "xls", "parquet", "geojson", "json"])
+    uploaded = widgets.file_uploader(t("upload", lang), ["csv", "txt", "tsv", "xlsx", "xls", "parquet", "geojson", "json"], lang)
     crs_col, source_col, sheet_col = st.columns(3)
     crs = crs_col.selectbox(t("upload_crs", lang), tuple(CRS_LABELS), format_func=CRS_LABELS.__getitem__)
     source = source_col.text_input(t("upload_source", lang), max_chars=100)
     sheet = sheet_col.text_input(t("upload_sheet", lang), max_chars=100)
     submitted = st.form_submit_button(t("import_button", lang))
 
+if submitted and uploaded is None:
+    st.warning(t("upload_no_file", lang))
 if submitted and uploaded is not None:
     # Kept for a second try when the columns have to be assigned by hand (never written to the database).
     st.session_state["pending_upload"] = {"name": Path(uploaded.name).name, "content": bytes(uploaded.getbuffer()),
@@ -90,13 +92,15 @@ upload.header_alias_editor(data.db_path(), lang)
 st.subheader(t("facilities_upload", lang))
 st.caption(t("facilities_upload_help", lang))
 with st.form("upload_facilities", clear_on_submit=True):
-    facility_file = st.file_uploader(t("upload_facility_list", lang), type=["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
-                                     key="facility_file")
+    facility_file = widgets.file_uploader(t("upload_facility_list", lang), ["csv", "txt", "xlsx", "xls", "parquet", "geojson", "json"],
+                                          lang, key="facility_file")
     facility_crs_col, facility_source_col = st.columns(2)
     facility_crs = facility_crs_col.selectbox(t("upload_crs", lang), tuple(CRS_LABELS), key="facility_crs",
                                               format_func=CRS_LABELS.__getitem__)
     facility_source = facility_source_col.text_input(t("upload_source", lang), max_chars=100, key="facility_source")
     facility_submitted = st.form_submit_button(t("facilities_import_button", lang))
+if facility_submitted and facility_file is None:
+    st.warning(t("upload_no_file", lang))
 if facility_submitted and facility_file is not None:
     upload.import_facility_upload(data.db_path(), facility_file.name, bytes(facility_file.getbuffer()), facility_crs,
                                   facility_source or None, lang)

@@ -217,3 +217,11 @@ def test_filters_offer_no_select_all_and_show_every_choice_ticked_as_all(small_d
     assert app.sidebar.multiselect(key="flt_urgency@zh").value == []  # shown as 全部, not four chips
     assert "urg" not in app.query_params
     assert _metrics(app)["诉求总数"] == "6"
+
+
+def test_import_with_no_file_says_to_choose_one(small_db):
+    app = _open("pages/5_data.py")
+    assert not app.warning or "请先选择要导入的文件。" not in [w.value for w in app.warning]
+    next(b for b in app.button if b.label == "导入").click().run()  # the record upload, no file chosen
+    assert "请先选择要导入的文件。" in [w.value for w in app.warning]
+    assert _metrics(app)["记录数"] == "6"

@@ -82,6 +82,37 @@ def table(frame: pd.DataFrame, *, where: object = st, column_config: dict | None
     where.dataframe(frame, column_config={**counts, **(column_config or {})}, **kwargs)
 
 
+def file_uploader(label: str, types: list[str], lang: str, **kwargs: object) -> object:
+    """``st.file_uploader`` whose own texts ("Upload", "1GB per file • CSV, …", and while a file is
+    dragged over it "Drag and drop a file here") read in the page's language.
+
+    Streamlit has no parameter for those texts (streamlit#10042 was closed unmerged), so in
+    Chinese they are replaced by CSS scoped to this uploader (by its label, which Streamlit puts in
+    the drop zone's ``aria-label``): the English text is sized to nothing and the Chinese drawn
+    after it. Labels come from ``i18n`` (no quotes or backslashes), never from data.
+    """
+    if lang != "en":
+        limit_mb = int(st.get_option("server.maxUploadSize"))
+        limit = f"{limit_mb // 1024}GB" if limit_mb % 1024 == 0 else f"{limit_mb}MB"
+        texts = {"button": t("uploader_button", lang), "drop": t("uploader_drop", lang),
+                 "limit": t("uploader_limit", lang, limit=limit, types="、".join(kind.upper() for kind in types))}
+        zone = f'[data-testid="stFileUploaderDropzone"][aria-label="{_css_text(label)}"]'
+        st.html(f"""<style>
+{zone} button [data-testid="stMarkdownContainer"] p,
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] span,
+{zone} > div:not([data-testid]) span {{ font-size: 0 !important; }}
+{zone} button [data-testid="stMarkdownContainer"] p::after {{ content: "{_css_text(texts['button'])}"; font-size: 0.875rem; }}
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{_css_text(texts['limit'])}"; font-size: 0.875rem; }}
+{zone} > div:not([data-testid]) span::after {{ content: "{_css_text(texts['drop'])}"; font-size: 1rem; }}
+</style>""")
+    return st.file_uploader(label, type=types, **kwargs)
+
+
+def _css_text(text: str) -> str:
+    """``text`` inside a CSS string: quotes, backslashes and angle brackets escaped."""
+    return "".join(f"\\{ord(ch):x} " if ch in '"\\<>\n' else ch for ch in text)
+
+
 def with_headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """``frame`` with each column named by its ``c_<column>`` label (columns without one keep their name)."""
     return frame.rename(columns={column: t(f"c_{column}", lang) for column in frame.columns if f"c_{column}" in i18n.STRINGS})

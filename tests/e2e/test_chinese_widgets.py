@@ -1,0 +1,51 @@
+"""Chinese-first widgets as a planner sees them: no English text left in Streamlit's own widgets.
+
+Streamlit draws some texts itself (the file uploader's "Upload" and "1GB per file • …", the
+multiselect's "Select all"); the Chinese pages replace or leave them out. Screenshots go to
+``test-artifacts/screenshots/zh-*.png``.
+"""
+
+from __future__ import annotations
+
+from needsmap import taxonomy
+from needsmap.i18n import t
+
+from .browser_helpers import E2E_MARKS, EXCEPTION, SCREENSHOTS, SIDEBAR, Page, expect, goto
+
+pytestmark = E2E_MARKS
+
+_DRAWN_TEXT = """(zone) => {
+    // What the reader sees in a drop zone: each element's own text, or its ::after content when
+    // the text is sized to nothing.
+    const seen = [];
+    for (const element of zone.querySelectorAll('p, span')) {
+        if (element.children.length) continue;
+        const style = getComputedStyle(element);
+        const after = getComputedStyle(element, '::after').content;
+        if (parseFloat(style.fontSize) > 0 && element.textContent.trim()) seen.push(element.textContent.trim());
+        if (after && after !== 'none') seen.push(JSON.parse(after));
+    }
+    return seen;
+}"""
+
+
+def test_the_uploader_reads_in_chinese(page: Page, app_server: str) -> None:
+    goto(page, f"{app_server}/data")
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
+    expect(zone).to_be_visible()
+    seen = zone.evaluate(_DRAWN_TEXT)
+    assert t("uploader_button", "zh") in seen, seen
+    assert any(text.startswith("拖放文件到此处") and "每个文件不超过 1GB" in text for text in seen), seen
+    assert not [text for text in seen if "Upload" in text or "per file" in text], seen
+    zone.screenshot(path=str(SCREENSHOTS / "zh-uploader.png"))
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_category_filter_offers_no_english_select_all(page: Page, app_server: str) -> None:
+    goto(page, app_server)
+    page.locator(SIDEBAR).get_by_role("combobox", name="类别", exact=True).click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible()
+    texts = options.all_inner_texts()  # the rows in view of a virtual list
+    first = taxonomy.label(taxonomy.CATEGORIES, taxonomy.CATEGORIES[0].code, "zh")
+    assert texts[0] == first and not [text for text in texts if "Select all" in text], texts
