@@ -70,6 +70,7 @@ def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int
         fig.add_trace(go.Scatter(x=part["month"], y=part["records"], mode="lines+markers", name=_text(label)))
     month = MONTH_TICKS.get(lang, MONTH_TICKS["en"])
     fig.update_xaxes(tickformat=month, hoverformat=month)
+    fig.update_yaxes(rangemode="tozero")  # counts: an axis from 6 up makes small changes look steep
     return _layout(fig, title, large=large)
 
 

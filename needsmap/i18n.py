@@ -372,6 +372,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "x_prepare": ("生成中…", "Preparing…"),
     "x_font_missing": ("无法生成图片和简报：{error}", "Pictures and briefings cannot be made: {error}"),
     "x_brief_for": ("简报对象：{place}", "Briefing for: {place}"),
+    "present_trend_too_few": ("每个月的记录都少于 {k} 条，不显示月度趋势。", "Every month has fewer than {k} records: no monthly trend is shown."),
+    "present_cells_too_few": ("没有记录达到 {k} 条的网格，不显示点位地图。", "No grid cell holds {k} records or more: no point map is shown."),
     "cells_note_public": ("演示模式：按约 1 公里网格汇总，少于 {k} 条记录或 {k} 位诉求人的网格不显示", "Presentation mode: ~1 km grid cells; cells under {k} records or {k} distinct requesters are left out"),
     "x_brief_choose": ("选择城市或区县后可生成简报。", "Choose a city or district to make a briefing."),
     # Hot spots (hotspots.py) and surge alerts (alerts.py)

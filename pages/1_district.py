@@ -65,7 +65,12 @@ left.plotly_chart(charts.category_bars(categories, "label", "records", t("catego
                   width="stretch")
 trend = data.monthly_trend(f)  # in public mode one line of all records, small months blanked
 trend["label"] = trend["category"].map(lambda c: t("all", lang) if c == presentation.ALL_CATEGORIES else term("category", c, lang))
-right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public, lang=lang), width="stretch")
+if ctx.public and not (trend["records"].fillna(0) > 0).any():
+    # Every month too small to show: a flat line at zero would say "nothing happened".
+    right.info(t("present_trend_too_few", lang, k=k))
+else:
+    right.plotly_chart(charts.monthly_lines(trend, "label", t("monthly_trend", lang), large=ctx.public, lang=lang),
+                       width="stretch")
 
 # The place's needs as the priorities page ranks them for planning (structural, weights 1); in
 # public mode needs of fewer than k records or requesters come left out before ranking.
@@ -122,7 +127,10 @@ if f.district_adcode:
                     point_labels={"urgency": t("c_urgency", lang), "records": t("c_records", lang)},
                     urgency_names={int(u.code): term("urgency", u.code, lang) for u in taxonomy.URGENCY},
                     cells_legend=t("cells_legend", lang))
-    st_folium(maps.district_map(**map_args), height=480, width="stretch", returned_objects=[], key="district_map")
+    if ctx.public and points.empty:  # an empty outline on a projector explains nothing
+        st.info(t("present_cells_too_few", lang, k=k))
+    else:
+        st_folium(maps.district_map(**map_args), height=480, width="stretch", returned_objects=[], key="district_map")
 
 hot_spots.section(ctx, f, names)
 

@@ -220,3 +220,18 @@ def test_public_loop_page_shows_no_figure_of_a_small_group(one_small_group):
     assert _metrics(province)["平均满意度"] == f"{(3 * 5 + 5) / 6:.2f}"  # six records: enough to show
     by_district, by_category = _tables(province)
     assert list(by_district["区县"]) == ["西湖区"] and list(by_category["类别"]) == ["供水"]
+
+
+def test_public_district_page_says_in_one_line_what_it_cannot_show(small_db):
+    # 西湖区 has 4 records in June 2025: every month and every map cell is under k = 5.
+    app = _open("pages/1_district.py", district="330106", present="1")
+    assert not app.exception
+    infos = [i.value for i in app.info]
+    assert "每个月的记录都少于 5 条，不显示月度趋势。" in infos
+    assert "没有记录达到 5 条的网格，不显示点位地图。" in infos
+    assert "没有格子通过检验：未发现统计显著的热点或冷点。" in infos
+    assert "月度趋势" not in _charts(app)
+    # Staff on the same district see the trend and the point map.
+    staff_view = _open("pages/1_district.py", district="330106")
+    assert "月度趋势" in _charts(staff_view)
+    assert "每个月的记录都少于 5 条，不显示月度趋势。" not in [i.value for i in staff_view.info]

@@ -36,9 +36,12 @@ def section(ctx: page.PageContext, f: Filter, names: dict[str, str]) -> None:
     measure = page.localized(st.radio, MEASURE_KEY, lang, t("hs_measure", lang), hotspots.MEASURES,
                              format_func=lambda m: t(f"hs_{m}", lang), horizontal=True)
     layer = data.hot_spot_layer(f, measure)
-    st.markdown(widgets.md_escape(t("hs_explain", lang)))
     cells = layer.cells
     hot, cold = int((cells["kind"] == "hot").sum()), int((cells["kind"] == "cold").sum())
+    if ctx.public and not hot and not cold:  # on a projector: one line, no empty map
+        st.info(t("hs_none", lang))
+        return
+    st.markdown(widgets.md_escape(t("hs_explain", lang)))
     st.caption(t("hs_cells", lang, area=f"{layer.cell_area_km2:.2f}", side=f"{layer.side_km:g}", cells=layer.study_cells,
                  hot=hot, cold=cold))
     if layer.slices >= hotspots.MIN_SLICES:

@@ -87,3 +87,19 @@ def test_the_home_page_fits_one_projector_screen_with_the_whole_legend(new_page,
     assert float(map_frame(page).locator(".needsmap-legend > div").first.evaluate(
         "(e) => parseFloat(getComputedStyle(e).fontSize)")) >= 20
     assert float(metrics.first.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")) >= 40
+
+
+def test_a_district_in_presentation_mode_has_projector_type_and_says_what_it_leaves_out(new_page, app_server: str) -> None:
+    page = new_page()
+    page.set_viewport_size(PROJECTOR)
+    goto(page, f"{app_server}/district?present=1&district=330127")  # 淳安县: few records in the e2e demo
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "fit-district-330127-1920x1080.png"))
+    assert page.locator(EXCEPTION).count() == 0
+    assert _above_the_fold(_box(page, f"{HEADING} h1"))
+    for index in range(8):
+        assert _above_the_fold(page.locator(METRIC_VALUE).nth(index).bounding_box())
+    # Chart ticks at projector size (Streamlit's plotly theme had them at 12 px).
+    tick_sizes = page.locator(".js-plotly-plot .xtick text, .js-plotly-plot .ytick text").evaluate_all(
+        "(ticks) => ticks.map((tick) => parseFloat(getComputedStyle(tick).fontSize))")
+    assert tick_sizes and min(tick_sizes) >= 18, tick_sizes
