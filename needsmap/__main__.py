@@ -1,4 +1,4 @@
-"""Command line: ``python -m needsmap import|facilities|boundaries|demo|bench|brief|needs …``.
+"""Command line: ``python -m needsmap import|facilities|boundaries|network|demo|bench|brief|needs …``.
 
 Each subcommand prints one clear line and exits non-zero on a problem a user can fix; no
 traceback is shown for those.
@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_b_import.add_argument("--replace", action="store_true", help="replace the layer of that id and re-link the records")
     p_b_list = boundaries_sub.add_parser("list", help="list the boundary layers of the database")
     _db_arg(p_b_list)
+    p_network = sub.add_parser("network", help="road network (walking distances for the life circles)")
+    network_sub = p_network.add_subparsers(dest="network_command", required=True)
+    p_net_import = network_sub.add_parser(
+        "import", help="import an OSM (.osm, .osm.pbf) or GraphML file; catchments then use walking distances")
+    p_net_import.add_argument("file", type=Path)
+    _db_arg(p_net_import)
 
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
@@ -150,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "boundaries":
             return _boundaries(args, db)
+        if args.command == "network":
+            from needsmap.ingest.roads import import_network
+
+            print(import_network(args.file, db).summary_line())
+            return 0
         if args.command == "demo":
             from needsmap import demo
 

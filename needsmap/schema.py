@@ -33,6 +33,8 @@ Tables
 ``boundary_units``  the units of each layer: code, name, parent county, population, area, a
               simplified GeoJSON geometry for display and the full-resolution WKB for assignment.
 ``record_units``  which unit of each layer a record's point lies in (``layers.assign_records``).
+``road_nodes``, ``road_edges``, ``road_networks``  a walking network for network distances
+              (``ingest.roads.import_network``; absent until one is imported).
 
 A record placed only at city level (市本级, or a row naming just the city) has
 ``district_adcode`` NULL and ``city_adcode`` set: it counts in its city's and the province's
@@ -212,6 +214,19 @@ CREATE TABLE IF NOT EXISTS boundary_units (
 CREATE TABLE IF NOT EXISTS record_units (layer_id VARCHAR, record_id VARCHAR, unit_code VARCHAR);
 """
 DDL += LAYER_DDL
+
+# A walking network (``network``, imported by ``ingest.roads``): nodes numbered 0 … N−1, each
+# undirected edge once (source < target). Created by the network importer (idempotent), so an
+# older database needs no schema version bump; at most one network is stored (a new import
+# replaces it).
+ROAD_DDL = """
+CREATE TABLE IF NOT EXISTS road_nodes (node INTEGER, lon DOUBLE, lat DOUBLE);
+CREATE TABLE IF NOT EXISTS road_edges (source INTEGER, target INTEGER, length_m DOUBLE);
+CREATE TABLE IF NOT EXISTS road_networks (
+    file_name VARCHAR, file_sha256 VARCHAR, file_format VARCHAR, imported_at TIMESTAMP,
+    ways BIGINT, nodes BIGINT, edges BIGINT, length_km DOUBLE
+);
+"""
 
 # Upgrades of an older database, applied by ``store.writing`` in order: version → statements.
 MIGRATIONS: dict[int, tuple[str, ...]] = {

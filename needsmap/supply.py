@@ -31,11 +31,15 @@ greedily (each step the site adding most).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from needsmap.network import RoadNetwork
 
 # GB 50180-2018 表 4.0.1: walking distance of each life circle (minutes → metres).
 LIFE_CIRCLE_WALK_M: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
@@ -122,18 +126,49 @@ def filled_capacity(capacity: np.ndarray) -> np.ndarray:
 
 
 def covered_by_category(lon: np.ndarray, lat: np.ndarray, category: np.ndarray, facilities: pd.DataFrame,
-                        radius_m: float) -> np.ndarray:
+                        radius_m: float, *, network: RoadNetwork | None = None,
+                        walk_m: float | None = None) -> np.ndarray:
     """Coverage of every demand point by a facility of its own category (one KD-tree per category
     that has facilities; points of a category without facilities are not covered). ``category``
-    holds codes, or numbers that index ``sorted(facilities.category.unique())`` from 1."""
+    holds codes, or numbers that index ``sorted(facilities.category.unique())`` from 1.
+
+    With a ``network``: a point and a facility both on it are within reach when the walk between
+    them (``walk_m``, default radius × detour factor) allows, by one Dijkstra per category from
+    all its facilities at once; a pair with either end off the network is measured in straight
+    line against ``radius_m``."""
     category = np.asarray(category)
     covered = np.zeros(len(category), dtype=bool)
     xy = project(lon, lat)
+    walk_m = radius_m * DETOUR_FACTOR if walk_m is None else walk_m
+    demand_node, demand_snap = network.snap(xy) if network is not None else (None, None)
     for number, (code, group) in enumerate(facilities.groupby("category", sort=True), start=1):
         rows = np.flatnonzero(category == (number if category.dtype.kind in "iu" else code))
-        if rows.size:
-            covered[rows] = covered_mask(xy[rows], project(group["lon"].to_numpy(), group["lat"].to_numpy()), radius_m)
+        if not rows.size:
+            continue
+        facility_xy = project(group["lon"].to_numpy(), group["lat"].to_numpy())
+        if network is None:
+            covered[rows] = covered_mask(xy[rows], facility_xy, radius_m)
+            continue
+        facility_node, facility_snap = network.snap(facility_xy)
+        on_facility = facility_node >= 0
+        to_node = network.nearest_source_distance(facility_node[on_facility], facility_snap[on_facility], walk_m)
+        on = demand_node[rows] >= 0
+        on_rows, off_rows = rows[on], rows[~on]
+        covered[on_rows] = to_node[demand_node[on_rows]] + demand_snap[on_rows] <= walk_m
+        covered[on_rows] |= covered_mask(xy[on_rows], facility_xy[~on_facility], radius_m)
+        covered[off_rows] = covered_mask(xy[off_rows], facility_xy, radius_m)
     return covered
+
+
+def _points_at_nodes(node: np.ndarray, point_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``node``, point index) for every point whose ``point_node`` is in ``node``."""
+    order = np.argsort(point_node, kind="stable")
+    sorted_nodes = point_node[order]
+    left = np.searchsorted(sorted_nodes, node, "left")
+    counts = np.searchsorted(sorted_nodes, node, "right") - left
+    position = np.repeat(np.arange(len(node)), counts)
+    offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return position, order[left[position] + offset]
 
 
 @dataclass
@@ -142,6 +177,10 @@ class CategorySupply:
 
     ``demand``: lon, lat, district_adcode, requester_key per record (with a point);
     ``facilities``: facility_id, name, facility_type, capacity, lon, lat, district_adcode.
+    ``network``: a walking network (``network.RoadNetwork``) or None for straight lines; with
+    one, a record and a facility both on the network are within the catchment when the walk
+    between them is at most ``walk_m`` (default ``radius_m`` × detour factor); a pair with either
+    end off the network (``network.SNAP_MAX_M``) is measured in straight line against ``radius_m``.
     On construction: ``covered`` and ``access`` per record; ``facilities`` gains
     ``demand_in_catchment`` (records), ``requesters_in_catchment`` (distinct requesters),
     ``demand_per_capacity`` and ``capacity_used`` (capacity, unknown ones filled).
@@ -150,23 +189,36 @@ class CategorySupply:
     demand: pd.DataFrame
     facilities: pd.DataFrame
     radius_m: float
+    network: RoadNetwork | None = None
+    walk_m: float | None = None
     demand_xy: np.ndarray = field(init=False)
     facility_xy: np.ndarray = field(init=False)
     tree: cKDTree = field(init=False)
     covered: np.ndarray = field(init=False)
     access: np.ndarray = field(init=False)
+    demand_node: np.ndarray = field(init=False)
+    demand_snap: np.ndarray = field(init=False)
+    facility_node: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.demand = self.demand.reset_index(drop=True)
         self.facilities = self.facilities.reset_index(drop=True).copy()
+        if self.walk_m is None:
+            self.walk_m = self.radius_m * DETOUR_FACTOR
         self.demand_xy = project(self.demand["lon"].to_numpy(), self.demand["lat"].to_numpy()) \
             if len(self.demand) else np.empty((0, 2))
         self.facility_xy = project(self.facilities["lon"].to_numpy(), self.facilities["lat"].to_numpy()) \
             if len(self.facilities) else np.empty((0, 2))
         self.tree = cKDTree(self.demand_xy)
-        self.covered = covered_mask(self.demand_xy, self.facility_xy, self.radius_m)
+        if self.network is not None:
+            self.demand_node, self.demand_snap = self.network.snap(self.demand_xy)
+            self.facility_node, facility_snap = self.network.snap(self.facility_xy)
+        else:
+            self.demand_node, self.demand_snap = np.full(len(self.demand), -1), np.full(len(self.demand), np.inf)
+            self.facility_node, facility_snap = np.full(len(self.facilities), -1), np.full(len(self.facilities), np.inf)
+        demand_index, facility_index = self._pairs(facility_snap)
+        self.covered = np.bincount(demand_index, minlength=len(self.demand)) > 0
         capacity = filled_capacity(self.facilities["capacity"].to_numpy(dtype="float64"))
-        demand_index, facility_index = catchment_pairs(self.tree, self.facility_xy, self.radius_m)
         demand_in, ratio, self.access = two_step_fca(capacity, np.ones(len(self.demand)), demand_index, facility_index)
         self.facilities["capacity_used"] = capacity
         self.facilities["demand_in_catchment"] = demand_in.astype("int64")
@@ -175,6 +227,54 @@ class CategorySupply:
         self.facilities["requesters_in_catchment"] = np.bincount(
             pairs // (int(person.max()) + 1 if len(person) else 1), minlength=len(self.facilities)).astype("int64")
         self.facilities["demand_per_capacity"] = demand_in / capacity
+
+    def _pairs(self, facility_snap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(demand index, facility index) of every record within each facility's catchment."""
+        if self.network is None:
+            return catchment_pairs(self.tree, self.facility_xy, self.radius_m)
+        on_demand, on_facility = self.demand_node >= 0, self.facility_node >= 0
+        # Both on the network: the walk along it.
+        source, node, walked = self.network.reach(self.facility_node, facility_snap, self.walk_m)
+        on_rows = np.flatnonzero(on_demand)
+        position, demand_at = _points_at_nodes(node, self.demand_node[on_rows])
+        demand_at = on_rows[demand_at]
+        near = walked[position] + self.demand_snap[demand_at] <= self.walk_m
+        demand_parts, facility_parts = [demand_at[near]], [source[position][near]]
+        # Either off the network: the straight line.
+        for demand_rows, facility_rows in ((np.flatnonzero(~on_demand), np.arange(len(self.facilities))),
+                                           (on_rows, np.flatnonzero(~on_facility))):
+            if len(demand_rows) and len(facility_rows):
+                d, f = catchment_pairs(cKDTree(self.demand_xy[demand_rows]), self.facility_xy[facility_rows],
+                                       self.radius_m)
+                demand_parts.append(demand_rows[d])
+                facility_parts.append(facility_rows[f])
+        return np.concatenate(demand_parts), np.concatenate(facility_parts)
+
+    def distances(self) -> dict[str, object]:
+        """Which distance the figures use: ``kind`` (``network`` or ``straight``), the network's
+        name, and the records and facilities off the network (measured in straight line)."""
+        if self.network is None:
+            return {"kind": "straight", "records_off_network": len(self.demand),
+                    "facilities_off_network": len(self.facilities), "network": ""}
+        return {"kind": "network", "network": self.network.name,
+                "records_off_network": int((self.demand_node < 0).sum()),
+                "facilities_off_network": int((self.facility_node < 0).sum())}
+
+    def _reached(self, lon: float, lat: float) -> np.ndarray:
+        """Records within the catchment of a facility placed at (lon, lat)."""
+        point = project([lon], [lat])
+        straight = np.asarray(self.tree.query_ball_point(point[0], self.radius_m), dtype=np.int64)
+        if self.network is None:
+            return straight
+        node, snap = self.network.snap(point)
+        if node[0] < 0:
+            return straight
+        _, reached_node, walked = self.network.reach(node, snap, self.walk_m)
+        on_rows = np.flatnonzero(self.demand_node >= 0)
+        position, demand_at = _points_at_nodes(reached_node, self.demand_node[on_rows])
+        demand_at = on_rows[demand_at]
+        by_network = demand_at[walked[position] + self.demand_snap[demand_at] <= self.walk_m]
+        return np.concatenate([by_network, straight[self.demand_node[straight] < 0]])
 
     def in_place(self, district_adcode: str | None = None, city_adcode: str | None = None) -> np.ndarray:
         """Mask of the records in a district, or a city (its districts), or everywhere."""
@@ -202,7 +302,7 @@ class CategorySupply:
         area = np.ones(len(self.demand), dtype=bool) if in_area is None else np.asarray(in_area, dtype=bool)
         if capacity is None or not np.isfinite(capacity):
             capacity = float(np.median(self.facilities["capacity_used"])) if len(self.facilities) else 1.0
-        reached = np.asarray(self.tree.query_ball_point(project([lon], [lat])[0], self.radius_m), dtype=np.int64)
+        reached = self._reached(lon, lat)
         new_ratio = capacity / len(reached) if len(reached) else 0.0
         after_covered = self.covered.copy()
         after_covered[reached] = True
@@ -368,11 +468,34 @@ def best_sites(uncovered: pd.DataFrame, n: int, radius_m: float, *, candidates: 
                          "newly_covered": gains, "cumulative": np.cumsum(gains)})
 
 
+def load_network(con: object) -> RoadNetwork | None:
+    """The database's road network ready to route, or None when none was imported."""
+    from needsmap import supply_queries
+    from needsmap.network import NetworkArrays, RoadNetwork
+
+    arrays = supply_queries.road_network(con)
+    if arrays is None:
+        return None
+    info = supply_queries.road_network_info(con) or {}
+    return RoadNetwork(NetworkArrays(lon=arrays["lon"], lat=arrays["lat"], source=arrays["source"],
+                                     target=arrays["target"], length_m=arrays["length_m"]),
+                       name=str(info.get("file_name", "")))
+
+
+STORED_NETWORK = "stored"
+
+
 def build(con: object, f: object, category: str, minutes: int = DEFAULT_MINUTES,
-          detour_factor: float = DETOUR_FACTOR) -> CategorySupply:
+          detour_factor: float = DETOUR_FACTOR, *, network: RoadNetwork | None | str = STORED_NETWORK
+          ) -> CategorySupply:
     """``CategorySupply`` of the filtered records of ``category`` against all its facilities
-    (facilities outside the filtered place still serve it)."""
+    (facilities outside the filtered place still serve it). ``network``: the database's road
+    network when one was imported (``STORED_NETWORK``), a ``RoadNetwork`` already loaded, or None
+    for straight lines."""
     from needsmap import supply_queries
 
+    if isinstance(network, str):
+        network = load_network(con)
     return CategorySupply(supply_queries.demand_points(con, f, category),
-                          supply_queries.facilities(con, category), catchment_radius_m(minutes, detour_factor))
+                          supply_queries.facilities(con, category), catchment_radius_m(minutes, detour_factor),
+                          network=network, walk_m=LIFE_CIRCLE_WALK_M[minutes])

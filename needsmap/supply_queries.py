@@ -98,3 +98,32 @@ def facility_rejects(con: Connection, limit: int = 1_000) -> pd.DataFrame:
         "SELECT batch_id, row_number, reason FROM facility_rejects ORDER BY batch_id DESC, row_number LIMIT $limit",
         {"limit": limit}
     ).df()
+
+
+def _has_road_network(con: Connection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'road_networks' AND schema_name = 'main'"
+    ).fetchall()[0][0])
+
+
+def road_network_info(con: Connection) -> dict[str, object] | None:
+    """The stored road network's file name, format, import time, ways, nodes, edges and length
+    (km); None when no network has been imported."""
+    if not _has_road_network(con):
+        return None
+    row = con.execute(
+        "SELECT file_name, file_format, imported_at, ways, nodes, edges, length_km FROM road_networks LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("file_name", "file_format", "imported_at", "ways", "nodes", "edges", "length_km"), row, strict=True))
+
+
+def road_network(con: Connection) -> dict[str, object] | None:
+    """Arrays of the stored road network: lon, lat (by node number) and source, target, length_m
+    (each undirected edge once); None when no network has been imported."""
+    if road_network_info(con) is None:
+        return None
+    nodes = con.execute("SELECT lon, lat FROM road_nodes ORDER BY node").fetchnumpy()
+    edges = con.execute("SELECT source, target, length_m FROM road_edges").fetchnumpy()
+    return {"lon": nodes["lon"], "lat": nodes["lat"], **edges}
