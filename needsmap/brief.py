@@ -28,6 +28,7 @@ from needsmap import (alerts, exports, formatting, hotspots, needs, presentation
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
+from needsmap.formatting import supply_distance_note as fmt_supply_distance_note
 from needsmap.i18n import error, t, term
 
 FORMATS = ("pdf", "pptx", "png", "html")
@@ -231,14 +232,22 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         return (), t("supply_no_facilities", lang)
     province_filter = f.with_changes(city_adcode=None, district_adcode=None)
     population = supply_queries.district_population(con)
+    road = supply.load_network(con)
+    distances: dict[str, object] = {"kind": "network" if road is not None else "straight",
+                                    "network": road.name if road else "", "records_off_network": 0,
+                                    "facilities_off_network": 0}
     lines: list[str] = []
     crowded: list[tuple[float, str]] = []
     uncovered_by_category: dict[str, tuple[int, supply.CategorySupply, np.ndarray]] = {}
     for category in summary["category"]:
         if category == "other":
             continue
-        state = supply.build(con, province_filter, category)
+        state = supply.build(con, province_filter, category, network=road)
         in_place = state.in_place(f.district_adcode, f.city_adcode)
+        # Off the network: the place's records, and the facilities serving it (all of the category's).
+        distances["records_off_network"] = int(distances["records_off_network"]) + int((state.demand_node[in_place] < 0).sum())
+        distances["facilities_off_network"] = (int(distances["facilities_off_network"])
+                                               + int(state.distances()["facilities_off_network"]))
         place_code = f.district_adcode or f.city_adcode
         residents = float(population[population.index.str.startswith(place_code[:4])].sum()) if not f.district_adcode \
             else float(population.get(place_code, np.nan))
@@ -266,8 +275,7 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         if len(sites) and sites["newly_covered"].iloc[0] >= k:
             lines.append(term("category", category, lang) + " · " + t("b_supply_site", lang, lon=sites["lon"].iloc[0],
                                                                      lat=sites["lat"].iloc[0], n=int(sites["newly_covered"].iloc[0])))
-    note = t("supply_distance_note", lang, detour=supply.DETOUR_FACTOR, walk=supply.LIFE_CIRCLE_WALK_M[15],
-             radius=supply.catchment_radius_m(15))
+    note = fmt_supply_distance_note(distances, 15, lang)
     if int(summary["demo"].sum()):
         note += " " + t("b_supply_demo", lang)
     return tuple(lines), note

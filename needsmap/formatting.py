@@ -101,3 +101,18 @@ def place_names(districts: pd.DataFrame) -> dict[str, str]:
     names = dict(zip(districts["adcode"], districts["name"], strict=True))
     names.update(dict(zip(districts["city_adcode"], districts["city"], strict=True)))
     return names
+
+
+def supply_distance_note(distances: dict[str, object], minutes: int, lang: str) -> str:
+    """The sentence saying which distance the supply figures use (``CategorySupply.distances``):
+    walking along the road network, with the records and facilities measured in straight line
+    because they lie off it, or straight line × the detour factor."""
+    from needsmap import network, supply
+
+    walk = supply.LIFE_CIRCLE_WALK_M[minutes]
+    if distances.get("kind") == "network":
+        return t("supply_network_note", lang, network=distances.get("network") or "—", walk=walk,
+                 snap=network.SNAP_MAX_M, records=int(distances["records_off_network"]),
+                 facilities=int(distances["facilities_off_network"]), detour=supply.DETOUR_FACTOR)
+    return t("supply_distance_note", lang, detour=supply.DETOUR_FACTOR, walk=walk,
+             radius=supply.catchment_radius_m(minutes))

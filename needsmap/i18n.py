@@ -451,8 +451,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                              "No facilities in the database yet. Import a list with python -m needsmap facilities import FILE."),
     "supply_no_category_facilities": ("该类别没有设施，无法计算覆盖。", "No facilities of this category: coverage cannot be computed."),
     "supply_demo_note": ("演示数据：设施为合成数据（{n:,} 个），不是真实清单。", "Demo data: the {n:,} facilities are synthetic, not a real list."),
-    "supply_distance_note": ("距离：直线距离，按绕行系数 {detour} 折算步行距离（{walk:,.0f} 米步行 ≈ 直线 {radius:,.0f} 米；GB 50180-2018）。未使用路网。",
-                             "Distance: straight line, walking distance via a detour factor of {detour} ({walk:,.0f} m walk ≈ {radius:,.0f} m straight; GB 50180-2018). No road network used."),
+    "supply_distance_note": ("距离：直线距离 × 绕行系数 {detour}（{walk:,.0f} 米步行 ≈ 直线 {radius:,.0f} 米；GB 50180-2018）。未导入路网。",
+                             "Distance: straight line × detour factor {detour} ({walk:,.0f} m walk ≈ {radius:,.0f} m straight; GB 50180-2018). No road network imported."),
+    "supply_network_note": ("距离：步行路网距离（路网 {network}；{walk:,.0f} 米步行，GB 50180-2018）。距路网超过 {snap:,.0f} 米的 "
+                            "{records:,} 条诉求、{facilities:,} 个设施按直线距离 × 绕行系数 {detour} 计。",
+                            "Distance: walking along the road network ({network}; {walk:,.0f} m walk, GB 50180-2018). "
+                            "{records:,} records and {facilities:,} facilities more than {snap:,.0f} m from it are measured "
+                            "in straight line × detour factor {detour}."),
     "s_coverage_share": ("生活圈内的诉求占比", "Records within a life circle"),
     "s_requester_coverage_share": ("生活圈内的诉求人占比", "Requesters within a life circle"),
     "s_unmet_per_10k": ("未覆盖诉求（每万人）", "Unmet demand per 10k residents"),

@@ -41,10 +41,11 @@ radius = supply.catchment_radius_m(minutes)
 demo_count = int(summary["demo"].sum())
 if demo_count:
     st.warning(t("supply_demo_note", lang, n=demo_count))
-st.caption(t("supply_distance_note", lang, detour=supply.DETOUR_FACTOR, walk=supply.LIFE_CIRCLE_WALK_M[minutes], radius=radius))
 if category not in with_facilities:
+    st.caption(formatting.supply_distance_note({"kind": "straight"}, minutes, lang))
     st.info(t("supply_no_category_facilities", lang))
     st.stop()
+st.caption(formatting.supply_distance_note(data.supply_distances(f, category, minutes), minutes, lang))
 
 # The place's figures against the province's.
 here = data.supply_place_figures(f, category, minutes)

@@ -297,35 +297,6 @@ def test_a_second_import_replaces_the_network(tmp_path: Path):
     assert count == 1 and info["file_name"] == "b.graphml" and info["file_format"] == "graphml"
 
 
-def test_build_uses_the_stored_network(tmp_path: Path):
-    from needsmap import store
-    from needsmap.ingest.facilities import import_facilities
-    from tests.conftest import write_records
-    from tests.ingest_files import write_csv
-
-    records = [dict(record_id=f"R{n}", category="elderly_care", lon=at(*xy)[0], lat=at(*xy)[1],
-                    district_adcode="330106", requester_hash=person, cluster_id=n)
-               for n, (xy, person) in enumerate(RECORDS.values(), 1)]
-    db = write_records(tmp_path / "town.duckdb", records)
-    lon, lat = at(*FACILITY)
-    import_facilities(write_csv(tmp_path / "设施.csv", pd.DataFrame(
-        [{"设施编号": "Y1", "名称": "沿河颐养中心", "类型": "养老院", "床位": 20, "经度": lon, "纬度": lat}]), "gbk"), db)
-    con = store.open_readonly(db)
-    try:
-        before = supply.build(con, Filter(), "elderly_care")
-    finally:
-        con.close()
-    import_network(write_overpass_xml(tmp_path / "town.osm"), db)
-    con = store.open_readonly(db)
-    try:
-        after = supply.build(con, Filter(), "elderly_care")
-    finally:
-        con.close()
-    assert int(before.covered.sum()) == 7 and before.distances()["kind"] == "straight"
-    assert int(after.covered.sum()) == 4 and after.distances() == {
-        "kind": "network", "network": "town.osm", "records_off_network": 2, "facilities_off_network": 0}
-
-
 def test_the_cli_imports_a_network_and_names_a_bad_file(tmp_path: Path, capsys):
     from needsmap.__main__ import main
 
@@ -369,3 +340,75 @@ def test_a_file_without_streets_is_refused(tmp_path: Path):
                     '    <tag k="barrier" v="wall" />\n  </way>\n</osm>\n', encoding="utf-8")
     with pytest.raises(UnusableFileError, match="没有可步行的道路"):
         network.read_network(path)
+
+
+@pytest.fixture
+def town_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The river town as a database: its eight records (elderly care) and its facility, imported
+    from a GBK list with Chinese headers; no road network yet."""
+    from needsmap.ingest.facilities import import_facilities
+    from tests.conftest import write_records
+    from tests.ingest_files import write_csv
+
+    records = [dict(record_id=f"R{n}", category="elderly_care", lon=at(*xy)[0], lat=at(*xy)[1],
+                    district_adcode="330106", requester_hash=person, cluster_id=n)
+               for n, (xy, person) in enumerate(RECORDS.values(), 1)]
+    db = write_records(tmp_path / "town.duckdb", records)
+    lon, lat = at(*FACILITY)
+    import_facilities(write_csv(tmp_path / "设施.csv", pd.DataFrame(
+        [{"设施编号": "Y1", "名称": "沿河颐养中心", "类型": "养老院", "床位": 20, "经度": lon, "纬度": lat}]), "gbk"), db)
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    return db
+
+
+def test_build_uses_the_stored_network(town_db: Path, tmp_path: Path):
+    from needsmap import store
+
+    def built() -> supply.CategorySupply:
+        con = store.open_readonly(town_db)
+        try:
+            return supply.build(con, Filter(), "elderly_care")
+        finally:
+            con.close()
+
+    before = built()
+    import_network(write_overpass_xml(tmp_path / "town.osm"), town_db)
+    after = built()
+    assert int(before.covered.sum()) == 7 and before.distances()["kind"] == "straight"
+    assert int(after.covered.sum()) == 4 and after.distances() == {
+        "kind": "network", "network": "town.osm", "records_off_network": 2, "facilities_off_network": 0}
+
+
+def test_the_supply_page_says_which_distance_it_shows(town_db: Path, tmp_path: Path):
+    from tests.apptest_pages import metrics, open_page
+
+    app = open_page("pages/6_supply.py")
+    assert not app.exception, [e.value for e in app.exception]
+    assert metrics(app)["生活圈内的诉求占比"] == "87.5%"  # 7 of 8 in straight line
+    assert any("直线距离 × 绕行系数 1.3" in c.value and "未导入路网" in c.value for c in app.caption)
+    import_network(write_overpass_xml(tmp_path / "town.osm"), town_db)
+    app = open_page("pages/6_supply.py")
+    assert not app.exception, [e.value for e in app.exception]
+    shown = metrics(app)
+    assert shown["生活圈内的诉求占比"] == "50.0%" and shown["生活圈内的诉求人占比"] == "42.9%"  # 4 of 8, 3 of 7
+    note = next(c.value for c in app.caption if "步行路网距离" in c.value)
+    assert note == ("距离：步行路网距离（路网 town.osm；1,000 米步行，GB 50180-2018）。距路网超过 300 米的 2 条诉求、"
+                    "0 个设施按直线距离 × 绕行系数 1.3 计。")
+    english = open_page("pages/6_supply.py", lang="en", circle="10")
+    assert metrics(english)["Records within a life circle"] == "25.0%"  # B and F: 2 of 8
+    assert any("walking along the road network (town.osm; 500 m walk" in c.value for c in english.caption)
+
+
+def test_the_briefing_says_the_network_was_used(town_db: Path, tmp_path: Path):
+    from needsmap import brief, store
+    from needsmap.formatting import place_names
+
+    import_network(write_osmnx_graphml(tmp_path / "town.graphml"), town_db)
+    con = store.open_readonly(town_db)
+    try:
+        districts = con.execute("SELECT adcode, population_2020, name, city, city_adcode FROM districts").df()
+        lines, note = brief._supply(con, brief.place_filter(con, "330106"), place_names(districts), 1, "zh")
+    finally:
+        con.close()
+    assert lines[0].startswith("养老服务：50.0% 的诉求在 15 分钟生活圈内（全省 50.0%）")
+    assert note.startswith("距离：步行路网距离（路网 town.graphml；") and "2 条诉求、0 个设施" in note

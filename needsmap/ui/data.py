@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -30,6 +30,9 @@ from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
 from needsmap.ui import state
+
+if TYPE_CHECKING:
+    from needsmap.network import RoadNetwork
 
 Result = TypeVar("Result")
 
@@ -252,16 +255,34 @@ def facility_summary() -> pd.DataFrame:
     return _run(supply_queries.facility_summary)
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _road_network(db: str, version: tuple[int, int]) -> RoadNetwork | None:
+    """The database's road network ready to route (graph and node tree built once per data
+    version), or None when none was imported."""
+    con = _connection(db, version).cursor()
+    try:
+        return supply.load_network(con)
+    finally:
+        con.close()
+
+
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _supply(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int) -> supply.CategorySupply:
     """One category's demand against its facilities for a (place-free) filter, kept in memory per
-    data version: coverage, 2SFCA and crowding computed once; clicks (what-if) reuse it. Not
-    copied (a cached resource): callers only read it."""
+    data version: coverage, 2SFCA and crowding computed once (over the road network when one was
+    imported); clicks (what-if) reuse it. Not copied (a cached resource): callers only read it."""
+    road = _road_network(db, version)
     con = _connection(db, version).cursor()
     try:
-        return supply.build(con, f, category, minutes)
+        return supply.build(con, f, category, minutes, network=road)
     finally:
         con.close()
+
+
+def supply_distances(f: Filter, category: str, minutes: int) -> dict[str, object]:
+    """``CategorySupply.distances`` of the view: network or straight line, records and facilities
+    off the network."""
+    return _supply_state(f, category, minutes).distances()
 
 
 def _supply_state(f: Filter, category: str, minutes: int) -> supply.CategorySupply:
