@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from needsmap import alerts, hotspots, maps, needs, queries, settings, store, taxonomy
+from needsmap import alerts, hotspots, maps, needs, network, queries, settings, store, taxonomy
 from needsmap.errors import DatabaseError, NeedsmapError
 from needsmap.filters import Filter
 
@@ -164,12 +164,68 @@ def supply_timings(con: duckdb.DuckDBPyConnection, repeat: int) -> dict[str, flo
     offsets = rng.normal(0, 0.002, (len(clicks), 2))
     whatif_timings = [_timed(lambda lon=lon, lat=lat: state.what_if(lon, lat), 1, warm=False)[0]
                       for lon, lat in zip(clicks["lon"] + offsets[:, 0], clicks["lat"] + offsets[:, 1])] or [math.nan]
-    return {"coverage_ms": round(statistics.median(coverage_timings), 1),
-            "coverage_facilities": len(facilities), **counts,
-            "supply_build_ms": round(statistics.median(build_timings), 1),
-            "whatif_ms": round(statistics.median(whatif_timings), 2),
-            "whatif_p95_ms": round(_p95(whatif_timings), 2),
-            "whatif_records": len(demand)}
+    figures = {"coverage_ms": round(statistics.median(coverage_timings), 1),
+               "coverage_facilities": len(facilities), **counts,
+               "supply_build_ms": round(statistics.median(build_timings), 1),
+               "whatif_ms": round(statistics.median(whatif_timings), 2),
+               "whatif_p95_ms": round(_p95(whatif_timings), 2),
+               "whatif_records": len(demand)}
+    return {**figures, **_network_timings(con, facilities, demand, here, clicks, offsets, repeat)}
+
+
+def street_grid(lon: float, lat: float, half_width_m: float, spacing_m: float) -> network.NetworkArrays:
+    """A synthetic square street grid (streets every ``spacing_m``, ``half_width_m`` each side of
+    (lon, lat)), split into ``network.DENSIFY_M`` pieces as an imported network would be."""
+    from needsmap import supply
+
+    centre = supply.project([lon], [lat])[0]
+    ticks = np.arange(-half_width_m, half_width_m + 1e-9, network.DENSIFY_M)
+    n = len(ticks)
+    gx, gy = np.meshgrid(ticks, ticks)  # node (row i, column j) at (ticks[j], ticks[i])
+    on_street = (np.isclose(np.mod(gx, spacing_m), 0) | np.isclose(np.mod(gy, spacing_m), 0)).ravel()
+    number = np.full(n * n, -1)
+    number[on_street] = np.arange(int(on_street.sum()))
+    index = np.arange(n * n).reshape(n, n)
+    pairs = []
+    for a, b, street in ((index[:, :-1], index[:, 1:], np.isclose(np.mod(gy[:, :-1], spacing_m), 0)),
+                         (index[:-1, :], index[1:, :], np.isclose(np.mod(gx[:-1, :], spacing_m), 0))):
+        pairs.append(np.column_stack([a[street], b[street]]))
+    edges = np.vstack(pairs)
+    node_lon, node_lat = supply.unproject(np.column_stack([gx.ravel()[on_street], gy.ravel()[on_street]]) + centre)
+    return network.NetworkArrays(lon=node_lon, lat=node_lat, source=number[edges[:, 0]].astype(np.int32),
+                                 target=number[edges[:, 1]].astype(np.int32),
+                                 length_m=np.full(len(edges), network.DENSIFY_M))
+
+
+def _network_timings(con: duckdb.DuckDBPyConnection, facilities: pd.DataFrame, demand: pd.DataFrame,
+                     here: pd.DataFrame, clicks: pd.DataFrame, offsets: np.ndarray, repeat: int) -> dict[str, float]:
+    """The same three figures over a road network: a synthetic street grid (streets every 100 m,
+    40 km square over central Hangzhou, nodes every 50 m); records and facilities outside it
+    fall back to straight lines (``coverage_network_off``: how many records)."""
+    from needsmap import supply, supply_queries
+
+    road = network.RoadNetwork(street_grid(120.16, 30.27, 20_000, 100))
+    radius, walk = supply.catchment_radius_m(15), supply.LIFE_CIRCLE_WALK_M[15]
+    counts: dict[str, float] = {}
+
+    def coverage() -> None:
+        points = supply_queries.all_demand_points(con, Filter(), sorted(facilities["category"].unique()))
+        covered = supply.covered_by_category(points["lon"], points["lat"], points["category_number"], facilities,
+                                             radius, network=road, walk_m=walk)
+        counts.update(coverage_network_covered=int(covered.sum()))
+
+    coverage_timings = _timed(coverage, max(2, min(repeat, 5)))
+    points = supply_queries.all_demand_points(con, Filter(), [])
+    counts["coverage_network_off"] = int((road.snap(supply.project(points["lon"], points["lat"]))[0] < 0).sum())
+    build_timings = _timed(lambda: supply.CategorySupply(demand, here, radius, network=road, walk_m=walk),
+                           max(2, min(repeat, 5)), warm=False)
+    state = supply.CategorySupply(demand, here, radius, network=road, walk_m=walk)
+    whatif_timings = [_timed(lambda lon=lon, lat=lat: state.what_if(lon, lat), 1, warm=False)[0]
+                      for lon, lat in zip(clicks["lon"] + offsets[:, 0], clicks["lat"] + offsets[:, 1])] or [math.nan]
+    return {"coverage_network_ms": round(statistics.median(coverage_timings), 1), **counts,
+            "network_nodes": road.nodes, "network_edges": road.edges,
+            "supply_build_network_ms": round(statistics.median(build_timings), 1),
+            "whatif_network_ms": round(statistics.median(whatif_timings), 2)}
 
 
 def default_db(records: int) -> Path:
@@ -305,6 +361,10 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     echo(f"supply: coverage {supply_figures['coverage_ms']:.0f} ms ({supply_figures['coverage_records']:,} records, "
          f"{supply_figures['coverage_facilities']:,} facilities); one category's state {supply_figures['supply_build_ms']:.0f} ms; "
          f"what-if {supply_figures['whatif_ms']:.1f} ms (p95 {supply_figures['whatif_p95_ms']:.1f})")
+    echo(f"supply over a road network (synthetic grid, {supply_figures['network_nodes']:,} nodes; "
+         f"{supply_figures['coverage_network_off']:,} records off it, in straight line): coverage "
+         f"{supply_figures['coverage_network_ms']:.0f} ms; one category's state {supply_figures['supply_build_network_ms']:.0f} ms; "
+         f"what-if {supply_figures['whatif_network_ms']:.1f} ms")
     # What a serving process needs: measured before the pandas baseline loads every row.
     app_peak_rss_mb = _peak_rss_mb()
 

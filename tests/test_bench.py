@@ -56,6 +56,9 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     # Supply: all 3,000 records against the demo's facilities; a click against one category.
     assert result["coverage_records"] == 3000 and result["coverage_facilities"] > 15_000
     assert result["coverage_ms"] > 0 and result["supply_build_ms"] > 0 and 0 < result["whatif_ms"] <= result["whatif_p95_ms"]
+    # The same over the synthetic street grid (40 km square, streets every 100 m, nodes every 50 m).
+    assert result["network_nodes"] == 481_601 and result["network_edges"] == 641_600
+    assert result["coverage_network_ms"] > 0 and result["supply_build_network_ms"] > 0 and result["whatif_network_ms"] > 0
 
     # A second run reuses the database it built.
     again = subprocess.run(

@@ -412,3 +412,16 @@ def test_the_briefing_says_the_network_was_used(town_db: Path, tmp_path: Path):
         con.close()
     assert lines[0].startswith("养老服务：50.0% 的诉求在 15 分钟生活圈内（全省 50.0%）")
     assert note.startswith("距离：步行路网距离（路网 town.graphml；") and "2 条诉求、0 个设施" in note
+
+
+def test_the_bench_street_grid_is_a_grid():
+    """Streets every 100 m, 200 m each side: 5 + 5 streets of 9 nodes (25 shared), 80 pieces of
+    50 m; corner to corner is 800 m by the streets."""
+    from needsmap import bench
+
+    road = network.RoadNetwork(bench.street_grid(120.16, 30.27, 200, 100))
+    assert (road.nodes, road.edges) == (65, 80) and set(road.arrays.length_m) == {50.0}
+    centre = supply.project([120.16], [30.27])[0]
+    corners, _ = road.snap(np.array([centre + (-200, -200), centre + (200, 200)]))
+    _, reached, walked = road.reach(corners[:1], np.zeros(1), 10_000)
+    assert walked[reached == corners[1]] == pytest.approx([800.0])
