@@ -41,6 +41,8 @@ DENSIFY_M = 50.0
 SNAP_MAX_M = 300.0
 # Dijkstra skips explicit zeros in a sparse matrix: two nodes at one place keep a millimetre.
 MIN_EDGE_M = 0.001
+# Sources are searched together per square tile of this side (``RoadNetwork.reach``).
+TILE_M = 1_000.0
 # Network paths are never shorter than the straight line between their ends (lengths are summed
 # chords in the same plane), so a search within L metres needs only the nodes within L of the
 # start; the margin covers GraphML lengths measured on the ellipsoid.
@@ -311,22 +313,55 @@ class RoadNetwork:
     def reach(self, source_node: np.ndarray, source_offset: np.ndarray, limit_m: float
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(source index, node, walking distance in m) for every node within ``limit_m`` of each
-        source (its offset included): one Dijkstra per source on the nodes within ``limit_m`` of
-        it in straight line (no shorter path can leave that disc)."""
-        sources, nodes, distances = [], [], []
-        for k, (start, offset) in enumerate(zip(np.asarray(source_node), np.asarray(source_offset, "float64"),
-                                                strict=True)):
-            budget = limit_m - offset
-            if start < 0 or budget < 0:
-                continue
-            local = np.asarray(self.tree.query_ball_point(self.node_xy[start], budget * _DISC_MARGIN + 1.0,
-                                                          return_sorted=True), np.int64)
-            sub = self.graph[local][:, local]
-            distance = dijkstra(sub, directed=True, indices=int(np.searchsorted(local, start)), limit=budget)
-            within = np.flatnonzero(np.isfinite(distance))
-            sources.append(np.full(len(within), k, np.int64))
-            nodes.append(local[within])
-            distances.append(distance[within] + offset)
-        if not sources:
+        source (its offset included; sources with node −1 are skipped).
+
+        Sources are taken in square tiles of ``TILE_M``: one Dijkstra from all of a tile's sources
+        over the nodes within reach of the tile in straight line (no path of length L leaves the
+        disc of radius L around its start), so a city's facilities cost a few hundred small
+        searches, not one search of the whole network each."""
+        source_node = np.asarray(source_node, np.int64)
+        offset = np.asarray(source_offset, "float64")
+        budget = limit_m - offset
+        usable = np.flatnonzero((source_node >= 0) & (budget >= 0))
+        if len(usable) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        start_xy = self.node_xy[source_node[usable]]
+        _, tile = np.unique(np.floor(start_xy / TILE_M).astype(np.int64), axis=0, return_inverse=True)
+        order = np.argsort(tile.ravel(), kind="stable")
+        cuts = np.flatnonzero(np.diff(tile.ravel()[order])) + 1
+        lookup = np.full(self.nodes, -1, np.int64)  # per call: the network is shared by page threads
+        sources, nodes, distances = [], [], []
+        for group in np.split(order, cuts):
+            members = usable[group]
+            most = float(budget[members].max())
+            if len(members) == 1:
+                centre, reach_m = start_xy[group[0]], most * _DISC_MARGIN + 1.0
+            else:
+                low, high = start_xy[group].min(axis=0), start_xy[group].max(axis=0)
+                centre = (low + high) / 2
+                reach_m = float(np.hypot(*(high - low))) / 2 + most * _DISC_MARGIN + 1.0
+            local = np.asarray(self.tree.query_ball_point(centre, reach_m, return_sorted=True), np.int64)
+            distance = np.atleast_2d(dijkstra(self._subgraph(local, lookup), directed=True,
+                                              indices=np.searchsorted(local, source_node[members]), limit=most))
+            row, column = np.nonzero(distance <= budget[members][:, None])
+            sources.append(members[row])
+            nodes.append(local[column])
+            distances.append(distance[row, column] + offset[members][row])
         return np.concatenate(sources), np.concatenate(nodes), np.concatenate(distances)
+
+    def _subgraph(self, local: np.ndarray, lookup: np.ndarray) -> sparse.csr_matrix:
+        """The graph among the sorted nodes ``local`` (renumbered 0 … len − 1); ``lookup`` is an
+        all −1 array of the network's size, left as it was found. Plain numpy over the rows of
+        ``local`` only (scipy's fancy indexing touches every column of the network per call)."""
+        g = self.graph
+        lookup[local] = np.arange(len(local))
+        starts = g.indptr[local].astype(np.int64)
+        counts = g.indptr[local + 1].astype(np.int64) - starts
+        position = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        column = lookup[g.indices[position]]
+        row = np.repeat(np.arange(len(local)), counts)
+        lookup[local] = -1
+        keep = column >= 0
+        # Rows stay in order and columns keep their order (the renumbering is monotonic): CSR as is.
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row[keep], minlength=len(local)))])
+        return sparse.csr_matrix((g.data[position][keep], column[keep], indptr), shape=(len(local), len(local)))
