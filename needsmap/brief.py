@@ -271,7 +271,8 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         lines.append(max(crowded)[1])
     if uncovered_by_category:
         category, (_, state, in_place) = max(uncovered_by_category.items(), key=lambda item: item[1][0])
-        sites = supply.best_sites(state.uncovered(in_place), 1, state.radius_m, method="greedy")
+        sites = supply.best_sites(state.uncovered(in_place), 1, state.radius_m, method="greedy",
+                                  network=state.network, walk_m=state.walk_m)
         if len(sites) and sites["newly_covered"].iloc[0] >= k:
             lines.append(term("category", category, lang) + " · " + t("b_supply_site", lang, lon=sites["lon"].iloc[0],
                                                                      lat=sites["lat"].iloc[0], n=int(sites["newly_covered"].iloc[0])))

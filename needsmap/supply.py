@@ -160,6 +160,31 @@ def covered_by_category(lon: np.ndarray, lat: np.ndarray, category: np.ndarray, 
     return covered
 
 
+def walking_pairs(points_xy: np.ndarray, sites_xy: np.ndarray, radius_m: float, network: RoadNetwork,
+                  walk_m: float, *, point_snap: tuple[np.ndarray, np.ndarray] | None = None,
+                  site_snap: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, site index) of every point within a site's catchment over a road network: the
+    walk (snap + network + snap) at most ``walk_m`` when both are on it; the straight line at most
+    ``radius_m`` when either is off it. ``point_snap`` / ``site_snap``: ``network.snap`` results
+    already at hand."""
+    point_node, point_gap = point_snap if point_snap is not None else network.snap(points_xy)
+    site_node, site_gap = site_snap if site_snap is not None else network.snap(sites_xy)
+    on_points, on_sites = point_node >= 0, site_node >= 0
+    source, node, walked = network.reach(site_node, site_gap, walk_m)
+    on_rows = np.flatnonzero(on_points)
+    position, point_at = _points_at_nodes(node, point_node[on_rows])
+    point_at = on_rows[point_at]
+    near = walked[position] + point_gap[point_at] <= walk_m
+    point_parts, site_parts = [point_at[near]], [source[position][near]]
+    for point_rows, site_rows in ((np.flatnonzero(~on_points), np.arange(len(sites_xy))),
+                                  (on_rows, np.flatnonzero(~on_sites))):
+        if len(point_rows) and len(site_rows):
+            p, q = catchment_pairs(cKDTree(np.asarray(points_xy)[point_rows]), np.asarray(sites_xy)[site_rows], radius_m)
+            point_parts.append(point_rows[p])
+            site_parts.append(site_rows[q])
+    return np.concatenate(point_parts), np.concatenate(site_parts)
+
+
 def _points_at_nodes(node: np.ndarray, point_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(position in ``node``, point index) for every point whose ``point_node`` is in ``node``."""
     order = np.argsort(point_node, kind="stable")
@@ -232,23 +257,9 @@ class CategorySupply:
         """(demand index, facility index) of every record within each facility's catchment."""
         if self.network is None:
             return catchment_pairs(self.tree, self.facility_xy, self.radius_m)
-        on_demand, on_facility = self.demand_node >= 0, self.facility_node >= 0
-        # Both on the network: the walk along it.
-        source, node, walked = self.network.reach(self.facility_node, facility_snap, self.walk_m)
-        on_rows = np.flatnonzero(on_demand)
-        position, demand_at = _points_at_nodes(node, self.demand_node[on_rows])
-        demand_at = on_rows[demand_at]
-        near = walked[position] + self.demand_snap[demand_at] <= self.walk_m
-        demand_parts, facility_parts = [demand_at[near]], [source[position][near]]
-        # Either off the network: the straight line.
-        for demand_rows, facility_rows in ((np.flatnonzero(~on_demand), np.arange(len(self.facilities))),
-                                           (on_rows, np.flatnonzero(~on_facility))):
-            if len(demand_rows) and len(facility_rows):
-                d, f = catchment_pairs(cKDTree(self.demand_xy[demand_rows]), self.facility_xy[facility_rows],
-                                       self.radius_m)
-                demand_parts.append(demand_rows[d])
-                facility_parts.append(facility_rows[f])
-        return np.concatenate(demand_parts), np.concatenate(facility_parts)
+        return walking_pairs(self.demand_xy, self.facility_xy, self.radius_m, self.network, self.walk_m,
+                             point_snap=(self.demand_node, self.demand_snap),
+                             site_snap=(self.facility_node, facility_snap))
 
     def distances(self) -> dict[str, object]:
         """Which distance the figures use: ``kind`` (``network`` or ``straight``), the network's
@@ -263,18 +274,11 @@ class CategorySupply:
     def _reached(self, lon: float, lat: float) -> np.ndarray:
         """Records within the catchment of a facility placed at (lon, lat)."""
         point = project([lon], [lat])
-        straight = np.asarray(self.tree.query_ball_point(point[0], self.radius_m), dtype=np.int64)
         if self.network is None:
-            return straight
-        node, snap = self.network.snap(point)
-        if node[0] < 0:
-            return straight
-        _, reached_node, walked = self.network.reach(node, snap, self.walk_m)
-        on_rows = np.flatnonzero(self.demand_node >= 0)
-        position, demand_at = _points_at_nodes(reached_node, self.demand_node[on_rows])
-        demand_at = on_rows[demand_at]
-        by_network = demand_at[walked[position] + self.demand_snap[demand_at] <= self.walk_m]
-        return np.concatenate([by_network, straight[self.demand_node[straight] < 0]])
+            return np.asarray(self.tree.query_ball_point(point[0], self.radius_m), dtype=np.int64)
+        reached, _ = walking_pairs(self.demand_xy, point, self.radius_m, self.network, self.walk_m,
+                                   point_snap=(self.demand_node, self.demand_snap))
+        return reached
 
     def in_place(self, district_adcode: str | None = None, city_adcode: str | None = None) -> np.ndarray:
         """Mask of the records in a district, or a city (its districts), or everywhere."""
@@ -384,14 +388,20 @@ def grid_candidates(points_xy: np.ndarray, spacing_m: float) -> np.ndarray:
 
 
 def coverage_matrix(points_xy: np.ndarray, person: np.ndarray, candidates_xy: np.ndarray,
-                    radius_m: float) -> sparse.csr_matrix:
-    """Binary (candidates × people) matrix: 1 where a person has a point within ``radius_m``.
+                    radius_m: float, *, network: RoadNetwork | None = None,
+                    walk_m: float | None = None) -> sparse.csr_matrix:
+    """Binary (candidates × people) matrix: 1 where a person has a point within ``radius_m`` (or,
+    with a ``network``, within a walk of ``walk_m``: ``walking_pairs``).
 
     ``person``: the person index (0 … P-1) of each point.
     """
     person = np.asarray(person, np.int64)
     people = int(person.max()) + 1 if len(person) else 0
-    point_index, candidate_index = catchment_pairs(cKDTree(points_xy), candidates_xy, radius_m)
+    if network is None:
+        point_index, candidate_index = catchment_pairs(cKDTree(points_xy), candidates_xy, radius_m)
+    else:
+        point_index, candidate_index = walking_pairs(points_xy, candidates_xy, radius_m, network,
+                                                     radius_m * DETOUR_FACTOR if walk_m is None else walk_m)
     matrix = sparse.csr_matrix((np.ones(len(point_index), np.int8), (candidate_index, person[point_index])),
                                shape=(len(candidates_xy), people))
     matrix.data[:] = 1  # several points of one person near one site count once
@@ -439,12 +449,14 @@ def optimal_sites(matrix: sparse.csr_matrix, n: int, time_limit_s: float = 20) -
 
 
 def best_sites(uncovered: pd.DataFrame, n: int, radius_m: float, *, candidates: pd.DataFrame | None = None,
-               spacing_m: float = 500.0, method: str = "optimal") -> pd.DataFrame:
+               spacing_m: float = 500.0, method: str = "optimal", network: RoadNetwork | None = None,
+               walk_m: float | None = None) -> pd.DataFrame:
     """The ``n`` best new sites for the ``uncovered`` records (lon, lat, requester_key).
 
     Candidates: ``candidates`` (lon, lat), or the centres of a ``spacing_m`` grid over the
-    records. ``method``: ``optimal`` (pulp/CBC) or ``greedy``. Answers rank, lon, lat,
-    newly_covered (distinct requesters this site adds), cumulative.
+    records. ``method``: ``optimal`` (pulp/CBC) or ``greedy``. With a ``network`` a site reaches
+    what a walk of ``walk_m`` reaches (``walking_pairs``). Answers rank, lon, lat, newly_covered
+    (distinct requesters this site adds), cumulative.
     """
     if method not in ("optimal", "greedy"):
         raise ValueError(f"`method` was {method!r} but is expected to be in ('optimal', 'greedy')")
@@ -457,7 +469,7 @@ def best_sites(uncovered: pd.DataFrame, n: int, radius_m: float, *, candidates: 
         candidates_xy = project(candidates["lon"].to_numpy(), candidates["lat"].to_numpy())
     else:
         candidates_xy = grid_candidates(points_xy, spacing_m)
-    matrix = coverage_matrix(points_xy, person, candidates_xy, radius_m)
+    matrix = coverage_matrix(points_xy, person, candidates_xy, radius_m, network=network, walk_m=walk_m)
     chosen = optimal_sites(matrix, n) if method == "optimal" else greedy_sites(matrix, n)
     if not chosen:
         return empty

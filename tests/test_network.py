@@ -425,3 +425,21 @@ def test_the_bench_street_grid_is_a_grid():
     corners, _ = road.snap(np.array([centre + (-200, -200), centre + (200, 200)]))
     _, reached, walked = road.reach(corners[:1], np.zeros(1), 10_000)
     assert walked[reached == corners[1]] == pytest.approx([800.0])
+
+
+def test_best_sites_walk_the_network_too(town_file):
+    """The uncovered by the network: A, D, G (and H, far off). A candidate on the south bank
+    (0, −50) reaches A, G, D in straight line but none of them on foot; one on the north bank
+    (0, 200) reaches all three either way."""
+    road = network.RoadNetwork(network.read_network(town_file))
+    state = town_supply(road)
+    uncovered = state.uncovered()
+    assert sorted(uncovered["label"]) == ["A", "D", "G", "H"]
+    candidates = pd.DataFrame([at(0, -50), at(0, 200)], columns=["lon", "lat"])
+    walked = supply.best_sites(uncovered, 2, state.radius_m, candidates=candidates, method="greedy",
+                               network=road, walk_m=state.walk_m)
+    assert len(walked) == 1 and walked["newly_covered"].tolist() == [3]
+    assert (walked["lon"].iloc[0], walked["lat"].iloc[0]) == pytest.approx(at(0, 200))
+    straight = supply.best_sites(uncovered, 2, state.radius_m, candidates=candidates, method="greedy")
+    assert straight["newly_covered"].tolist() == [3]
+    assert (straight["lon"].iloc[0], straight["lat"].iloc[0]) == pytest.approx(at(0, -50))

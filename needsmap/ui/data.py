@@ -382,7 +382,8 @@ def _cached_best_sites(db: str, version: tuple[int, int], f: Filter, category: s
     state_ = _supply(db, version, f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
     uncovered = state_.uncovered(state_.in_place(f.district_adcode, f.city_adcode))
     method = "optimal" if uncovered["requester_key"].nunique() <= supply.OPTIMAL_MAX_PEOPLE else "greedy"
-    sites = supply.best_sites(uncovered, n, state_.radius_m, spacing_m=spacing_m, method=method)
+    sites = supply.best_sites(uncovered, n, state_.radius_m, spacing_m=spacing_m, method=method,
+                              network=state_.network, walk_m=state_.walk_m)
     if public:
         sites = sites[sites["newly_covered"] >= k]
     return sites, method
