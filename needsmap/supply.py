@@ -3,12 +3,15 @@
 Framework-free; arrays in, arrays and frames out. Distances are metres in a transverse Mercator
 projection centred on Zhejiang (``project``: short distances true to within 0.3 % across the province).
 
-**Life circles** (GB 50180-2018《城市居住区规划设计标准》, 表 4.0.1 居住区分级控制规定, walking
-distance 步行距离): the 15-minute life circle 800–1,000 m, the 10-minute 500 m, the 5-minute
-300 m. ``LIFE_CIRCLE_WALK_M`` takes the upper figure of the 15-minute range. These are distances
-walked; without a road network a catchment is a circle of straight-line radius walk distance ÷
-``DETOUR_FACTOR`` (1.3: a walk in a Chinese city is typically 20–40 % longer than the straight
-line between its ends), so the 15-minute catchment is a circle of 769 m.
+**Life circles** (GB 50180-2018《城市居住区规划设计标准》: residential areas graded "按照居民在合理的
+步行距离内满足基本生活需求的原则", clause 3.0.4 / 表 3.0.4 居住区分级控制规模 as far as could be told
+without the printed text — see the README, "Distances", for what was and was not verified; walking
+distance 步行距离): the 15-minute life circle 800–1,000 m, the 10-minute 500 m, the 5-minute 300 m.
+``LIFE_CIRCLE_WALK_M`` takes the upper figure of the 15-minute range. These are distances walked:
+over a road network (``network.RoadNetwork``) they are walks along it; without one a catchment is a
+circle of straight-line radius walk distance ÷ ``DETOUR_FACTOR`` (1.3: a walk in a Chinese city is
+typically 20–40 % longer than the straight line between its ends), so the 15-minute catchment is a
+circle of 769 m. Records and facilities off the network are measured that way too.
 
 **Coverage**: a demand record is covered when a facility of its category lies within the
 catchment radius (the nearest facility, by a KD-tree, never a loop over records). A requester is
@@ -41,7 +44,7 @@ from scipy.spatial import cKDTree
 if TYPE_CHECKING:
     from needsmap.network import RoadNetwork
 
-# GB 50180-2018 表 4.0.1: walking distance of each life circle (minutes → metres).
+# GB 50180-2018 (表 3.0.4 居住区分级控制规模): walking distance of each life circle (minutes → metres).
 LIFE_CIRCLE_WALK_M: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
 DETOUR_FACTOR = 1.3
 # Up to this many uncovered requesters the best sites are found exactly (CBC through pulp, a few
