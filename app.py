@@ -93,7 +93,8 @@ downloads.panel(
     ctx, key="home", place_names=names,
     map_png=lambda: exports.map_png(
         geometries, shown, measure, title=t(f"m_{measure}", lang), legend_title=t(f"m_{measure}", lang),
-        no_data_label=t("legend_no_data", lang), subtitle=f.describe(lang, names), footer=t("attribution", lang),
+        no_data_label=t("legend_no_data", lang), subtitle=" · ".join([f.describe(lang, names)] + (
+            [t("demo_badge", lang)] if data.demo_records() else [])), footer=t("attribution", lang),
         scheme=scheme, focus_adcodes=focus, highlight_adcode=f.district_adcode, palette=palette),
     # A map of its own: st_folium changes the map it draws (its features would be in the file twice).
     map_html=lambda: exports.map_html(maps.choropleth(

@@ -41,6 +41,9 @@ class BriefError(NeedsmapError):
     """The briefing cannot be made as asked (unknown place, bad dates, unknown format)."""
 
 
+DEMO_COLOUR = (192, 86, 15)  # the orange of the pages' 演示数据 badge
+
+
 @dataclass(frozen=True)
 class Briefing:
     """What a briefing shows, already worded in ``lang`` (numbers formatted as printed)."""
@@ -72,6 +75,7 @@ class Briefing:
     surge_note: str = ""
     supply_lines: tuple[str, ...] = ()  # per category: coverage vs province, capacity; most crowded; best new site
     supply_note: str = ""  # distances used; demo facilities labelled
+    demo: str = ""  # "演示数据（合成记录，非真实诉求）" when the demo generator made records, else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,6 +190,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     hot_spot_lines, hot_spot_note, surge_lines, surge_note = _hot_spots_and_surges(con, f, names, k, lang)
     supply_lines, supply_note = _supply(con, f, names, k, lang)
     return Briefing(
+        demo=t("demo_badge", lang) if queries.demo_records(con) else "",
         supply_lines=supply_lines, supply_note=supply_note,
         hot_spot_lines=hot_spot_lines, hot_spot_note=hot_spot_note, surge_lines=surge_lines, surge_note=surge_note,
         lang=lang, adcode=place_code, place=place, level=level, title=t("b_title", lang, place=place),
@@ -340,6 +345,10 @@ def to_pdf(b: Briefing) -> bytes:
 
     pdf.set_font("cjk", "B", 19)
     pdf.multi_cell(width, 9, b.title, new_x="LMARGIN", new_y="NEXT")
+    if b.demo:  # as the pages' orange badge: synthetic records must not pass for real ones
+        pdf.set_font("cjk", "B", 10.5)
+        pdf.set_text_color(*DEMO_COLOUR)
+        pdf.multi_cell(width, 6, b.demo, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", "", 10.5)
     pdf.set_text_color(70, 70, 70)
     pdf.multi_cell(width, 5.5, f"{b.description}\n{b.period} · {b.as_of} · {b.generated}", new_x="LMARGIN", new_y="NEXT")
@@ -459,6 +468,9 @@ def to_pptx(b: Briefing) -> bytes:
     _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.25), Inches(12.5), Inches(0.7)).text_frame, b.title, 30, bold=True)
     _pptx_text(slide.shapes.add_textbox(Inches(0.4), Inches(0.95), Inches(12.5), Inches(0.5)).text_frame,
                f"{b.description} · {b.period} · {b.as_of}", 15, colour=(80, 80, 80))
+    if b.demo:
+        _pptx_text(slide.shapes.add_textbox(Inches(8.9), Inches(0.3), Inches(4.1), Inches(0.5)).text_frame, b.demo, 14,
+                   bold=True, colour=DEMO_COLOUR)
     slide.shapes.add_picture(io.BytesIO(b.map_png), Inches(0.3), Inches(1.55), width=Inches(7.4))
     _pptx_text(slide.shapes.add_textbox(Inches(7.95), Inches(1.55), Inches(5), Inches(0.45)).text_frame,
                t("b_kpis", b.lang), 18, bold=True)
@@ -542,10 +554,12 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }}
 th {{ background: #eee; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .notes {{ color: #555; font-size: 13px; }}
+.demo {{ color: #c0560f; font-weight: bold; margin: 0 0 6px; }}
 </style>
 </head>
 <body>
 <h1>{html.escape(b.title)}</h1>
+{f'<p class="demo">{html.escape(b.demo)}</p>' if b.demo else ''}
 <p class="meta">{html.escape(b.description)}<br>{html.escape(b.period)} · {html.escape(b.as_of)} · {html.escape(b.generated)}</p>
 <div class="top">
 <img alt="{html.escape(b.place)}" src="data:image/png;base64,{image}">

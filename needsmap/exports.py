@@ -69,19 +69,34 @@ def _defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return _defuse_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+def to_csv_bytes(frame: pd.DataFrame, note: str | None = None) -> bytes:
+    """UTF-8 with BOM (Excel reads it); ``note`` (e.g. the demo-data mark) as a line above the header."""
+    text = _defuse_formulas(frame).to_csv(index=False)
+    if note:
+        text = _defuse_formulas(pd.DataFrame({"note": [note]})).to_csv(index=False, header=False) + text
+    return text.encode("utf-8-sig")
 
 
-def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "needsmap") -> bytes:
+def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "needsmap", note: str | None = None) -> bytes:
+    """One sheet; ``note`` (e.g. the demo-data mark) in bold orange in the row above the header."""
     buffer = io.BytesIO()
     clean = _defuse_formulas(frame)
     for column in clean.columns:  # Excel cannot hold timezone-aware times
         if isinstance(clean[column].dtype, pd.DatetimeTZDtype):
             clean[column] = clean[column].dt.tz_localize(None)
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        clean.to_excel(writer, index=False, sheet_name=sheet_name[:31])
+        clean.to_excel(writer, index=False, sheet_name=sheet_name[:31], startrow=1 if note else 0)
+        if note:
+            from openpyxl.styles import Font
+
+            cell = writer.sheets[sheet_name[:31]].cell(row=1, column=1, value=note)
+            cell.font = Font(bold=True, color="C0560F")
     return buffer.getvalue()
+
+
+def demo_note(con: queries.Connection, lang: str) -> str | None:
+    """The 演示数据 mark for a file made from records the demo generator wrote, else None."""
+    return t("demo_badge", lang) if queries.demo_records(con) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +399,8 @@ def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool
         raise ValueError(f"`fmt` was {fmt!r} but is expected to be in ['csv', 'xlsx']")
     with store.open_readonly(Path(db)) as con:
         table = download_table(con, f, lang=lang, public=public)
-    return to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table)
+        note = demo_note(con, lang)
+    return to_csv_bytes(table, note) if fmt == "csv" else to_xlsx_bytes(table, note=note)
 
 
 def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
@@ -393,9 +409,10 @@ def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
         names = formatting.place_names(queries.districts(con))
         place_code = f.district_adcode or f.city_adcode
         place = names.get(place_code, place_code) if place_code else t("province", lang)
+        description = " · ".join(part for part in (f.describe(lang, names), demo_note(con, lang)) if part)
         return place_map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
                          settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
-                         place_code[:4] + "00" if place_code else None, place, f.describe(lang, names), lang)
+                         place_code[:4] + "00" if place_code else None, place, description, lang)
 
 
 def category_table(con: queries.Connection, f: Filter, *, lang: str = "zh", public: bool = False) -> pd.DataFrame:
@@ -417,5 +434,6 @@ def category_chart_png(db: Path, f: Filter, *, lang: str = "zh", public: bool = 
     with store.open_readonly(Path(db)) as con:
         counts = category_table(con, f, lang=lang, public=public)
         names = formatting.place_names(queries.districts(con))
-    return bars_png(list(counts["label"]), list(counts["records"]),
-                            title=f"{t('category_breakdown', lang)} · {f.describe(lang, names)}", value_label=t("c_records", lang))
+        note = demo_note(con, lang)
+    title = " · ".join(part for part in (t("category_breakdown", lang), f.describe(lang, names), note) if part)
+    return bars_png(list(counts["label"]), list(counts["records"]), title=title, value_label=t("c_records", lang))

@@ -65,8 +65,9 @@ else:
     widgets.table(table.round(2), hide_index=True, width="stretch", height=420, column_config=pinned)
 
     download_csv, download_xlsx, _ = st.columns([1, 1, 4])
-    download_csv.download_button(t("download_csv", lang), exports.to_csv_bytes(table), "needsmap-needs.csv", "text/csv")
-    download_xlsx.download_button(t("download_xlsx", lang), exports.to_xlsx_bytes(table), "needsmap-needs.xlsx",
+    demo = t("demo_badge", lang) if data.demo_records() else None  # files made from demo data say so
+    download_csv.download_button(t("download_csv", lang), exports.to_csv_bytes(table, demo), "needsmap-needs.csv", "text/csv")
+    download_xlsx.download_button(t("download_xlsx", lang), exports.to_xlsx_bytes(table, note=demo), "needsmap-needs.xlsx",
                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     top = table.head(20).copy()

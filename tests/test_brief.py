@@ -158,3 +158,19 @@ def test_briefing_names_the_top_three_hot_spots_with_labels_and_the_weeks_surges
     assert briefing.surge_note.startswith("2025-09-08 至 2025-09-14")
     page = brief.to_html(briefing)
     assert "统计显著的热点（前三）" in page and "本周异常" in page and "宁波市 · 鄞州区 · 供水" in page
+
+
+def test_a_briefing_of_demo_data_says_so_in_every_format_and_one_of_imported_data_does_not(west_lake, make_db):
+    briefing, _, _ = west_lake
+    badge = "演示数据（合成记录，非真实诉求）"
+    assert briefing.demo == badge
+    assert badge in _pdf_text(brief.render(briefing, "pdf"))
+    from pptx import Presentation
+
+    deck = Presentation(io.BytesIO(brief.render(briefing, "pptx")))
+    assert badge in [shape.text_frame.text for shape in deck.slides[0].shapes if shape.has_text_frame]
+    assert f'<p class="demo">{badge}</p>' in brief.render(briefing, "html").decode("utf-8")
+    db = make_db([{"record_id": f"R{n}"} for n in range(6)])
+    with store.open_readonly(db) as con:
+        imported = brief.build(con, brief.place_filter(con, WEST_LAKE))
+    assert imported.demo == "" and "演示数据" not in _pdf_text(brief.render(imported, "pdf"))

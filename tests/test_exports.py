@@ -148,3 +148,23 @@ def test_dollar_signs_in_names_are_drawn_as_text_not_parsed_as_math():
     # Before: matplotlib read "$…$" as mathtext, so a district named like this broke the PNG and briefing exports.
     png = exports.bars_png(["$\\nosuchcommand$ 区", "$x^2$"], [3, 1], title="$\\frac{$ 标题")
     assert Image.open(io.BytesIO(png)).size == (1600, 1000)
+
+
+def test_files_made_from_demo_data_carry_the_mark_above_the_header(demo_db, db):
+    import openpyxl
+
+    badge = "演示数据（合成记录，非真实诉求）"
+    flt = Filter(district_adcode="330106", city_adcode="330100")
+    with store.open_readonly(demo_db) as con:
+        expected_rows = len(queries.export_records(con, flt, limit=queries.EXPORT_ROW_CAP))
+    lines = exports.table_bytes(demo_db, flt, "csv").decode("utf-8-sig").splitlines()
+    assert lines[0] == badge and lines[1].startswith("工单编号,")
+    # Read as a planner's tool would: the mark is a title line, the table starts under it.
+    table = pd.read_csv(io.BytesIO(exports.table_bytes(demo_db, flt, "csv")), skiprows=1, encoding="utf-8-sig")
+    assert len(table) == expected_rows
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.table_bytes(demo_db, flt, "xlsx"))).active
+    assert sheet["A1"].value == badge and sheet["A1"].font.bold
+    assert sheet["A2"].value == "工单编号" and sheet.max_row == expected_rows + 2
+    # Imported (not generated) records: no mark, the header on the first line.
+    assert exports.table_bytes(db, Filter(), "csv").decode("utf-8-sig").startswith("工单编号,")
+    assert openpyxl.load_workbook(io.BytesIO(exports.table_bytes(db, Filter(), "xlsx"))).active["A1"].value == "工单编号"
