@@ -8,7 +8,6 @@ from needsmap import charts, exports, maps, presentation, queries, settings
 from needsmap.i18n import labelled, t
 from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, widgets
 
-needs_map.switch_if_clicked()  # a click on a district: its page, before anything of this one is drawn
 url_params = page.widgets_from_url({"measure": queries.MAP_MEASURES, "classes": ("quantiles", "natural_breaks")})
 ctx = page.setup("home_title", extra_params=url_params)
 lang, f = ctx.lang, ctx.filter
@@ -16,15 +15,20 @@ names = page.place_names()
 k = data.k_anonymity()
 
 present.heading(lang, f, ctx.public, t("home_title", lang), names)
+needs_map.place_bar(lang, f, names)  # a click on the map drills down here: the way back up, the place's page
 
 as_of = data.as_of()
+# The map always shows the whole province; a chosen city or district is outlined, not cut out.
+map_filter = f.with_changes(city_adcode=None, district_adcode=None)
 kpis = data.kpis(f, as_of, widgets.overdue_days())
 if not kpis["records"]:
     st.info(t("no_data", lang))
 # On a projector the page is one screen: key figures and map controls beside the map, legend in view.
 figures_side, map_side = st.columns(present.HOME_SPLIT) if ctx.public else (st.container(), st.container())
 with figures_side:
-    widgets.kpi_strip(kpis, lang, per_row=2 if ctx.public else 4)
+    # Against the province once a place is chosen (the province against itself says nothing).
+    widgets.kpi_strip(kpis, lang, per_row=2 if ctx.public else 4,
+                      reference=data.kpis(map_filter, as_of, widgets.overdue_days()) if f.city_adcode or f.district_adcode else None)
     if ctx.public:
         measure_col, (scheme_col, tiles_col) = st.container(), st.columns(2)
     else:
@@ -42,8 +46,6 @@ tiles = page.localized(tiles_col.selectbox, "home_tiles", lang, t("basemap", lan
                        format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang))
 st.session_state["tiles"] = tiles
 
-# The map always shows the whole province; a chosen city or district is outlined, not cut out.
-map_filter = f.with_changes(city_adcode=None, district_adcode=None)
 min_records = settings.get("min_records_to_rank")
 measures = data.district_measures(map_filter, as_of, widgets.overdue_days(), min_records,
                                   include_priority=measure == "priority_sum")
@@ -66,8 +68,11 @@ st.caption(t("map_caption", lang, as_of=as_of.strftime("%Y-%m-%d") if as_of else
 hot_spots.surge_list(ctx, f, names)
 
 rank_by = presentation.ranking_measure(measure)  # people when the map counts people
-# The ranking under the map covers the chosen place (all of it at province level).
-in_place = measures[measures["adcode"].isin(place)] if place else measures
+# The ranking under the map covers the chosen place (all of it at province level); a chosen
+# district is ranked among its city's districts.
+ranked_place = needs_map.place_adcodes(tuple(measures["adcode"]), tuple(measures["city_adcode"]),
+                                       f.with_changes(district_adcode=None))
+in_place = measures[measures["adcode"].isin(ranked_place)] if ranked_place else measures
 if ctx.public:  # a chart reads better than a table on a projector
     top = presentation.ranking(in_place, k, by=rank_by).assign(label=lambda frame: frame["city"] + " · " + frame["name"])
     if top.empty:

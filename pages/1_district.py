@@ -110,7 +110,7 @@ if f.city_adcode and not f.district_adcode:
         view=(lang, k, min_records, overdue, str(as_of)), measure="records", scheme="quantiles", tiles=ctx.tiles,
         public=ctx.public, place=needs_map.place_adcodes(tuple(city_measures["adcode"]), tuple(city_measures["city_adcode"]), f),
         title=t("m_records", lang), field_labels=[t("district", lang), t("city", lang), t("m_records", lang), t("category", lang)],
-        no_data_label=t("legend_no_data", lang), height=520, key="city_map", switch_page=False)
+        no_data_label=t("legend_no_data", lang), height=520, key="city_map")
 
 if f.district_adcode:
     st.subheader(t("district_map", lang))

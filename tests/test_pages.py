@@ -225,3 +225,45 @@ def test_import_with_no_file_says_to_choose_one(small_db):
     next(b for b in app.button if b.label == "导入").click().run()  # the record upload, no file chosen
     assert "请先选择要导入的文件。" in [w.value for w in app.warning]
     assert _metrics(app)["记录数"] == "6"
+
+
+def test_home_with_a_district_chosen_shows_it_in_place_against_the_province(small_db):
+    # A click on the home map chooses the district on the home page itself (the filter in the URL).
+    app = _open(district="330106")
+    assert not app.exception
+    assert app.title[0].value == "需求地图"
+    metrics = _metrics(app)
+    assert metrics["诉求总数"] == "4" and metrics["独立诉求人"] == "3"  # R1–R3 and XSS-1: h1, h2, and XSS-1 (no phone: its own requester)
+    assert any("对比全省" in (m.delta or "") for m in app.metric)
+    # The way up (province, city) and the place's own page.
+    assert [b.label for b in app.button if b.key in ("home_up_province", "home_up_city")] == ["浙江省", "杭州市"]
+    links = [p.value for p in app.main.page_link if p.proto.page == "district"]
+    assert any("西湖区详情" in label for label in links)
+
+
+def test_home_province_has_no_way_up_and_no_comparison(small_db):
+    app = _open()
+    assert not [b for b in app.button if b.key in ("home_up_province", "home_up_city")]
+    assert [m.delta for m in app.metric if m.delta] == []
+
+
+def test_home_way_up_goes_to_the_city_then_the_province(small_db):
+    app = _open(district="330127")
+    assert _metrics(app)["诉求总数"] == "2"
+    app.button(key="home_up_city").click().run()
+    assert app.query_params.get("city") == "330100" and "district" not in app.query_params
+    assert _metrics(app)["诉求总数"] == "6"  # every record is in 杭州市
+    assert app.sidebar.selectbox(key="flt_city@zh").value == "330100"
+    app.button(key="home_up_province").click().run()
+    assert "city" not in app.query_params and "district" not in app.query_params
+    assert [b for b in app.button if b.key in ("home_up_province", "home_up_city")] == []
+
+
+def test_the_filter_is_kept_when_moving_to_another_page(small_db):
+    app = _open()
+    app.sidebar.multiselect(key="flt_categories@zh").select("elderly_care").run()
+    app.switch_page("pages/1_district.py").run()
+    assert not app.exception
+    assert app.sidebar.multiselect(key="flt_categories@zh").value == ["elderly_care"]
+    assert _metrics(app)["诉求总数"] == "2"
+    assert app.query_params["cat"] == "elderly_care"

@@ -6,8 +6,11 @@ destroyed the iframe (Leaflet and ~640 kB of GeoJSON loaded and parsed again), a
 rendering the folium map took ~1 s of every rerun. Here the frame (``maps.base_map``) is the
 same for every view, so its iframe is kept; the districts, legend and place travel as
 ``feature_group_to_add``, built once per view and cached. A click is handled in the
-component's ``on_change`` callback; the page then switches before drawing anything
-(``switch_if_clicked`` at the top of the home script).
+component's ``on_change`` callback and drills down *in place*: it chooses the district, and the
+same page reruns with the map kept (moved to the district, which is outlined), the KPIs and the
+lists below following it, and a link to the district page (``place_bar``). Switching to the
+district page on every click cost ~3–4 s at 1M records (a new page, a new map frame, plotly's
+first load in the tab); staying costs what a filter change costs.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from streamlit_folium import st_folium
 from needsmap import boundaries, coords, maps
 from needsmap.errors import BoundaryError
 from needsmap.filters import Filter
+from needsmap.i18n import t
 from needsmap.ui import data, state
+from needsmap.ui.widgets import md_escape
 
 MAP_KEY = "needs_map"
-_DRILL_KEY = "needs_map_drill_down"
 DISTRICT_PAGE = "pages/1_district.py"
 
 
@@ -53,21 +57,20 @@ def place_adcodes(districts: Sequence[str], city_adcodes: Sequence[str], f: Filt
 
 def draw(f: Filter, shown: pd.DataFrame, geometries: pd.DataFrame, *, view: tuple, measure: str, scheme: str,
          tiles: str, public: bool, place: tuple[str, ...], title: str, field_labels: Sequence[str], no_data_label: str,
-         height: int = 620, key: str = MAP_KEY, switch_page: bool = True) -> None:
+         height: int = 620, key: str = MAP_KEY) -> None:
     """The needs map: every district coloured by ``shown[measure]`` (``presentation.map_frame``), the
     chosen place outlined and in view. ``view``: whatever else ``shown`` depends on (language,
     thresholds): with the filter and the database version it keys the cached layer. A click on a
-    district chooses it; with ``switch_page`` the home page then opens the district page
-    (``switch_if_clicked``), without it the page the map is on shows the district."""
+    district chooses it (city and district in the filter); the page the map is on then shows it."""
     cache_key = (str(data.db_path()), data.signature(), f.with_changes(city_adcode=None, district_adcode=None), *view)
     layer = _layer(cache_key, shown, geometries, measure, scheme, tiles, public, f.district_adcode, place, title,
                    tuple(field_labels), no_data_label)
     st_folium(maps.base_map(tiles, large=public), height=height, width="stretch", returned_objects=["last_object_clicked"],
-              key=key, feature_group_to_add=layer, on_change=lambda: _on_click(f, tiles, key, switch_page))
+              key=key, feature_group_to_add=layer, on_change=lambda: _on_click(f, tiles, key))
 
 
-def _on_click(f: Filter, tiles: str, key: str, switch_page: bool) -> None:
-    """The map was clicked: choose the district under the click (and ask for its page)."""
+def _on_click(f: Filter, tiles: str, key: str) -> None:
+    """The map was clicked: choose the district under the click."""
     point = (st.session_state.get(key) or {}).get("last_object_clicked")
     if not point:
         return
@@ -81,11 +84,22 @@ def _on_click(f: Filter, tiles: str, key: str, switch_page: bool) -> None:
     if adcode:
         current = st.session_state.get(state.FILTER_KEY, f)
         state.set_filter(current.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
-        if switch_page:
-            st.session_state[_DRILL_KEY] = True
 
 
-def switch_if_clicked() -> None:
-    """Call first thing on the home page: after a click on a district, open its page at once."""
-    if st.session_state.pop(_DRILL_KEY, False):
-        st.switch_page(DISTRICT_PAGE, query_params=st.query_params.to_dict())
+def place_bar(lang: str, f: Filter, names: dict[str, str]) -> None:
+    """Under the title once a place is chosen (by a click or the sidebar): the way back up
+    (浙江省 › 城市) and a link to the chosen place's own page (its charts, records and hot spots)."""
+    place = f.district_adcode or f.city_adcode
+    if not place:
+        return
+    up, link, _ = st.columns([2, 3, 3], vertical_alignment="center")
+    with up:
+        crumbs = st.columns(2 if f.district_adcode else 1)
+        crumbs[0].button(t("breadcrumb_province", lang), key="home_up_province", icon=":material/arrow_upward:",
+                         on_click=state.set_filter, args=(f.with_changes(city_adcode=None, district_adcode=None),))
+        if f.district_adcode:
+            crumbs[1].button(md_escape(names.get(f.city_adcode or "", f.city_adcode or "")), key="home_up_city",
+                             icon=":material/arrow_upward:",
+                             on_click=state.set_filter, args=(f.with_changes(district_adcode=None),))
+    link.page_link(DISTRICT_PAGE, label=t("open_place_page", lang, place=md_escape(names.get(place, place))),
+                   icon=":material/open_in_new:")

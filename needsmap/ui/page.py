@@ -22,6 +22,7 @@ from needsmap.ui import data, present, saved_views, state
 from needsmap.ui.assets import serve_leaflet
 from needsmap.ui.state import FILTER_KEY, is_public
 
+_PAGE_KEY = "page_script"  # the page of the previous run
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
         present.install_css()
     script = navigation.BY_TITLE.get(title_key, navigation.HOME).script
     current = _current_filter()
+    if st.session_state.get(_PAGE_KEY) != script:
+        # A new page (a sidebar link, the map's link to a district): Streamlit keeps the old page's
+        # filter widget values under their keys but not as those widgets' state, so they would
+        # draw empty and the view would be lost. Drop them: they re-seed from the kept Filter.
+        state.clear_filter_widgets()
+        st.session_state[_PAGE_KEY] = script
     with st.sidebar:
         _navigation(lang)
         lang = _language_switch(lang)

@@ -39,6 +39,8 @@ def set_filter(new: Filter) -> None:
     params = new.to_query_params()
     if st.session_state.get("lang", "zh") != "zh":
         params["lang"] = st.session_state["lang"]
+    if st.query_params.get("present") == "1":  # a click on a projected map stays in presentation mode
+        params["present"] = "1"
     st.query_params.from_dict(params)
 
 

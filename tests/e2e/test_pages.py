@@ -111,20 +111,33 @@ def test_hovering_a_district_shows_its_name(page: Page, app_server: str) -> None
     expect(map_frame(page).locator(".leaflet-tooltip")).to_contain_text(name, timeout=10_000)
 
 
-def test_clicking_a_district_opens_its_drill_down(page: Page, app_server: str, timings: dict[str, float]) -> None:
+def test_clicking_a_district_drills_down_in_place_and_links_to_its_page(
+        page: Page, app_server: str, app_db: Path, timings: dict[str, float]) -> None:
     _open_home(page, app_server)
     wait_for_districts(page, ZHEJIANG_DISTRICTS)
     index, properties = clickable_district(page)
     name = _name_in_properties(properties)
     assert name, f"the map feature carries no district name or adcode: {properties}"
+    adcode = next(code for code, district in DISTRICT_NAMES.items() if district == name)
     started = time.perf_counter()
     rerun_after(page, lambda: district_paths(page).nth(index).click())
+    # Still the home page, the district chosen: in the URL, its outline on the kept map, its records counted.
+    expect(page).to_have_url(re.compile(rf"/\?(.*&)?district={adcode}(&|$)"))
+    wait_for_app(page)
+    wait_for_districts(page, ZHEJIANG_DISTRICTS)
+    timings["click district → in-place drill-down idle"] = time.perf_counter() - started
+    expect(page.locator(HEADING).first).to_have_text("需求地图")
+    expect(map_frame(page).locator(".needsmap-label")).to_have_count(1)  # only the chosen district is named
+    expect(map_frame(page).locator(".needsmap-label")).to_have_text(name)
+    records = db_scalar(app_db, "SELECT count(*) FROM demands WHERE district_adcode = ?", [adcode])
+    assert as_int(metric_values(page)[0]) == records
+    shot(page, "home-district-in-place")
+    # Its own page is one click away.
+    rerun_after(page, lambda: page.get_by_role("link", name=re.compile(f"{name}详情")).click())
+    expect(page).to_have_url(re.compile(rf"/district\?(.*&)?district={adcode}(&|$)"))
     expect(page.locator(HEADING).filter(has_text=name).first).to_be_visible(timeout=TIMEOUT_MS)
     wait_for_app(page)
-    timings["click district → drill-down idle"] = time.perf_counter() - started
-    adcode = next(code for code, district in DISTRICT_NAMES.items() if district == name)
-    expect(page).to_have_url(re.compile(rf"/district\?(.*&)?district={adcode}(&|$)"))
-    shot(page, "district-after-click")
+    shot(page, "district-from-home-link")
     assert page.locator(EXCEPTION).count() == 0
 
 
