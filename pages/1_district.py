@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# First of all, before the heavy imports: a fresh install builds its demo here, with a message.
+from needsmap.ui.first_start import build_demo_if_missing
+
+build_demo_if_missing()
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium

@@ -192,14 +192,14 @@ def test_sessions_opened_together_on_a_fresh_install_build_the_demo_once(tmp_pat
     import threading
 
     from needsmap import demo
-    from needsmap.ui import page
+    from needsmap.ui import first_start
 
     db = tmp_path / "needsmap.duckdb"
     monkeypatch.setenv("NEEDSMAP_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("NEEDSMAP_DB", raising=False)
     builds: list[Path] = []
 
-    def build(path, records, seed):
+    def build(path, records, seed, echo=None):
         builds.append(Path(path))
         time.sleep(0.5)  # long enough for every other session to arrive meanwhile
         Path(path).write_bytes(b"built")
@@ -209,7 +209,7 @@ def test_sessions_opened_together_on_a_fresh_install_build_the_demo_once(tmp_pat
 
     def open_session() -> None:
         start.wait()
-        page._build_demo_on_first_start("zh")
+        first_start.build_demo_if_missing()
 
     sessions = [threading.Thread(target=open_session) for _ in range(4)]
     for session in sessions:

@@ -18,7 +18,7 @@ from needsmap import boundaries, formatting, navigation, settings, taxonomy
 from needsmap.errors import BoundaryError, NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import t, term
-from needsmap.ui import data, present, saved_views, state
+from needsmap.ui import data, first_start, present, saved_views, state
 from needsmap.ui.assets import serve_leaflet
 from needsmap.ui.state import FILTER_KEY, is_public
 
@@ -58,7 +58,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
         st.stop()
     serve_leaflet()
     try:
-        _build_demo_on_first_start(lang)
+        first_start.build_demo_if_missing()  # the pages call it first; here for any other way in
         data.check()
     except NeedsmapError as exc:
         st.error(t("db_problem", lang, error=str(exc)))
@@ -110,26 +110,6 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
         if value in options and value != options[0]:
             params[param] = str(value)
     return params
-
-
-def _build_demo_on_first_start(lang: str) -> None:
-    """The bundled demo: when the *default* database is missing, build it once (50,000 records).
-
-    A database named by NEEDSMAP_DB that is missing is reported instead: that is a
-    configuration mistake, and quietly filling it with demo data would hide it.
-    """
-    db = data.db_path()
-    if db.exists() or db != settings.default_db_path():
-        return
-    from filelock import FileLock
-
-    from needsmap import demo
-
-    # Sessions opened together on a fresh install wait for the one that builds (same spinner).
-    with st.spinner("首次启动：正在生成演示数据… (first start: building the demo database…)"), \
-            FileLock(str(db) + ".first-start.lock"):
-        if not db.exists():
-            demo.build_demo_database(db, records=50_000, seed=2025)
 
 
 def _current_filter() -> Filter:

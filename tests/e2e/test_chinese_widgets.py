@@ -49,3 +49,19 @@ def test_the_category_filter_offers_no_english_select_all(page: Page, app_server
     texts = options.all_inner_texts()  # the rows in view of a virtual list
     first = taxonomy.label(taxonomy.CATEGORIES, taxonomy.CATEGORIES[0].code, "zh")
     assert texts[0] == first and not [text for text in texts if "Select all" in text], texts
+
+
+def test_the_first_start_says_what_it_is_doing_while_the_demo_is_built(new_page, serve, tmp_path) -> None:
+    # A fresh install: the default database (in the data folder) does not exist yet.
+    data_dir = tmp_path / "fresh"
+    data_dir.mkdir()
+    with serve(data_dir / "needsmap.duckdb", "first-start", {"NEEDSMAP_DATA_DIR": str(data_dir)}) as base_url:
+        page = new_page()
+        page.goto(base_url, wait_until="domcontentloaded")
+        # The message comes before the page's heavy imports, not after a white page.
+        expect(page.get_by_text(t("first_start", "zh"))).to_be_visible(timeout=15_000)
+        page.screenshot(path=str(SCREENSHOTS / "zh-first-start.png"))
+        expect(page.get_by_text(t("demo_badge", "zh"))).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(t("first_start", "zh"))).to_have_count(0)
+        assert (data_dir / "needsmap.duckdb").exists()
+        assert page.locator(EXCEPTION).count() == 0
