@@ -512,6 +512,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "facilities_upload_help": ("每行一个设施：设施编号、名称、类型、床位/容量、经度、纬度（必需：编号、类型、经纬度）。同一编号再次导入即更新。",
                                "One row per facility: id, name, type, capacity, lon, lat (required: id, type, point). Re-importing an id updates it."),
     "facilities_import_button": ("导入设施", "Import facilities"),
+    "network_upload": ("导入路网（步行距离）", "Import a road network (walking distances)"),
+    "network_upload_help": ("OSM（.osm、.osm.pbf，JOSM / Overpass / Geofabrik 导出）或 GraphML（OSMnx）。导入后，生活圈按步行路网距离计算；"
+                            "新导入的路网替换旧的。",
+                            "OSM (.osm, .osm.pbf as JOSM, Overpass or Geofabrik export them) or GraphML (OSMnx). Once imported, "
+                            "life circles are walks along it; a new network replaces the stored one."),
+    "upload_network_file": ("上传路网文件（OSM / PBF / GraphML）", "Upload a road network file (OSM / PBF / GraphML)"),
+    "network_import_button": ("导入路网", "Import road network"),
+    "network_stored": ("当前路网：{name}（{nodes:,} 个节点，{km:,.1f} 公里，{at}）", "Road network in use: {name} ({nodes:,} nodes, {km:,.1f} km, {at})"),
+    "network_none": ("尚未导入路网：生活圈按直线距离 × 绕行系数计算。", "No road network yet: life circles use straight lines × the detour factor."),
     "facilities_rejects": ("被拒收的设施行", "Rejected facility rows"),
     "facility_type_mapping": ("设施类型 → 服务类别", "Facility type → category"),
     # Boundary layers (乡镇街道, communities, grids): levels and the importer's checks (layers.CHECKS).

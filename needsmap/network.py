@@ -223,7 +223,8 @@ def _densified(vertices: pd.DataFrame, segments: np.ndarray, given_length: np.nd
     xy = project(vertices["lon"].to_numpy(), vertices["lat"].to_numpy())
     chord = np.hypot(*(xy[end] - xy[start]).T)
     length = np.fmax(chord, np.nan_to_num(given_length, nan=0.0))
-    pieces = np.maximum(1, np.ceil(chord / DENSIFY_M - 1e-6).astype(np.int64))  # 50.000001 m is not split
+    # Up to 5 % over is left whole: coordinates written to 7 decimals make a 50 m piece 50.01 m.
+    pieces = np.maximum(1, np.ceil(chord / DENSIFY_M - 0.05).astype(np.int64))
     # Nodes placed along split segments, numbered after the file's own.
     split = np.flatnonzero(pieces > 1)
     inner_per_segment = pieces[split] - 1

@@ -113,3 +113,19 @@ st.dataframe(widgets.with_headers(data.facility_rejects(), lang), hide_index=Tru
 st.caption(t("facility_type_mapping", lang) + " · data/facility_type_mapping.csv")
 st.dataframe(labelled(data.facility_type_mapping(), lang, {"facility_type": "c_facility_type", "category": "c_category"},
                       {"category": "category"}), hide_index=True, width="stretch", height=200)
+
+# Road network (supply): walking distances for the life circles.
+st.subheader(t("network_upload", lang))
+st.caption(t("network_upload_help", lang))
+with st.form("upload_network", clear_on_submit=True):
+    network_file = widgets.file_uploader(t("upload_network_file", lang), ["osm", "pbf", "xml", "bz2", "gz", "graphml"],
+                                         lang, key="network_file")
+    network_submitted = st.form_submit_button(t("network_import_button", lang))
+if network_submitted and network_file is None:
+    st.warning(t("upload_no_file", lang))
+if network_submitted and network_file is not None:
+    upload.import_network_upload(data.db_path(), network_file.name, bytes(network_file.getbuffer()), lang)
+stored_network = data.road_network_info()  # after an import above: the network now in use
+st.caption(t("network_stored", lang, name=stored_network["file_name"], nodes=stored_network["nodes"],
+             km=stored_network["length_km"], at=f"{stored_network['imported_at']:%Y-%m-%d %H:%M}")
+           if stored_network else t("network_none", lang))

@@ -92,3 +92,36 @@ def test_uploading_a_facility_list_shows_counts_and_reasons_and_changes_the_supp
     next(b for b in app.button if b.label == "导入设施").click()
     app.run()
     assert "accepted=0 updated=0 rejected=4 skipped_existing=2 rows_read=6" in as_seen(app.success[0].value)
+
+
+def test_a_road_network_uploaded_on_the_data_page_turns_the_supply_page_to_walking_distances(city_db: Path,
+                                                                                            tmp_path: Path):
+    """The crafted city's facilities, then an Overpass export of one straight street through it
+    (y = 0, x from −500 to 2,000, a node every 50 m): records near the street walk to A and B along
+    it; the far ones are off it (more than 300 m) and stay straight-line."""
+    from needsmap.ingest.facilities import import_facilities
+    from tests.ingest_files import write_csv
+
+    import_facilities(write_csv(tmp_path / "设施.csv", FACILITY_LIST.head(2), "gbk"), city_db)
+    app = open_page("pages/5_data.py")
+    assert any("尚未导入路网" in c.value for c in app.caption)
+    xs = range(-500, 2001, 50)
+    nodes = "\n".join(f'  <node id="{9000 + i}" lat="{at(x, 0)[1]:.7f}" lon="{at(x, 0)[0]:.7f}"/>' for i, x in enumerate(xs))
+    refs = "\n".join(f'    <nd ref="{9000 + i}"/>' for i in range(len(xs)))
+    street = (f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API 0.7.62.1 084b4234">\n'
+              f'{nodes}\n  <way id="77">\n{refs}\n    <tag k="highway" v="residential"/>\n  </way>\n</osm>\n')
+    app.file_uploader(key="network_file").upload("长街.osm", street.encode("utf-8"), "application/xml")
+    next(b for b in app.button if b.label == "导入路网").click()
+    app.run()
+    assert not app.exception and not app.error
+    assert [as_seen(s.value) for s in app.success] == [
+        "已导入路网 imported road network 长街.osm (osm): ways=1 nodes=51 edges=50 length_km=2.5"]
+    assert any(c.value.startswith("当前路网：长街.osm（51 个节点，2.5 公里，") for c in app.caption)
+
+    supply_page = open_page("pages/6_supply.py")
+    assert not supply_page.exception
+    # Walks: r1 100, r2 300, r3 500 (from B), r4 700, r9 200 + 0 (it is 200 m off the street, at
+    # x = 0); r5 r6 r7 r8 are more than 300 m from it: straight line, none covered. 5 of 9.
+    assert metrics(supply_page)["生活圈内的诉求占比"] == "55.6%"
+    assert any(c.value.startswith("距离：步行路网距离（路网 长街.osm；") and "4 条诉求、0 个设施" in c.value
+               for c in supply_page.caption)

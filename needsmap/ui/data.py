@@ -279,6 +279,11 @@ def _supply(db: str, version: tuple[int, int], f: Filter, category: str, minutes
         con.close()
 
 
+def road_network_info() -> dict[str, object] | None:
+    """``supply_queries.road_network_info``: the stored road network's file name, size, import time."""
+    return _run(supply_queries.road_network_info)
+
+
 def supply_distances(f: Filter, category: str, minutes: int) -> dict[str, object]:
     """``CategorySupply.distances`` of the view: network or straight line, records and facilities
     off the network."""

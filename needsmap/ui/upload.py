@@ -5,8 +5,9 @@ unmapped category texts in one step, and edit the header aliases."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -162,11 +163,24 @@ def import_facility_upload(db: Path, name: str, content: bytes, crs: str, source
     """Import an uploaded facility list (``ingest.facilities.import_facilities``) and say what happened."""
     from needsmap.ingest.facilities import import_facilities
 
+    _import_saved_upload(name, content, lambda path: import_facilities(path, db, crs=crs, source=source), lang)
+
+
+def import_network_upload(db: Path, name: str, content: bytes, lang: str) -> None:
+    """Import an uploaded road network (``ingest.roads.import_network``) and say what happened."""
+    from needsmap.ingest.roads import import_network
+
+    _import_saved_upload(name, content, lambda path: import_network(path, db), lang)
+
+
+def _import_saved_upload(name: str, content: bytes, run: Callable[[Path], Any], lang: str) -> None:
+    """Write an upload under its own name in a private folder, ``run`` an importer on it, and show
+    its summary line or its error (never a traceback)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(name).name  # the user's file name, never trusted as a path
         path.write_bytes(content)
         try:
-            report = import_facilities(path, db, crs=crs, source=source)
+            report = run(path)
         except NeedsmapError as exc:
             st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
             return
