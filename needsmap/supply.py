@@ -165,11 +165,12 @@ def covered_by_category(lon: np.ndarray, lat: np.ndarray, category: np.ndarray, 
 
 def walking_pairs(points_xy: np.ndarray, sites_xy: np.ndarray, radius_m: float, network: RoadNetwork,
                   walk_m: float, *, point_snap: tuple[np.ndarray, np.ndarray] | None = None,
-                  site_snap: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  site_snap: tuple[np.ndarray, np.ndarray] | None = None,
+                  point_tree: cKDTree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(point index, site index) of every point within a site's catchment over a road network: the
     walk (snap + network + snap) at most ``walk_m`` when both are on it; the straight line at most
-    ``radius_m`` when either is off it. ``point_snap`` / ``site_snap``: ``network.snap`` results
-    already at hand."""
+    ``radius_m`` when either is off it. ``point_snap`` / ``site_snap`` / ``point_tree``:
+    ``network.snap`` results and a KD-tree of the points already at hand."""
     point_node, point_gap = point_snap if point_snap is not None else network.snap(points_xy)
     site_node, site_gap = site_snap if site_snap is not None else network.snap(sites_xy)
     on_points, on_sites = point_node >= 0, site_node >= 0
@@ -178,14 +179,11 @@ def walking_pairs(points_xy: np.ndarray, sites_xy: np.ndarray, radius_m: float, 
     position, point_at = _points_at_nodes(node, point_node[on_rows])
     point_at = on_rows[point_at]
     near = walked[position] + point_gap[point_at] <= walk_m
-    point_parts, site_parts = [point_at[near]], [source[position][near]]
-    for point_rows, site_rows in ((np.flatnonzero(~on_points), np.arange(len(sites_xy))),
-                                  (on_rows, np.flatnonzero(~on_sites))):
-        if len(point_rows) and len(site_rows):
-            p, q = catchment_pairs(cKDTree(np.asarray(points_xy)[point_rows]), np.asarray(sites_xy)[site_rows], radius_m)
-            point_parts.append(point_rows[p])
-            site_parts.append(site_rows[q])
-    return np.concatenate(point_parts), np.concatenate(site_parts)
+    straight_point, straight_site = catchment_pairs(point_tree if point_tree is not None else cKDTree(points_xy),
+                                                    np.asarray(sites_xy).reshape(-1, 2), radius_m)
+    off = ~on_points[straight_point] | ~on_sites[straight_site]
+    return (np.concatenate([point_at[near], straight_point[off]]),
+            np.concatenate([source[position][near], straight_site[off]]))
 
 
 def _points_at_nodes(node: np.ndarray, point_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +260,7 @@ class CategorySupply:
             return catchment_pairs(self.tree, self.facility_xy, self.radius_m)
         return walking_pairs(self.demand_xy, self.facility_xy, self.radius_m, self.network, self.walk_m,
                              point_snap=(self.demand_node, self.demand_snap),
-                             site_snap=(self.facility_node, facility_snap))
+                             site_snap=(self.facility_node, facility_snap), point_tree=self.tree)
 
     def distances(self) -> dict[str, object]:
         """Which distance the figures use: ``kind`` (``network`` or ``straight``), the network's
@@ -280,7 +278,7 @@ class CategorySupply:
         if self.network is None:
             return np.asarray(self.tree.query_ball_point(point[0], self.radius_m), dtype=np.int64)
         reached, _ = walking_pairs(self.demand_xy, point, self.radius_m, self.network, self.walk_m,
-                                   point_snap=(self.demand_node, self.demand_snap))
+                                   point_snap=(self.demand_node, self.demand_snap), point_tree=self.tree)
         return reached
 
     def in_place(self, district_adcode: str | None = None, city_adcode: str | None = None) -> np.ndarray:
