@@ -402,3 +402,27 @@ def test_cli_imports_and_lists_layers(records_db: Path, xihu_grid: gpd.GeoDataFr
     listed = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["township", "township-2"]
     assert "synthetic" in listed[0] and "synthetic" not in listed[1]
+
+
+def test_data_page_lists_the_layers_with_their_units_and_linked_records(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from needsmap import settings
+    from tests.apptest_pages import open_page
+
+    path = tmp_path / "西湖区乡镇街道.geojson"
+    xihu_grid.to_file(path, driver="GeoJSON", engine="pyogrio")
+    imported = layers.import_layer(records_db, path, "township", layer_id="xihu")
+    monkeypatch.setenv("NEEDSMAP_DB", str(records_db))
+    monkeypatch.delenv("NEEDSMAP_STAFF_PASSWORD", raising=False)
+    monkeypatch.delenv("NEEDSMAP_PUBLIC_MODE", raising=False)
+    monkeypatch.setattr(settings, "SECRETS_TOML", tmp_path / "no-secrets.toml")
+    app = open_page("pages/5_data.py")
+    assert not app.exception
+    table = app.dataframe[-1].value
+    assert list(table.columns[:5]) == ["图层", "图层名称", "层级", "单元数", "落入单元的记录"]
+    rows = table.set_index("图层")
+    assert rows.loc["township", "单元数"] == 58 and bool(rows.loc["township", "合成示例"])
+    assert rows.loc["township", "落入单元的记录"] == len(_links(records_db, "township"))
+    assert (rows.loc["xihu", "层级"], rows.loc["xihu", "单元数"]) == ("乡镇街道", len(xihu_grid))
+    assert rows.loc["xihu", "落入单元的记录"] == imported.assigned_records
+    assert "导入边界图层（乡镇街道、社区村、网格）" in [s.value for s in app.subheader]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from needsmap import alerts, hotspots, needs, presentation, queries, settings, store, supply, supply_queries
+from needsmap import alerts, hotspots, layers, needs, presentation, queries, settings, store, supply, supply_queries
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -237,6 +237,11 @@ def surges(f: Filter) -> alerts.Surges:
     if state.is_public():
         return replace(result, table=result.table[presentation.enough_to_show(result.table, k_anonymity(), ("requesters",))])
     return result
+
+
+def boundary_layers() -> pd.DataFrame:
+    """``layers.list_layers``: every boundary layer with its units and the records linked to them."""
+    return _run(layers.list_layers)
 
 
 # --- Demand against supply (needsmap.supply) -------------------------------------------------

@@ -185,3 +185,38 @@ def _import_saved_upload(name: str, content: bytes, run: Callable[[Path], Any], 
             st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
             return
     st.success(widgets.md_escape(report.summary_line()))
+
+
+def import_layer_upload(db: Path, name: str, content: bytes, level: str, crs: str | None, layer_id: str | None,
+                        replace: bool, lang: str) -> None:
+    """Import an uploaded boundary layer (``layers.import_layer``) and say what it did and found."""
+    from needsmap import layers
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name  # the user's file name, never trusted as a path
+        path.write_bytes(content)
+        try:
+            report = layers.import_layer(db, path, level, crs=crs, layer_id=layer_id, replace=replace)
+        except NeedsmapError as exc:
+            st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
+            return
+    st.success(widgets.md_escape(report.summary_line()))
+    st.text(" · ".join(f"{t(f'layer_check_{check}', lang)} {count}" for check, count in report.checks.items()))
+    if report.problems:
+        st.caption(t("layer_problems", lang))
+        problems = pd.DataFrame([{"check": t(f"layer_check_{p.check}", lang), "unit_code": p.unit_code,
+                                  "unit_name": p.name, "detail": p.detail} for p in report.problems])
+        st.dataframe(widgets.with_headers(problems, lang), hide_index=True, width="stretch", height=240)
+
+
+def layers_table(layers_frame: pd.DataFrame, lang: str) -> None:
+    """The database's boundary layers, one row each (or a line saying there are none)."""
+    if layers_frame.empty:
+        st.caption(t("layers_none", lang))
+        return
+    shown = layers_frame.rename(columns={"name": "layer_name"}).assign(
+        level=layers_frame["level"].map(lambda level: t(f"layer_level_{level}", lang)))
+    columns = ["layer_id", "layer_name", "level", "units", "assigned_records", "file_name", "source_crs", "synthetic",
+               "imported_at"]
+    shown = shown.rename(columns={"source_file": "file_name"})[columns]
+    st.dataframe(widgets.with_headers(shown, lang), hide_index=True, width="stretch")
