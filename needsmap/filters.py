@@ -19,6 +19,10 @@ from needsmap import taxonomy
 # Matched whole and in ASCII digits (\d and $ would let "33０１０６" and "330106\n" through).
 _ADCODE = re.compile(r"33[0-9]{4}")
 _CITY_ADCODE = re.compile(r"33[0-9]{2}00")
+# A boundary layer's id and a unit's code (统计用区划代码, a grid cell's name …): an ASCII letter or
+# digit, then letters, digits, "_" and "-", matched whole, so a value in a URL or a title is plain text.
+_LAYER_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
+_UNIT_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,39}")
 _LIST_FIELDS = {
     "categories": {t.code for t in taxonomy.CATEGORIES},
     "statuses": {t.code for t in taxonomy.STATUSES},
@@ -31,8 +35,11 @@ _ALL_URGENCY = {int(u.code) for u in taxonomy.URGENCY}
 URL_NAMES = {
     "date_from": "from", "date_to": "to", "categories": "cat", "subcategories": "sub", "urgency": "urg",
     "statuses": "status", "channels": "ch", "groups": "grp", "urban_rural": "ur", "city_adcode": "city",
-    "district_adcode": "district",
+    "district_adcode": "district", "layer_id": "layer", "unit_code": "unit",
 }
+# Shorthand URL parameters for a unit of "the" layer of a level: ``?township=330106004`` is the
+# unit 330106004 of the township layer (``from_query_params`` is told which layer that is).
+LEVEL_PARAMS = {"township": "township"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class Filter:
     urban_rural: tuple[str, ...] = ()
     city_adcode: str | None = None
     district_adcode: str | None = None
+    # One level below the district: a unit (乡镇街道, community, grid cell) of a boundary layer.
+    # ``layer_id`` alone says which layer the district drills into; with ``unit_code`` the view is
+    # that unit's records (a unit without its layer names nothing and matches no record).
+    layer_id: str | None = None
+    unit_code: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse values of the wrong kind with a sentence, before any reaches SQL.
@@ -75,6 +87,15 @@ class Filter:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a 6-digit adcode (text) or None")
+        for name in ("layer_id", "unit_code"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"`{name}` was {_shown(value)} but is expected to be text or None")
+
+    @property
+    def unit_key(self) -> str | None:
+        """``layer/unit``: the unit's key among place names (``describe``), or None without a unit."""
+        return f"{self.layer_id}/{self.unit_code}" if self.layer_id and self.unit_code else None
 
     def with_changes(self, **changes: object) -> Filter:
         return replace(self, **changes)
@@ -108,6 +129,14 @@ class Filter:
             params["f_city"] = self.city_adcode
         elif self.city_adcode:
             bits.append("FALSE")  # not a city's code (33xx00): it names no city, so no record
+        if self.unit_code and self.layer_id:
+            # A semi-join: the records the layer's assignment put in the unit (record_units).
+            bits.append(f"{alias}.record_id IN (SELECT u.record_id FROM record_units u"
+                        " WHERE u.layer_id = $f_layer AND u.unit_code = $f_unit)")
+            params["f_layer"] = self.layer_id
+            params["f_unit"] = self.unit_code
+        elif self.unit_code:
+            bits.append("FALSE")  # a unit of no known layer names no record
         return (" AND ".join(bits) or "TRUE"), params
 
     def to_query_params(self) -> dict[str, str]:
@@ -124,11 +153,19 @@ class Filter:
         return out
 
     @classmethod
-    def from_query_params(cls, params: Mapping[str, object]) -> Filter:
-        """Parse URL parameters; values outside the allowed sets are dropped, never passed on."""
+    def from_query_params(cls, params: Mapping[str, object], *, layers_by_level: Mapping[str, str] | None = None) -> Filter:
+        """Parse URL parameters; values outside the allowed sets are dropped, never passed on.
+
+        ``layers_by_level`` (level → layer id) says which layer a shorthand such as
+        ``?township=CODE`` means; without it (or with no layer of that level) the unit is kept
+        without a layer, names nothing, and the page says why. ``?layer=&unit=`` win over it.
+        """
 
         def text(name: str) -> str:
-            raw = params.get(URL_NAMES[name], "")
+            return raw_text(URL_NAMES[name])
+
+        def raw_text(param: str) -> str:
+            raw = params.get(param, "")
             if isinstance(raw, list):
                 raw = ",".join(str(r) for r in raw)
             return str(raw)[:2000]
@@ -147,6 +184,14 @@ class Filter:
             value = text(name)
             return value if _ADCODE.fullmatch(value) else None
 
+        layer_id = text("layer_id") if _LAYER_ID.fullmatch(text("layer_id")) else None
+        unit_code = text("unit_code") if _UNIT_CODE.fullmatch(text("unit_code")) else None
+        if unit_code is None:
+            for param, level in LEVEL_PARAMS.items():
+                if _UNIT_CODE.fullmatch(raw_text(param)):
+                    unit_code, layer_id = raw_text(param), (layers_by_level or {}).get(level)
+                    break
+
         return cls(
             date_from=day("date_from"),
             date_to=day("date_to"),
@@ -159,14 +204,19 @@ class Filter:
             urban_rural=codes("urban_rural"),
             city_adcode=adcode("city_adcode"),
             district_adcode=adcode("district_adcode"),
+            layer_id=layer_id,
+            unit_code=unit_code,
         )
 
     def describe(self, lang: str, place_names: Mapping[str, str] | None = None) -> str:
-        """The filters as words, e.g. ``杭州市 · 2025年7月–9月 · 养老服务``."""
+        """The filters as words, e.g. ``杭州市 · 2025年7月–9月 · 养老服务``; a unit after its district
+        (``西湖区 · 北山街道 · …``; ``place_names`` knows units by ``unit_key``)."""
         place_names = place_names or {}
         parts: list[str] = []
         place = self.district_adcode or self.city_adcode
         parts.append(place_names.get(place, place) if place else ("浙江省" if lang == "zh" else "Zhejiang"))
+        if self.unit_code:
+            parts.append(place_names.get(self.unit_key or "", self.unit_code))
         if self.date_from or self.date_to:
             parts.append(_describe_period(self.date_from, self.date_to, lang))
         if self.categories:

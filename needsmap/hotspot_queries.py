@@ -134,7 +134,10 @@ def period(con: Connection, f: Filter) -> tuple[date | None, date | None]:
 
 
 def study_geometries(con: Connection, f: Filter) -> list[str]:
-    """GeoJSON texts of the districts a view covers (its district, its city's districts, or all)."""
+    """GeoJSON texts of the districts a view covers (its unit, its district, its city's districts, or all)."""
+    if f.unit_code and f.layer_id:
+        sql = "SELECT geometry FROM boundary_units WHERE layer_id = $layer AND unit_code = $unit"
+        return [row[0] for row in con.execute(sql, {"layer": f.layer_id, "unit": f.unit_code}).fetchall() if row[0]]
     if f.district_adcode:
         sql, params = "SELECT geometry_geojson FROM districts WHERE adcode = $district", {"district": f.district_adcode}
     elif f.city_adcode:

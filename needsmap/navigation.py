@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from needsmap.filters import URL_NAMES
+from needsmap.filters import LEVEL_PARAMS, URL_NAMES
 
 
 @dataclass(frozen=True)
@@ -47,5 +47,6 @@ URL_WIDGETS: dict[str, str] = {
     # The district page's hot-spot map: distinct requesters (default) or records.
     "hs": "hs_measure",
 }
-# The URL parameters a link or a saved view may carry: the Filter's own and the page widgets'.
-URL_PARAMS: frozenset[str] = frozenset(URL_NAMES.values()) | frozenset(URL_WIDGETS)
+# The URL parameters a link or a saved view may carry: the Filter's own (``?township=`` too) and
+# the page widgets'.
+URL_PARAMS: frozenset[str] = frozenset(URL_NAMES.values()) | frozenset(LEVEL_PARAMS) | frozenset(URL_WIDGETS)

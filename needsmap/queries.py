@@ -414,9 +414,23 @@ def urban_rural_gap(con: Connection, f: Filter, response_hours_target: int) -> p
 
 
 def _population_in_scope(con: Connection, f: Filter) -> pd.DataFrame:
-    """Districts inside the filter's place scope: adcode, urban_rural, population (2020 census)."""
+    """Districts inside the filter's place scope: adcode, urban_rural, population (2020 census).
+
+    A unit (``f.unit_code``) is its district's row with the unit's own population (from its
+    layer; NaN when the layer gives none, so its rates are unknown rather than wrong)."""
     bits: list[str] = ["TRUE"]
     params: dict[str, object] = {}
+    if f.unit_code and f.layer_id:
+        sql = """
+            SELECT d.adcode, d.urban_rural, CAST(u.population AS DOUBLE) AS population
+            FROM boundary_units u JOIN districts d ON d.adcode = u.district_adcode
+            WHERE u.layer_id = $layer AND u.unit_code = $unit"""
+        params = {"layer": f.layer_id, "unit": f.unit_code}
+        if f.urban_rural:
+            in_areas, areas = in_sql("d.urban_rural", "area", f.urban_rural)
+            sql += f" AND {in_areas}"
+            params.update(areas)
+        return con.execute(sql, params).df()
     if f.district_adcode:
         bits.append("adcode = $district")
         params["district"] = f.district_adcode

@@ -1,4 +1,4 @@
-"""District drill-down: province → city → district, with a breadcrumb back up."""
+"""District drill-down: province → city → district → unit (乡镇街道 …), with a breadcrumb back up."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from functools import partial
 
 from needsmap import charts, exports, hotspots, maps, needs, presentation, settings, taxonomy
 from needsmap.i18n import labelled, t, term
-from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, staff, state, widgets
+from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, staff, state, units, widgets
 
 ctx = page.setup("district_title", extra_params=page.widgets_from_url({"hs": hotspots.MEASURES}))
 lang, f = ctx.lang, ctx.filter
@@ -25,21 +25,30 @@ k = data.k_anonymity()
 
 
 def go_to(city: str | None, district: str | None) -> None:
-    state.set_filter(f.with_changes(city_adcode=city, district_adcode=district))
+    # Up to a district or above: the unit is left (the layer choice stays with the district).
+    state.set_filter(f.with_changes(city_adcode=city, district_adcode=district, unit_code=None,
+                                    layer_id=f.layer_id if district else None))
     st.rerun()
 
 
-# Breadcrumb: 浙江省 › 城市 › 区县 — each level a button back up.
-crumbs = st.columns([1, 1, 1, 5])
+# Breadcrumb: 浙江省 › 城市 › 区县 › 乡镇街道 — each level a button back up.
+crumbs = st.columns([1, 1, 1, 1, 4])
 if crumbs[0].button(t("breadcrumb_province", lang), key="crumb_province"):
     go_to(None, None)
 if f.city_adcode and crumbs[1].button(widgets.md_escape(names.get(f.city_adcode, f.city_adcode)), key="crumb_city"):
     go_to(f.city_adcode, None)
-if f.district_adcode:
-    crumbs[2].markdown(f"**{widgets.md_escape(names.get(f.district_adcode, f.district_adcode))}**")
+district_name = widgets.md_escape(names.get(f.district_adcode, f.district_adcode or ""))
+if f.district_adcode and f.unit_code:
+    if crumbs[2].button(district_name, key="crumb_district"):
+        go_to(f.city_adcode, f.district_adcode)
+    crumbs[3].markdown(f"**{widgets.md_escape(names.get(f.unit_key, f.unit_code))}**")
+elif f.district_adcode:
+    crumbs[2].markdown(f"**{district_name}**")
 
 place = f.district_adcode or f.city_adcode
 heading = names.get(place, t("province", lang)) if place else t("province", lang)
+if f.unit_key:
+    heading = names.get(f.unit_key, f.unit_code)
 present.heading(lang, f, ctx.public, t("district_title", lang), names,
                 normal_title=f"{heading} · {t('district_title', lang)}")
 
@@ -118,8 +127,10 @@ if f.city_adcode and not f.district_adcode:
         no_data_label=t("legend_no_data", lang), height=520, key="city_map")
 
 if f.district_adcode:
+    # One level deeper: the district's units (乡镇街道 …) on a map; a click opens one.
+    units.section(ctx, f, names, as_of, overdue)
     st.subheader(t("district_map", lang))
-    geometry = data.district_geometries().set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
+    geometry = units.unit_outline(f) or data.district_geometries().set_index("adcode").loc[f.district_adcode, "geometry_geojson"]
     kind, points = data.map_points(f)  # in public mode never single records: ~1 km cells big enough to show
     points = points.copy()
     if kind == "points":

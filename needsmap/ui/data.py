@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from needsmap import alerts, hotspots, layers, needs, presentation, queries, settings, store, supply, supply_queries
+from needsmap import (alerts, hotspots, layer_queries, layers, needs, presentation, queries, settings, store, supply,
+                      supply_queries)
 from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
 from needsmap.i18n import error
@@ -113,6 +114,49 @@ def district_geometries() -> pd.DataFrame:
 
 def subcategories(categories: tuple[str, ...] = ()) -> list[str]:
     return _run(queries.subcategories, tuple(categories))
+
+
+# --- Boundary layers below the district (needsmap.layer_queries) -----------------------------
+
+def layers() -> pd.DataFrame:
+    """``layer_queries.layers``: every boundary layer (none in a database made before layers)."""
+    return _run(layer_queries.layers)
+
+
+def layers_by_level() -> dict[str, str]:
+    """level → the layer a shorthand (``?township=``) means."""
+    return _run(layer_queries.layers_by_level)
+
+
+def district_layers(district_adcode: str) -> pd.DataFrame:
+    """``layer_queries.district_layers``: the layers a district can drill into, township first."""
+    return _run(layer_queries.district_layers, district_adcode)
+
+
+def unit_geometries(layer_id: str, district_adcode: str) -> pd.DataFrame:
+    return _run(layer_queries.unit_geometries, layer_id, district_adcode)
+
+
+def unit_names() -> dict[str, str]:
+    """``Filter.unit_key`` → unit name, for titles."""
+    return _run(layer_queries.unit_names)
+
+
+def resolve_unit(f: Filter) -> tuple[Filter, str | None]:
+    """``layer_queries.resolve``: the filter's unit checked (dropped, with the reason, when gone)."""
+    return _run(layer_queries.resolve, f)
+
+
+def unit_measures(f: Filter, layer_id: str, as_of_time: datetime | None, overdue_days: int,
+                  min_records_to_rank: int) -> pd.DataFrame:
+    """``layer_queries.unit_measures``: every unit of the district, always (the map needs them
+    all); in public mode ``presentation.map_frame`` and ``presentation.ranking`` blank the small ones."""
+    return _run(layer_queries.unit_measures, f, layer_id, as_of_time, overdue_days, min_records_to_rank)
+
+
+def unplaced_records(f: Filter, layer_id: str) -> int:
+    """``layer_queries.unplaced_records``: the district's records in no unit of the layer."""
+    return _run(layer_queries.unplaced_records, f, layer_id)
 
 
 # --- Aggregates (public mode applied) --------------------------------------------------------

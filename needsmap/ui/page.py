@@ -71,7 +71,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
     if public:
         present.install_css()
     script = navigation.BY_TITLE.get(title_key, navigation.HOME).script
-    current = _current_filter()
+    current = _current_filter(lang)
     if st.session_state.get(_PAGE_KEY) != script:
         # A new page (a sidebar link, the map's link to a district): Streamlit keeps the old page's
         # filter widget values under their keys but not as those widgets' state, so they would
@@ -112,13 +112,23 @@ def widgets_from_url(choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return params
 
 
-def _current_filter() -> Filter:
-    from_url = Filter.from_query_params(st.query_params.to_dict())
+def _current_filter(lang: str) -> Filter:
+    from_url = _checked_unit(Filter.from_query_params(st.query_params.to_dict(), layers_by_level=data.layers_by_level()),
+                             lang)
     if from_url != Filter() or FILTER_KEY not in st.session_state:
         if from_url != st.session_state.get(FILTER_KEY):
             state.clear_filter_widgets()
         return from_url
     return st.session_state[FILTER_KEY]
+
+
+def _checked_unit(f: Filter, lang: str) -> Filter:
+    """``f`` with its unit checked against the layers: a unit found is put in its district; a
+    layer replaced or removed, or a unit gone, is dropped and the page says why in one line."""
+    resolved, why = data.resolve_unit(f)
+    if why:
+        st.warning(t(f"unit_{why}", lang, layer=f.layer_id or "", unit=f.unit_code or ""), icon=":material/info:")
+    return resolved
 
 
 def _write_url(current: Filter, lang: str, extra: dict[str, str]) -> None:
@@ -225,6 +235,9 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     district_seed = current.district_adcode if current.district_adcode in names else ""
     district = st.selectbox(t("district", lang), [""] + list(names), format_func=lambda a: names.get(a, t("all", lang)),
                             key=_seed("district", district_seed, lang), disabled=not city)
+    district = (district or None) if city else None
+    # One level deeper (a unit of the district's layer): kept while the district stays.
+    layer_id, unit_code = _unit_widget(current, district, lang) if district else (None, None)
     if st.button(t("reset_filters", lang)):
         state.clear_filter_widgets()
         st.session_state[FILTER_KEY] = Filter()
@@ -233,10 +246,31 @@ def _filter_widgets(current: Filter, lang: str) -> Filter:
     return Filter(
         date_from=date_from, date_to=date_to, categories=tuple(categories), subcategories=tuple(subcategories),
         urgency=tuple(urgency), statuses=tuple(statuses), channels=tuple(channels), groups=tuple(groups),
-        urban_rural=tuple(urban_rural), city_adcode=city or None, district_adcode=(district or None) if city else None,
+        urban_rural=tuple(urban_rural), city_adcode=city or None, district_adcode=district,
+        layer_id=layer_id, unit_code=unit_code,
     )
 
 
+def _unit_widget(current: Filter, district: str, lang: str) -> tuple[str | None, str | None]:
+    """The unit chooser under the district (when the district has a boundary layer): (layer, unit).
+
+    The layer is the one the filter names when the district has units in it, else the
+    district's first (townships first); the district page's chooser changes it."""
+    layers = data.district_layers(district)
+    if layers.empty:
+        return None, None
+    layer_id = current.layer_id if current.layer_id in set(layers["layer_id"]) else None
+    shown_layer = layer_id or str(layers["layer_id"].iloc[0])
+    layer = layers.set_index("layer_id").loc[shown_layer]
+    units = data.unit_geometries(shown_layer, district)
+    names = dict(zip(units["unit_code"], units["name"], strict=True))
+    seed = current.unit_code if current.unit_code in names and current.district_adcode == district else ""
+    unit = st.selectbox(t(f"level_{layer['level']}", lang).capitalize(), ["", *names],
+                        format_func=lambda code: names.get(code, t("all", lang)), key=_seed("unit", seed, lang))
+    return (shown_layer if unit else layer_id), (unit or None)
+
+
 def place_names() -> dict[str, str]:
-    """adcode → name for districts and cities (for titles and breadcrumbs)."""
-    return formatting.place_names(data.districts())
+    """adcode → name for districts and cities, and ``Filter.unit_key`` → name for units of
+    boundary layers (for titles and breadcrumbs)."""
+    return formatting.place_names(data.districts()) | data.unit_names()
