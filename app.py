@@ -24,7 +24,7 @@ needs_map.place_bar(lang, f, names)  # a click on the map drills down here: the 
 
 as_of = data.as_of()
 # The map always shows the whole province; a chosen city or district is outlined, not cut out.
-map_filter = f.with_changes(city_adcode=None, district_adcode=None)
+map_filter = f.without_place()
 kpis = data.kpis(f, as_of, widgets.overdue_days())
 if not kpis["records"]:
     st.info(t("no_data", lang))

@@ -122,7 +122,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     response_hours = settings.get("response_hours_target")
     min_records = settings.get("min_records_to_rank")
     as_of = queries.as_of(con)
-    province_filter = f.with_changes(city_adcode=None, district_adcode=None)
+    province_filter = f.without_place()
 
     kpis = queries.kpis(con, f, as_of, overdue_days)
     province = queries.kpis(con, province_filter, as_of, overdue_days)
@@ -235,7 +235,7 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
     summary = supply_queries.facility_summary(con)
     if summary.empty:
         return (), t("supply_no_facilities", lang)
-    province_filter = f.with_changes(city_adcode=None, district_adcode=None)
+    province_filter = f.without_place()
     population = supply_queries.district_population(con)
     road = supply.load_network(con)
     distances: dict[str, object] = {"kind": "network" if road is not None else "straight",
@@ -294,10 +294,10 @@ def _gap(con: queries.Connection, f: Filter, level: str, place: str, districts: 
     def both_sides_shown(scope_filter: Filter) -> bool:
         return presentation.both_sides_shown(queries.urban_rural_gap(con, scope_filter, response_hours), k)
 
-    scope_filter = f.with_changes(city_adcode=city_code, district_adcode=None)
+    scope_filter = f.with_changes(city_adcode=city_code, district_adcode=None, unit_code=None)
     scope = names[city_code]
     if not both_sides_shown(scope_filter):
-        scope_filter = f.with_changes(city_adcode=None, district_adcode=None)
+        scope_filter = f.without_place()
         scope = t("province", lang)
     title = t("b_gap", lang, scope=scope)
     if not both_sides_shown(scope_filter):

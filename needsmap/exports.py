@@ -410,7 +410,7 @@ def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
         place_code = f.district_adcode or f.city_adcode
         place = names.get(place_code, place_code) if place_code else t("province", lang)
         description = " · ".join(part for part in (f.describe(lang, names), demo_note(con, lang)) if part)
-        return place_map(con, f, f.with_changes(city_adcode=None, district_adcode=None), queries.as_of(con),
+        return place_map(con, f, f.without_place(), queries.as_of(con),
                          settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
                          place_code[:4] + "00" if place_code else None, place, description, lang)
 

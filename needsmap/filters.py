@@ -100,6 +100,10 @@ class Filter:
     def with_changes(self, **changes: object) -> Filter:
         return replace(self, **changes)
 
+    def without_place(self) -> Filter:
+        """The same filters over the whole province: no city, district, layer or unit."""
+        return replace(self, city_adcode=None, district_adcode=None, layer_id=None, unit_code=None)
+
     def where_sql(self, alias: str = "d") -> tuple[str, dict[str, object]]:
         """``(sql, params)``: a WHERE body over the ``demands`` table (``TRUE`` when no filter)
         and its values by name; every name starts ``f_``, so a query's own names never clash."""

@@ -108,6 +108,20 @@ def unit_geometries(con: Connection, layer_id: str, district_adcode: str) -> pd.
     ).df()
 
 
+def unit_shape(con: Connection, layer_id: str, unit_code: str) -> shapely.Geometry | None:
+    """The unit's full-resolution shape (WGS-84; the display shape where the layer has no full
+    one), or None when there is no such unit."""
+    if not has_layers(con):
+        return None
+    row = con.execute(
+        "SELECT geometry_full, geometry FROM boundary_units WHERE layer_id = $layer AND unit_code = $unit",
+        {"layer": layer_id, "unit": unit_code},
+    ).fetchone()
+    if row is None:
+        return None
+    return shapely.from_wkb(bytes(row[0])) if row[0] is not None else shapely.from_geojson(row[1])
+
+
 def unit_measures(con: Connection, f: Filter, layer_id: str, as_of_time: datetime | None, overdue_days: int,
                   min_records_to_rank: int) -> pd.DataFrame:
     """One row per unit of ``layer_id`` in ``f``'s district (zero where no records), with the

@@ -64,7 +64,7 @@ if not f.district_adcode:
 as_of = data.as_of()
 overdue = widgets.overdue_days()
 kpis = data.kpis(f, as_of, overdue)
-province = data.kpis(f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue)
+province = data.kpis(f.without_place(), as_of, overdue)
 if not kpis["records"]:
     st.info(t("no_data", lang))
     st.stop()

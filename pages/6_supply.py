@@ -54,7 +54,7 @@ st.caption(formatting.supply_distance_note(data.supply_distances(f, category, mi
 
 # The place's figures against the province's.
 here = data.supply_place_figures(f, category, minutes)
-province = data.supply_place_figures(f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
+province = data.supply_place_figures(f.without_place(), category, minutes)
 figures = (("coverage_share", formatting.fmt_pct), ("requester_coverage_share", formatting.fmt_pct),
            ("unmet_per_10k", lambda v: formatting.fmt_num(v, 2)), ("capacity_per_10k", formatting.fmt_num),
            ("access_mean", lambda v: formatting.fmt_num(v, 2)))

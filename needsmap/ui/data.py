@@ -340,7 +340,7 @@ def supply_distances(f: Filter, category: str, minutes: int) -> dict[str, object
 
 
 def _supply_state(f: Filter, category: str, minutes: int) -> supply.CategorySupply:
-    return _supply(str(db_path()), signature(), f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
+    return _supply(str(db_path()), signature(), f.without_place(), category, minutes)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -360,7 +360,7 @@ def supply_districts(f: Filter, category: str, minutes: int) -> pd.DataFrame:
     """``supply.district_measures`` for every district and the province (row ``province``); in
     public mode the demand measures of a district too small to show are blanked (NaN), its
     facility counts kept (places, not people)."""
-    measures = _supply_districts(str(db_path()), signature(), f.with_changes(city_adcode=None, district_adcode=None),
+    measures = _supply_districts(str(db_path()), signature(), f.without_place(),
                                  category, minutes)
     if state.is_public():
         small = ~presentation.enough_to_show(measures, k_anonymity())
@@ -375,6 +375,17 @@ def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, fl
     """The measures of ``supply.district_measures`` for the filter's place (a district, a city,
     or the province); in public mode the demand figures are blank when the place counts fewer
     than k."""
+    if f.unit_key:
+        state_ = _supply_state(f, category, minutes)
+        facilities = state_.facilities
+        here = facilities[_in_unit(f, facilities["lon"], facilities["lat"])]
+        row = supply._measures_row(f.unit_code, state_.demand.assign(covered=state_.covered, access=state_.access)[
+            _place_mask(state_, f)], here, _unit_population(f))
+        if state.is_public() and not presentation.enough_in(row, k_anonymity()):
+            row.update({key: np.nan for key in ("records", "covered", "coverage_share", "distinct_requesters",
+                                                "requesters_covered", "requester_coverage_share", "uncovered",
+                                                "unmet_per_10k", "access_mean")})
+        return row
     if f.district_adcode or not f.city_adcode:
         measures = supply_districts(f, category, minutes).set_index("district_adcode")
         place = f.district_adcode or "province"
@@ -389,6 +400,32 @@ def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, fl
     return row
 
 
+def _unit_shape(layer_id: str, unit_code: str):
+    return _run(layer_queries.unit_shape, layer_id, unit_code)
+
+
+def _in_unit(f: Filter, lon: pd.Series, lat: pd.Series) -> np.ndarray:
+    """Mask of the points (lon, lat) inside ``f``'s unit (all True without a unit)."""
+    if not f.unit_key:
+        return np.ones(len(lon), dtype=bool)
+    shape = _unit_shape(f.layer_id, f.unit_code)
+    if shape is None:
+        return np.zeros(len(lon), dtype=bool)
+    import shapely
+
+    return shapely.contains_xy(shape, lon.to_numpy("float64"), lat.to_numpy("float64"))
+
+
+def _place_mask(state_: supply.CategorySupply, f: Filter) -> np.ndarray:
+    """The supply state's records in ``f``'s place: its unit, district, city, or everywhere."""
+    return state_.in_place(f.district_adcode, f.city_adcode) & _in_unit(f, state_.demand["lon"], state_.demand["lat"])
+
+
+def _unit_population(f: Filter) -> float:
+    found = _run(layer_queries.unit, f.layer_id, f.unit_code)
+    return float(found["population"]) if found and found["population"] is not None else float("nan")
+
+
 def _city_population(city_adcode: str) -> float:
     table = districts()
     return float(table.loc[table["city_adcode"] == city_adcode, "population_2020"].sum())
@@ -399,7 +436,9 @@ def supply_facilities(f: Filter, category: str, minutes: int) -> pd.DataFrame:
     (records per unit of capacity) and 2SFCA ratio; in public mode facilities whose catchment
     holds fewer than k records or requesters are left out."""
     facilities = _supply_state(f, category, minutes).facilities
-    if f.district_adcode:
+    if f.unit_key:
+        facilities = facilities[_in_unit(f, facilities["lon"], facilities["lat"])]
+    elif f.district_adcode:
         facilities = facilities[facilities["district_adcode"] == f.district_adcode]
     elif f.city_adcode:
         facilities = facilities[facilities["district_adcode"].astype(str).str.slice(0, 4) == f.city_adcode[:4]]
@@ -412,7 +451,7 @@ def supply_what_if(f: Filter, category: str, minutes: int, lon: float, lat: floa
     """``CategorySupply.what_if`` over the filter's place; None in public mode when the place
     counts fewer than k records (the counts near the point are then blanked by the page too)."""
     state_ = _supply_state(f, category, minutes)
-    mask = state_.in_place(f.district_adcode, f.city_adcode)
+    mask = _place_mask(state_, f)
     result = state_.what_if(lon, lat, in_area=mask)
     if state.is_public():
         if result["records"] < k_anonymity():
@@ -433,8 +472,8 @@ def supply_best_sites(f: Filter, category: str, minutes: int, n: int, spacing_m:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _cached_best_sites(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int, n: int,
                        spacing_m: float, public: bool, k: int) -> tuple[pd.DataFrame, str]:
-    state_ = _supply(db, version, f.with_changes(city_adcode=None, district_adcode=None), category, minutes)
-    uncovered = state_.uncovered(state_.in_place(f.district_adcode, f.city_adcode))
+    state_ = _supply(db, version, f.without_place(), category, minutes)
+    uncovered = state_.uncovered(_place_mask(state_, f))
     method = "optimal" if uncovered["requester_key"].nunique() <= supply.OPTIMAL_MAX_PEOPLE else "greedy"
     sites = supply.best_sites(uncovered, n, state_.radius_m, spacing_m=spacing_m, method=method,
                               network=state_.network, walk_m=state_.walk_m)

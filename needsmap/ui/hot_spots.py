@@ -96,7 +96,7 @@ def surge_list(ctx: page.PageContext, f: Filter, names: dict[str, str], top: int
         return
     lines = []
     for i, row in enumerate(surges.itertuples(), start=1):
-        view = f.with_changes(city_adcode=row.district_adcode[:4] + "00", district_adcode=row.district_adcode,
+        view = f.with_changes(city_adcode=row.district_adcode[:4] + "00", district_adcode=row.district_adcode, unit_code=None,
                               categories=(row.category,), date_from=result.start_day, date_to=result.end_day)
         place, what = alerts.surge_words(row, names, lang)
         lines.append(

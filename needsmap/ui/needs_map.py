@@ -62,7 +62,7 @@ def draw(f: Filter, shown: pd.DataFrame, geometries: pd.DataFrame, *, view: tupl
     chosen place outlined and in view. ``view``: whatever else ``shown`` depends on (language,
     thresholds): with the filter and the database version it keys the cached layer. A click on a
     district chooses it (city and district in the filter); the page the map is on then shows it."""
-    cache_key = (str(data.db_path()), data.signature(), f.with_changes(city_adcode=None, district_adcode=None), *view)
+    cache_key = (str(data.db_path()), data.signature(), f.without_place(), *view)
     layer = _layer(cache_key, shown, geometries, measure, scheme, tiles, public, f.district_adcode, place, title,
                    tuple(field_labels), no_data_label)
     st_folium(maps.base_map(tiles, large=public), height=height, width="stretch", returned_objects=["last_object_clicked"],
@@ -83,7 +83,7 @@ def _on_click(f: Filter, tiles: str, key: str) -> None:
         return
     if adcode:
         current = st.session_state.get(state.FILTER_KEY, f)
-        state.set_filter(current.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode))
+        state.set_filter(current.with_changes(city_adcode=adcode[:4] + "00", district_adcode=adcode, unit_code=None))
 
 
 def place_bar(lang: str, f: Filter, names: dict[str, str]) -> None:
@@ -96,10 +96,10 @@ def place_bar(lang: str, f: Filter, names: dict[str, str]) -> None:
     with up:
         crumbs = st.columns(2 if f.district_adcode else 1)
         crumbs[0].button(t("breadcrumb_province", lang), key="home_up_province", icon=":material/arrow_upward:",
-                         on_click=state.set_filter, args=(f.with_changes(city_adcode=None, district_adcode=None),))
+                         on_click=state.set_filter, args=(f.without_place(),))
         if f.district_adcode:
             crumbs[1].button(md_escape(names.get(f.city_adcode or "", f.city_adcode or "")), key="home_up_city",
                              icon=":material/arrow_upward:",
-                             on_click=state.set_filter, args=(f.with_changes(district_adcode=None),))
+                             on_click=state.set_filter, args=(f.with_changes(district_adcode=None, layer_id=None, unit_code=None),))
     link.page_link(DISTRICT_PAGE, label=t("open_place_page", lang, place=md_escape(names.get(place, place))),
                    icon=":material/open_in_new:")
