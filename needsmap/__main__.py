@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_brief = sub.add_parser("brief", help="a district or city briefing (pdf|pptx|png|html)")
     _db_arg(p_brief)
-    p_brief.add_argument("--district", required=True, help="adcode of a district or city, e.g. 330127")
+    p_brief.add_argument("--district", default=None, help="adcode of a district or city, e.g. 330127")
+    p_brief.add_argument("--township", default=None,
+                         help="code of a unit (乡镇街道 …) of a boundary layer, instead of --district")
+    p_brief.add_argument("--layer", default=None, help="the layer of --township (default: the newest township layer)")
     p_brief.add_argument("--from", dest="date_from", default=None)
     p_brief.add_argument("--to", dest="date_to", default=None)
     p_brief.add_argument("--format", choices=("pdf", "pptx", "png", "html"), default="pdf")
@@ -178,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "brief":
             from needsmap import brief
 
+            if bool(args.district) == bool(args.township):
+                p_brief.error("give either --district or --township")
             brief.main(db=db, adcode=args.district, date_from=args.date_from, date_to=args.date_to,
-                       fmt=args.format, out=args.out)
+                       fmt=args.format, out=args.out, unit_code=args.township, layer_id=args.layer)
             return 0
         if args.command == "needs":
             from needsmap import needs

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
-from needsmap import (alerts, exports, formatting, hotspots, needs, presentation, queries, settings, store, supply,
-                      supply_queries)
+from needsmap import (alerts, exports, formatting, hotspots, layer_queries, needs, presentation, queries, settings, store,
+                      supply, supply_queries)
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.formatting import fmt_int, fmt_num, fmt_pct
@@ -116,6 +117,11 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         raise BriefError(error("brief_unknown_place", code=place_code))
     level = "district" if f.district_adcode else "city"
     place = names[place_code]
+    if f.unit_key:  # a unit (乡镇街道 …): named after its district; figures, needs and map are the unit's
+        names |= layer_queries.unit_names(con)
+        if f.unit_key not in names:
+            raise BriefError(error("brief_unknown_unit", code=f.unit_code, layer=f.layer_id))
+        place = f"{place} · {names[f.unit_key]}"
     city_code = (f.district_adcode or f.city_adcode)[:4] + "00"
     k = settings.get("k_anonymity")
     overdue_days = settings.get("resolve_days_target")
@@ -241,6 +247,9 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
     distances: dict[str, object] = {"kind": "network" if road is not None else "straight",
                                     "network": road.name if road else "", "records_off_network": 0,
                                     "facilities_off_network": 0}
+    unit_shape = layer_queries.unit_shape(con, f.layer_id, f.unit_code) if f.unit_key else None
+    unit_found = layer_queries.unit(con, f.layer_id, f.unit_code) if f.unit_key else None
+    unit_residents = float(unit_found["population"]) if unit_found and unit_found["population"] is not None else np.nan
     lines: list[str] = []
     crowded: list[tuple[float, str]] = []
     uncovered_by_category: dict[str, tuple[int, supply.CategorySupply, np.ndarray]] = {}
@@ -256,7 +265,15 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         place_code = f.district_adcode or f.city_adcode
         residents = float(population[population.index.str.startswith(place_code[:4])].sum()) if not f.district_adcode \
             else float(population.get(place_code, np.nan))
-        here = supply.place_measures(state, in_place, place_code, residents)
+        if unit_shape is not None:  # a unit: its records and facilities by its shape, its own residents
+            in_place = in_place & shapely.contains_xy(unit_shape, state.demand["lon"].to_numpy("float64"),
+                                                      state.demand["lat"].to_numpy("float64"))
+            facilities_here = state.facilities[shapely.contains_xy(unit_shape, state.facilities["lon"].to_numpy("float64"),
+                                                                   state.facilities["lat"].to_numpy("float64"))]
+            here = supply._measures_row(f.unit_code, state.demand.assign(covered=state.covered, access=state.access)[in_place],
+                                        facilities_here, unit_residents)
+        else:
+            here = supply.place_measures(state, in_place, place_code, residents)
         province_share = float(state.covered.mean()) if len(state.demand) else float("nan")
         if not presentation.enough_in(here, k):
             continue
@@ -266,6 +283,9 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
                                              distinct_requesters=state.facilities["requesters_in_catchment"])
         facilities = facilities[facilities["district_adcode"].astype(str).str.startswith(place_code if f.district_adcode
                                                                                       else place_code[:4])]
+        if unit_shape is not None:
+            facilities = facilities[shapely.contains_xy(unit_shape, facilities["lon"].to_numpy("float64"),
+                                                        facilities["lat"].to_numpy("float64"))]
         facilities = presentation.suppress_small_groups(facilities, k)
         if len(facilities):
             top = facilities.sort_values("demand_per_capacity", ascending=False, kind="stable").iloc[0]
@@ -594,14 +614,27 @@ def briefing_bytes(db: Path, f: Filter, fmt: str, lang: str = "zh") -> bytes:
     return render(briefing, fmt)
 
 
-def main(*, db: Path, adcode: str, date_from: str | None, date_to: str | None, fmt: str, out: Path,
-         lang: str = "zh", echo=print) -> Path:
-    """``python -m needsmap brief``: write the briefing of a district or city to ``out``."""
+def unit_filter(con: queries.Connection, unit_code: str, layer_id: str | None = None, date_from: date | None = None,
+                date_to: date | None = None) -> Filter:
+    """The Filter of a unit of a boundary layer (default: the newest township layer), in its
+    district; an unknown unit or layer raises ``BriefError``."""
+    layer = layer_id or layer_queries.layers_by_level(con).get("township")
+    found = layer_queries.unit(con, layer, str(unit_code).strip()) if layer else None
+    if found is None:
+        raise BriefError(error("brief_unknown_unit", code=unit_code, layer=layer or "–"))
+    district = str(found["district_adcode"])
+    return place_filter(con, district, date_from, date_to).with_changes(layer_id=layer, unit_code=found["unit_code"])
+
+
+def main(*, db: Path, adcode: str | None, date_from: str | None, date_to: str | None, fmt: str, out: Path,
+         lang: str = "zh", echo=print, unit_code: str | None = None, layer_id: str | None = None) -> Path:
+    """``python -m needsmap brief``: write the briefing of a district, city or unit to ``out``."""
     if fmt not in FORMATS:
         raise BriefError(f"`format` was {fmt!r} but is expected to be in {list(FORMATS)}")
     start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
     with store.open_readonly(Path(db)) as con:
-        briefing = build(con, place_filter(con, adcode, start, end), lang=lang)
+        f = unit_filter(con, unit_code, layer_id, start, end) if unit_code else place_filter(con, adcode, start, end)
+        briefing = build(con, f, lang=lang)
     data = render(briefing, fmt)
     out = Path(out)
     try:

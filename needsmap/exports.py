@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from needsmap import assets, formatting, maps, presentation, queries, settings, store
+from needsmap import assets, formatting, layer_queries, maps, presentation, queries, settings, store
 from needsmap.errors import NeedsmapError
 from needsmap.filters import Filter
 from needsmap.i18n import error, labelled, t, term
@@ -339,7 +339,10 @@ MAP_MEASURE = "smoothed_per_10k"  # what the place map (and the briefing's map) 
 def place_map(con: queries.Connection, f: Filter, province_filter: Filter, as_of: datetime | None, overdue_days: int,
               min_records: int, city_code: str | None, place: str, description: str, lang: str) -> bytes:
     """The city's districts (all of them without a city) coloured by smoothed demands per 10,000
-    (classes over the province), the place outlined; districts under the rank or k limits grey."""
+    (classes over the province), the place outlined; districts under the rank or k limits grey.
+    A unit (``f.unit_code``): its district's units instead (classes over them), the unit outlined."""
+    if f.unit_key and f.district_adcode:
+        return _unit_place_map(con, f, as_of, overdue_days, min_records, place, description, lang)
     measures = queries.district_measures(con, province_filter, as_of, overdue_days, min_records, include_priority=False)
     enough = measures["rankable"] & presentation.enough_to_show(measures, settings.get("k_anonymity"))
     measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
@@ -350,6 +353,23 @@ def place_map(con: queries.Connection, f: Filter, province_filter: Filter, as_of
         no_data_label=t("legend_no_data", lang), subtitle=description, footer=t("b_boundaries", lang),
         focus_adcodes=in_city, highlight_adcode=f.district_adcode, labels=True, width_px=1200, height_px=900, dpi=200,
         palette=maps.PRESENT_PALETTE,
+    )
+
+
+def _unit_place_map(con: queries.Connection, f: Filter, as_of: datetime | None, overdue_days: int, min_records: int,
+                    place: str, description: str, lang: str) -> bytes:
+    """``place_map`` of a unit: the units of its layer in its district by smoothed demands per 10,000."""
+    measures = layer_queries.unit_measures(con, f.with_changes(unit_code=None), f.layer_id, as_of, overdue_days,
+                                           min_records).rename(columns={"unit_code": "adcode"})
+    enough = measures["rankable"] & presentation.enough_to_show(measures, settings.get("k_anonymity"))
+    measures[MAP_MEASURE] = measures[MAP_MEASURE].where(enough)
+    units = layer_queries.unit_geometries(con, f.layer_id, f.district_adcode)
+    geometries = pd.DataFrame({"adcode": units["unit_code"], "name": units["name"], "geometry_geojson": units["geometry"]})
+    legend = t(f"m_{MAP_MEASURE}", lang)
+    return map_png(
+        geometries, measures, MAP_MEASURE, title=f"{place} · {legend}", legend_title=legend,
+        no_data_label=t("legend_no_data", lang), subtitle=description, footer=t("b_boundaries", lang),
+        highlight_adcode=f.unit_code, labels=True, width_px=1200, height_px=900, dpi=200, palette=maps.PRESENT_PALETTE,
     )
 
 

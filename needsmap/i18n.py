@@ -613,6 +613,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "brief_dates_reversed": ("开始日期 {date_from} 晚于结束日期 {date_to}", "--from is after --to"),
     "brief_unknown_place": ("未知的区县或城市代码 {code!r}：应为浙江省 90 个区县或 11 个设区市的 6 位行政区划代码",
                             "unknown adcode: expected one of Zhejiang's 90 districts or 11 cities"),
+    "brief_unknown_unit": ("边界图层 {layer} 中没有单元 {code!r}（用 --layer 指定图层；没有图层时先导入乡镇街道边界）",
+                           "no unit of that code in the boundary layer (name the layer with --layer; import township boundaries first if there is none)"),
     "brief_no_place": ("简报需要一个区县或城市", "a briefing needs a district or city"),
     "brief_unwritable": ("无法写入 {path}：{reason}", "cannot write the briefing"),
     "font_missing": ("找不到中文字体 {where}：请安装 fonts-noto-cjk 或设置 NEEDSMAP_CJK_FONT",
