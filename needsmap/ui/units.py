@@ -55,7 +55,7 @@ def section(ctx: PageContext, f: Filter, names: dict[str, str], as_of: object, o
 
     st.subheader(t("units_map", lang, level=level, measure=t(f"m_{measure}", lang)))
     if bool(layer["synthetic"]):
-        st.caption(t("units_synthetic", lang, layer=str(layer["name"])))
+        st.caption(t("units_synthetic", lang))
     shown = presentation.map_frame(measures.rename(columns={"unit_code": "adcode"}), measure, lang=lang,
                                    public=ctx.public, k=k)
     district_name = names.get(f.district_adcode, f.district_adcode)
