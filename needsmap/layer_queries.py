@@ -186,12 +186,15 @@ def unit_measures(con: Connection, f: Filter, layer_id: str, as_of_time: datetim
 
 def unplaced_records(con: Connection, f: Filter, layer_id: str) -> int:
     """Records of ``f``'s view (its district) in no unit of the layer: no point (placed by
-    address), or a point outside every unit (a gap in the layer)."""
+    address), or a point outside every unit (a gap in the layer). 0 for a layer that does not exist."""
+    if not has_layers(con):
+        return 0
     where, params = f.with_changes(unit_code=None).where_sql("d")
     return int(con.execute(
         f"""
         SELECT count(*) FROM demands d WHERE {where}
           AND d.record_id NOT IN (SELECT u.record_id FROM record_units u WHERE u.layer_id = $layer)
+          AND EXISTS (SELECT 1 FROM boundary_layers l WHERE l.layer_id = $layer)
         """,
         params | {"layer": layer_id},
     ).fetchone()[0])

@@ -22,10 +22,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from needsmap import queries, store
+from needsmap import layer_queries, queries, store
 from needsmap.filters import Filter
 from tests import apptest_pages
 from tests.records import RECORDS
+from tests.unit_layers import LAYER_DDL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = (None, *apptest_pages.PAGES)
@@ -62,13 +63,17 @@ TEXT_FIELDS = ("categories", "subcategories", "statuses", "channels", "groups", 
 def hostile_filters(value: str) -> list[Filter]:
     """``value`` in each text field of a Filter on its own, then in all of them at once."""
     singles = [Filter(**{name: (value,)}) for name in TEXT_FIELDS]
-    places = [Filter(city_adcode=value), Filter(district_adcode=value), Filter(city_adcode="330100", district_adcode=value)]
-    everything = Filter(**{name: (value, value + "'") for name in TEXT_FIELDS}, city_adcode=value, district_adcode=value)
+    places = [Filter(city_adcode=value), Filter(district_adcode=value), Filter(city_adcode="330100", district_adcode=value),
+              Filter(layer_id=value, unit_code=value), Filter(district_adcode="330106", layer_id="township", unit_code=value),
+              Filter(unit_code=value)]
+    everything = Filter(**{name: (value, value + "'") for name in TEXT_FIELDS}, city_adcode=value, district_adcode=value,
+                        layer_id=value, unit_code=value)
     return [*singles, *places, everything]
 
 
 def text_values(f: Filter) -> tuple[str, ...]:
-    values = [v for name in TEXT_FIELDS for v in getattr(f, name)] + [f.city_adcode, f.district_adcode]
+    values = [v for name in TEXT_FIELDS for v in getattr(f, name)] + [f.city_adcode, f.district_adcode, f.layer_id,
+                                                                      f.unit_code]
     return tuple(v for v in values if v is not None)
 
 
@@ -97,6 +102,20 @@ CALLS = {
     # Values, not a Filter: every text value of the filter is passed on as a category asked about.
     "subcategories": lambda con, f: queries.subcategories(con, text_values(f)),
 }
+# The same for layer_queries (the level below the district): every public function that takes a
+# Filter or a value; a layer or unit named by the filter's values (the district's units counted).
+LAYER_CALLS = {
+    "district_layers": lambda con, f: layer_queries.district_layers(con, f.district_adcode or "330106"),
+    "unit": lambda con, f: layer_queries.unit(con, f.layer_id or "township", f.unit_code or "330106001"),
+    "unit_geometries": lambda con, f: layer_queries.unit_geometries(con, f.layer_id or "township", f.district_adcode or "330106"),
+    "unit_shape": lambda con, f: layer_queries.unit_shape(con, f.layer_id or "township", f.unit_code or "330106001"),
+    "unit_measures": lambda con, f: layer_queries.unit_measures(con, f.with_changes(district_adcode=f.district_adcode or "330106"),
+                                                                f.layer_id or "township", queries.as_of(con), OVERDUE_DAYS, 1),
+    "unplaced_records": lambda con, f: layer_queries.unplaced_records(con, f.with_changes(unit_code=None), f.unit_code or "x"),
+    "resolve": lambda con, f: layer_queries.resolve(con, f)[0],
+}
+LAYER_WITHOUT_VALUES = {"has_layers", "layers", "layers_by_level", "unit_names"}
+LAYER_NOT_QUERIES = {"unit_at", "geojson"}  # shapes and text already read: no SQL
 TAKES_A_NUMBER = {"rejects"}  # batch_id: see test_a_batch_id_must_be_a_whole_number
 WITHOUT_VALUES = {"as_of", "demo_records", "districts", "district_geometries", "date_range", "imports",
                   "reject_reasons", "data_quality", "category_mapping", "timestamp_errors", "unmapped_categories",
@@ -106,6 +125,10 @@ ALLOW_LISTED = {"import_findings"}  # kind: see test_import_findings_kind_comes_
 
 def records_in(result: object) -> int:
     """How many records an answer counts (0 = empty), whatever its shape."""
+    if result is None:  # layer_queries.unit / unit_shape: no such unit
+        return 0
+    if isinstance(result, Filter):  # layer_queries.resolve: what the filter still names
+        return int(bool(result.layer_id or result.unit_code))
     if isinstance(result, tuple):  # map_points: (kind, frame)
         return records_in(result[1])
     if isinstance(result, pd.DataFrame):
@@ -144,7 +167,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.conftest import write_records
 
     path = tmp_path_factory.mktemp("injection") / "small.duckdb"
-    return write_records(path, RECORDS, "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')",
+    return write_records(path, RECORDS, *LAYER_DDL,
+                         "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')",
                          "INSERT INTO demands (record_id, created_at, category, status, urgency, people_affected, "
                          "city_adcode, place_basis, cluster_id, batch_id) VALUES ('SB1', TIMESTAMP '2025-07-03 09:00', "
                          "'water', 'received', 1, 1, '330100', 'city', 0, 1)")
@@ -168,6 +192,9 @@ def test_every_query_function_is_covered():
               if not name.startswith("_") and member.__module__ == queries.__name__}
     covered = {name.removesuffix("_by_district").removesuffix("_by_category") for name in CALLS}
     assert public == covered | TAKES_A_NUMBER | WITHOUT_VALUES | ALLOW_LISTED
+    layer_public = {name for name, member in inspect.getmembers(layer_queries, inspect.isfunction)
+                    if not name.startswith("_") and member.__module__ == layer_queries.__name__}
+    assert layer_public == set(LAYER_CALLS) | LAYER_WITHOUT_VALUES | LAYER_NOT_QUERIES
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=IDS)
@@ -193,7 +220,7 @@ def test_the_unfiltered_answers_are_not_empty(con):
 def test_hostile_values_in_a_filter_match_nothing_and_harm_nothing(con, value):
     before = intact(con)
     for f in hostile_filters(value):
-        for name, call in CALLS.items():
+        for name, call in (CALLS | LAYER_CALLS).items():
             assert records_in(call(con, f)) == 0, (name, f.where_sql())
     assert intact(con) == before
 
@@ -202,7 +229,7 @@ def test_hostile_values_in_a_filter_match_nothing_and_harm_nothing(con, value):
 def test_hostile_values_never_reach_the_sql_text(con, value):
     recording = RecordingConnection(con)
     everywhere = hostile_filters(f"INJ3CT{value}")[-1]  # the marked value in every field at once
-    for call in CALLS.values():
+    for call in (CALLS | LAYER_CALLS).values():
         call(recording, everywhere)
     assert recording.statements
     assert not [sql for sql in recording.statements if "INJ3CT" in sql]
@@ -210,7 +237,8 @@ def test_hostile_values_never_reach_the_sql_text(con, value):
 
 @pytest.mark.parametrize("value", HOSTILE, ids=IDS)
 def test_hostile_url_parameters_are_dropped_or_bound(con, value):
-    params = {name: value for name in ("from", "to", "cat", "sub", "urg", "status", "ch", "grp", "ur", "city", "district")}
+    params = {name: value for name in ("from", "to", "cat", "sub", "urg", "status", "ch", "grp", "ur", "city", "district",
+                                       "layer", "unit", "township")}
     f = Filter.from_query_params(params)
 
     # Only the free-text sub-category survives (trimmed, at most 2,000 characters); the rest is dropped.
@@ -277,7 +305,8 @@ def test_extreme_dates_and_numbers_are_bound_not_broken(con):
 # --- the source itself ------------------------------------------------------------------------------------------
 
 # file → the functions that build SQL (None: all of them)
-SQL_SOURCES = {REPO_ROOT / "needsmap" / "queries.py": None, REPO_ROOT / "needsmap" / "filters.py": {"where_sql"}}
+SQL_SOURCES = {REPO_ROOT / "needsmap" / "queries.py": None, REPO_ROOT / "needsmap" / "filters.py": {"where_sql"},
+               REPO_ROOT / "needsmap" / "layer_queries.py": None}
 FRAGMENT_PARAMETERS = {"base", "open_only", "alias"}  # SQL pieces and code-chosen names, never user values
 
 
@@ -318,17 +347,18 @@ def test_the_source_check_would_catch_an_interpolated_value(tmp_path):
 # --- pages ---------------------------------------------------------------------------------------------------
 
 URL_NAMES = ("from", "to", "cat", "sub", "urg", "status", "ch", "grp", "ur", "city", "district", "lang", "present",
-             "measure", "view", "scheme", "tiles")
+             "measure", "view", "scheme", "tiles", "layer", "unit", "township")
 PAGE_PARAMS = {
     "sql": {name: value for name, value in zip(URL_NAMES, (
         "2025-01-01' OR 1=1 --", "'; DROP TABLE demands; --", "water,'; DROP TABLE demands; --",
         "停水'); DROP TABLE demands; --", "1 OR 1=1", "received' OR '1'='1", "`whoami`", "' OR ''='", '" OR ""="',
         "3301%", "330106' OR 1=1 --", "zh'--", "1' OR '1'='1", "records; DROP TABLE demands", "1 UNION SELECT *",
-        "quantiles'--", "osm'--"), strict=True)},
+        "quantiles'--", "osm'--", "township' OR 1=1 --", "330106001'; DROP TABLE record_units; --", "3301%"), strict=True)},
     "script": {name: value for name, value in zip(URL_NAMES, (
         "<script>alert(1)</script>", "${alert(1)}", "<img src=x onerror=alert(1)>", "<script>alert(1)</script>",
         "{{7*7}}", "javascript:alert(1)", "‘ OR ’1’=’1", "\u202e", "“urban”", "33０１００", "330106\n", "<b>en</b>",
-        "<script>", "per_10k<script>", "\x00", "x" * 5_000, "测" * 5_000), strict=True)},
+        "<script>", "per_10k<script>", "\x00", "x" * 5_000, "测" * 5_000, "<b>township</b>", "330106001<script>",
+        "\u202e330106001"), strict=True)},
 }
 
 

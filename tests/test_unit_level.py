@@ -287,3 +287,75 @@ def test_public_mode_lists_only_units_of_k_records_and_k_people(page_db):
     assert not app.exception
     table = app.dataframe[-1].value  # public: no record table, so the units' list is last
     assert sorted(table["单元"]) == sorted(big_enough["name"])
+
+
+# One person's five records in one unit of 西湖区 (养老服务 · 助餐, rated 5), six people's in another.
+_SIX_PEOPLE = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}",
+                    cluster_id=10, responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 7)]
+_ONE_PERSON = [dict(record_id=f"E{i}", created_at=f"2025-06-1{i} 09:00", category="elderly_care", subcategory="助餐",
+                    status="in_progress", requester_hash="solo", cluster_id=20, urgency=4, people_affected=40,
+                    responded_at=f"2025-06-1{i} 10:00", satisfaction=5) for i in range(5)]
+TRACES = ("养老服务", "助餐", "5.00")
+
+
+@pytest.fixture
+def one_person_unit(make_db, monkeypatch):
+    import shapely
+
+    db = make_db([*_SIX_PEOPLE, *_ONE_PERSON], name="one_person_unit.duckdb")
+    con = duckdb.connect(str(db))
+    try:
+        outline = shapely.from_geojson(con.execute("SELECT geometry_geojson FROM districts WHERE adcode = '330106'").fetchone()[0])
+        west, south, east, north = outline.bounds
+        halves = [shapely.intersection(outline, shapely.box(west, south, (west + east) / 2, north)),
+                  shapely.intersection(outline, shapely.box((west + east) / 2, south, east, north))]
+        for prefix, half in (("W", halves[0]), ("E", halves[1])):
+            point = half.representative_point()
+            con.execute("UPDATE demands SET lon = ?, lat = ? WHERE starts_with(record_id, ?)", [point.x, point.y, prefix])
+    finally:
+        con.close()
+    layer = add_layer(db, "tw", "township", "330106", columns=2, rows=1, names=("西半街道", "东半街道"))
+    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    monkeypatch.setenv("NEEDSMAP_MIN_RECORDS_TO_RANK", "1")
+    return db, layer
+
+
+def _shown(app) -> str:
+    import json
+
+    parts = [m.label + " " + m.value for m in app.metric]
+    parts += [frame.value.to_string() for frame in app.dataframe]
+    parts += [json.dumps(json.loads(e.proto.spec), ensure_ascii=False) for e in app.get("plotly_chart")]
+    parts += [e.value for kind in ("markdown", "caption", "info", "warning", "subheader", "header", "title")
+              for e in getattr(app, kind)]
+    return "\n".join(parts)
+
+
+def test_a_public_page_of_one_persons_unit_shows_no_figure_of_it(one_person_unit):
+    db, layer = one_person_unit
+    assert expected_units(db, layer)[["name", "records", "distinct_requesters"]].values.tolist() == [
+        ["西半街道", 6, 6], ["东半街道", 5, 1]]
+    staff = open_page("pages/1_district.py", township="330106002")
+    assert metrics(staff)["诉求总数"] == "5" and "养老服务" in _shown(staff)
+    for page in (None, "pages/1_district.py", "pages/2_priorities.py", "pages/4_loop.py"):
+        app = open_page(page, present="1", township="330106002")
+        assert not app.exception, [e.value for e in app.exception]
+        assert app.title[0].value.startswith("西湖区 · 东半街道")
+        assert not [trace for trace in TRACES if trace in _shown(app)], page
+        for label, value in metrics(app).items():
+            assert value in ("–", "<5", "0", "– 小时"), (label, value)
+    # The district's units in public: the one-person unit is not listed.
+    district = open_page("pages/1_district.py", present="1", city="330100", district="330106")
+    assert district.dataframe[-1].value["单元"].tolist() == ["西半街道"]
+
+
+def test_the_briefing_of_one_persons_unit_gives_no_figure_of_it(one_person_unit):
+    from needsmap import brief
+
+    db, _ = one_person_unit
+    with store.open_readonly(db) as con:
+        briefing = brief.build(con, brief.unit_filter(con, "330106002"))
+    assert briefing.place == "西湖区 · 东半街道"
+    assert {row[1] for row in briefing.kpi_rows} <= {"–", "<5", "0"}
+    assert briefing.priority_rows == ()
+    assert not [trace for trace in TRACES if trace in brief.to_html(briefing)]
