@@ -221,9 +221,10 @@ def resolve(con: Connection, f: Filter) -> tuple[Filter, str | None]:
     """``f`` with its unit checked against the database, and why it changed (an ``i18n`` key) or None.
 
     A unit of a layer that no longer exists (replaced under another id, or removed), or a code
-    the layer no longer has, is dropped from the view (``layer_gone`` / ``unit_gone``); a
-    shorthand whose level has no layer (``level_missing``) likewise. A unit found is put in its
-    district and city, so ``?township=CODE`` alone opens the unit with its breadcrumb.
+    no layer of its layer's level has, is dropped from the view (``layer_gone`` / ``unit_gone``);
+    a shorthand whose level has no layer (``level_missing``) likewise. A code its layer lacks but
+    another layer of the same level has is taken from that one (the newest). A unit found is put
+    in its district and city, so ``?township=CODE`` alone opens the unit with its breadcrumb.
     """
     if not f.unit_code and not f.layer_id:
         return f, None
@@ -236,7 +237,20 @@ def resolve(con: Connection, f: Filter) -> tuple[Filter, str | None]:
         return f.with_changes(unit_code=None), "level_missing"
     found = unit(con, f.layer_id, f.unit_code)
     if found is None:
-        return f.with_changes(unit_code=None), "unit_gone"
+        # Another layer of the same level that has the code (``?township=`` names a code, not a
+        # layer; a newer township layer may lack a unit an older one has): the newest such layer.
+        sibling = con.execute(
+            """
+            SELECT u.layer_id FROM boundary_units u JOIN boundary_layers l ON l.layer_id = u.layer_id
+            WHERE u.unit_code = $unit AND l.level = (SELECT level FROM boundary_layers WHERE layer_id = $layer)
+            ORDER BY l.imported_at DESC, l.layer_id LIMIT 1
+            """,
+            {"unit": f.unit_code, "layer": f.layer_id},
+        ).fetchone()
+        if sibling is None:
+            return f.with_changes(unit_code=None), "unit_gone"
+        f = f.with_changes(layer_id=sibling[0])
+        found = unit(con, f.layer_id, f.unit_code)
     district = str(found["district_adcode"])
     if f.district_adcode != district:
         f = f.with_changes(city_adcode=district[:4] + "00", district_adcode=district)

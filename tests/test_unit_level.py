@@ -137,11 +137,23 @@ def test_a_unit_is_checked_against_the_layers(layered):
         assert layer_queries.resolve(con, Filter(district_adcode=DISTRICT)) == (Filter(district_adcode=DISTRICT), None)
 
 
-def test_a_database_without_layer_tables_has_no_layers(demo_db):
-    with store.open_readonly(demo_db) as con:
-        if layer_queries.has_layers(con):
-            pytest.skip("this database carries the layer tables")
-        assert layer_queries.layers(con).empty and layer_queries.unit(con, "tw1", "1") is None
+def test_a_code_another_township_layer_has_is_taken_from_it(layered):
+    db, _, _ = layered
+    with store.open_readonly(db) as con:
+        # The demo's own township layer ("township", the newest) has no 上城区 units; tw1 has.
+        assert layer_queries.layers_by_level(con)["township"] == "township"
+        assert layer_queries.resolve(con, Filter(layer_id="township", unit_code="330102002"))[0].layer_id == "tw1"
+
+
+def test_a_database_made_before_layers_has_none(empty_db):
+    con = duckdb.connect(str(empty_db))
+    con.execute("DROP TABLE record_units; DROP TABLE boundary_units; DROP TABLE boundary_layers")
+    con.close()
+    with store.open_readonly(empty_db) as con:
+        assert not layer_queries.has_layers(con)
+        assert layer_queries.layers(con).empty and layer_queries.layers_by_level(con) == {}
+        assert layer_queries.unit(con, "tw1", "1") is None and layer_queries.unit_names(con) == {}
+        assert layer_queries.district_layers(con, DISTRICT).empty
         assert layer_queries.resolve(con, Filter(layer_id="tw1", unit_code="1")) == (Filter(), "layer_gone")
 
 
