@@ -426,9 +426,11 @@ def table_bytes(db: Path, f: Filter, fmt: str, *, lang: str = "zh", public: bool
 def place_map_png(db: Path, f: Filter, lang: str = "zh") -> bytes:
     """The briefing's map for ``f``: its city with the district outlined, or the province."""
     with store.open_readonly(Path(db)) as con:
-        names = formatting.place_names(queries.districts(con))
+        names = formatting.place_names(queries.districts(con)) | layer_queries.unit_names(con)
         place_code = f.district_adcode or f.city_adcode
         place = names.get(place_code, place_code) if place_code else t("province", lang)
+        if f.unit_key:
+            place = f"{place} · {names.get(f.unit_key, f.unit_code)}"
         description = " · ".join(part for part in (f.describe(lang, names), demo_note(con, lang)) if part)
         return place_map(con, f, f.without_place(), queries.as_of(con),
                          settings.get("resolve_days_target"), settings.get("min_records_to_rank"),
