@@ -118,11 +118,6 @@ def subcategories(categories: tuple[str, ...] = ()) -> list[str]:
 
 # --- Boundary layers below the district (needsmap.layer_queries) -----------------------------
 
-def layers() -> pd.DataFrame:
-    """``layer_queries.layers``: every boundary layer (none in a database made before layers)."""
-    return _run(layer_queries.layers)
-
-
 def layers_by_level() -> dict[str, str]:
     """level → the layer a shorthand (``?township=``) means."""
     return _run(layer_queries.layers_by_level)
