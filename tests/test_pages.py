@@ -267,3 +267,22 @@ def test_the_filter_is_kept_when_moving_to_another_page(small_db):
     assert app.sidebar.multiselect(key="flt_categories@zh").value == ["elderly_care"]
     assert _metrics(app)["诉求总数"] == "2"
     assert app.query_params["cat"] == "elderly_care"
+
+
+def test_the_time_filter_is_a_range_of_months_in_the_page_language(small_db):
+    # The records run from 1 June to 1 July 2025: two months.
+    app = _open()
+    months = app.sidebar.select_slider[0]
+    assert months.options == ["2025年6月", "2025年7月"]
+    months.set_range("2025-06-01", "2025-06-01").run()  # June only
+    assert app.query_params["to"] == "2025-06-30" and "from" not in app.query_params
+    assert _metrics(app)["诉求总数"] == "5"  # the record of 1 July is left out
+    assert "2025年6月" in app.caption[0].value
+    english = _open(lang="en")
+    assert english.sidebar.select_slider[0].options == ["Jun 2025", "Jul 2025"]
+
+
+def test_a_link_with_exact_days_keeps_them_until_the_months_are_moved(small_db):
+    app = _open(**{"from": "2025-06-10"})
+    assert app.query_params["from"] == "2025-06-10"
+    assert list(app.sidebar.select_slider[0].value) == ["2025-06-01", "2025-07-01"]

@@ -7,9 +7,10 @@ Filter before they are drawn, because Streamlit drops widget state when the page
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import streamlit as st
@@ -198,18 +199,56 @@ def _choose_some(label: str, options: Sequence[Any], key: str, seed: Sequence[An
                           select_all=False, on_change=all_is_none)
 
 
+def _months(first: date, last: date) -> list[date]:
+    """The first day of every month from ``first``'s to ``last``'s."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def month_label(month: date, lang: str) -> str:
+    """``2025年7月`` / ``Jul 2025``."""
+    return f"{month.year}年{month.month}月" if lang == "zh" else f"{calendar.month_abbr[month.month]} {month.year}"
+
+
+def _period(current: Filter, first: date, last: date, lang: str) -> tuple[date | None, date | None]:
+    """The time filter as a range of months on a slider labelled in the page's language.
+
+    Streamlit's date picker is English only, with weeks from Sunday; a planner thinks in months
+    and quarters anyway. Dragging either end (or the arrow keys) applies on release. A link with
+    exact days (``from=2025-07-15``) keeps them until the slider is moved: it shows their months.
+    """
+    months = _months(first, last)
+    if len(months) < 2:
+        return current.date_from, current.date_to
+
+    def month_of(day: date | None, default: date) -> str:
+        return min(max((day or default).replace(day=1), months[0]), months[-1]).isoformat()
+
+    shown = (month_of(current.date_from, first), month_of(current.date_to, last))
+    # A select_slider is a range only when ``value`` is a pair (a value seeded through Session State
+    # alone makes it a single-value slider drawn with two thumbs), and ``value`` with a seeded key
+    # draws Streamlit's warning: so the key names the months shown, and a new filter is a new slider.
+    key = state.key_in(lang, f"{state.WIDGET_PREFIX}months:{shown[0]}:{shown[1]}")
+    chosen = st.select_slider(t("date_range", lang), options=[m.isoformat() for m in months], value=shown,
+                              format_func=lambda m: month_label(date.fromisoformat(m), lang), key=key)
+    chosen = (chosen, chosen) if isinstance(chosen, str) else tuple(chosen)
+    if chosen == shown:  # untouched: the filter's own days (a link's, a saved view's) stand
+        return current.date_from, current.date_to
+    start, end = (date.fromisoformat(m) for m in chosen)
+    end_day = (end + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return (start if start > first else None), (end_day if end_day < last else None)
+
+
 def _filter_widgets(current: Filter, lang: str) -> Filter:
     st.markdown(f"**{t('filters', lang)}**")
     first, last = data.date_range()
     # An empty database has no dates: offer today, so the widget still draws.
     first = first.date() if first is not None else date.today()
     last = last.date() if last is not None else first
-    dates = st.date_input(t("date_range", lang), min_value=first, max_value=last,
-                          key=_seed("dates", (current.date_from or first, current.date_to or last), lang))
-    date_from = date_to = None
-    if isinstance(dates, (tuple, list)) and len(dates) == 2:
-        date_from = dates[0] if dates[0] > first else None
-        date_to = dates[1] if dates[1] < last else None
+    date_from, date_to = _period(current, first, last, lang)
     categories = _choose_some(t("category", lang), [c.code for c in taxonomy.CATEGORIES], "categories", current.categories,
                               lang, lambda c: term("category", c, lang))
     sub_options = data.subcategories(tuple(categories))

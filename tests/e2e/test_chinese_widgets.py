@@ -10,7 +10,7 @@ from __future__ import annotations
 from needsmap import taxonomy
 from needsmap.i18n import t
 
-from .browser_helpers import E2E_MARKS, EXCEPTION, SCREENSHOTS, SIDEBAR, Page, expect, goto
+from .browser_helpers import E2E_MARKS, EXCEPTION, SCREENSHOTS, SIDEBAR, Page, expect, goto, rerun_after
 
 pytestmark = E2E_MARKS
 
@@ -65,3 +65,15 @@ def test_the_first_start_says_what_it_is_doing_while_the_demo_is_built(new_page,
         expect(page.get_by_text(t("first_start", "zh"))).to_have_count(0)
         assert (data_dir / "needsmap.duckdb").exists()
         assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_time_filter_is_a_chinese_month_range_moved_by_the_keyboard(page: Page, app_server: str) -> None:
+    goto(page, f"{app_server}/?from=2025-07-01&to=2025-09-30")
+    slider = page.locator(SIDEBAR).locator('[data-testid="stSlider"]').first
+    expect(slider).to_contain_text("2025年7月")
+    expect(slider).to_contain_text("2025年9月")
+    slider.screenshot(path=str(SCREENSHOTS / "zh-month-range.png"))
+    end = slider.get_by_role("slider").nth(1)
+    rerun_after(page, lambda: (end.focus(), page.keyboard.press("ArrowLeft")))
+    expect(slider).to_contain_text("2025年8月")
+    assert "to=2025-08-31" in page.url and "from=2025-07-01" in page.url
