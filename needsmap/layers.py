@@ -347,7 +347,7 @@ def _units(read: layer_files.LayerFile, file_name: str) -> tuple[pd.DataFrame, l
     names = [str(v).strip() if v is not None and str(v).strip() not in ("", "nan", "None") else None
              for v in frame[read.name_field]]
     population = (pd.to_numeric(frame[read.population_field], errors="coerce") if read.population_field
-                  else pd.Series(np.nan, index=frame.index)).to_numpy(dtype="float64")
+                  else pd.Series(np.nan, index=frame.index)).to_numpy(dtype="float64", copy=True)
     population[population < 0] = np.nan
     raw = frame.geometry.to_numpy()
     findings: list[Finding] = []

@@ -426,3 +426,65 @@ def test_data_page_lists_the_layers_with_their_units_and_linked_records(
     assert (rows.loc["xihu", "层级"], rows.loc["xihu", "单元数"]) == ("乡镇街道", len(xihu_grid))
     assert rows.loc["xihu", "落入单元的记录"] == imported.assigned_records
     assert "导入边界图层（乡镇街道、社区村、网格）" in [s.value for s in app.subheader]
+
+
+def test_a_gbk_shapefile_without_cpg_keeps_its_chinese_names(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    folder = tmp_path / "gbk"
+    folder.mkdir()
+    xihu_grid.to_crs("EPSG:4549").to_file(folder / "乡镇.shp", engine="pyogrio", encoding="GBK")
+    (folder / "乡镇.cpg").unlink()  # older ArcGIS on Chinese Windows: GBK text, no code page file
+    assert "测试1街道".encode("gbk") in (folder / "乡镇.dbf").read_bytes()
+    archive = folder / "乡镇.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in ("乡镇.shp", "乡镇.shx", "乡镇.dbf", "乡镇.prj"):
+            zipped.write(folder / part, part)
+    layers.import_layer(records_db, archive, "township", layer_id="gbk")
+    assert _units(records_db, "gbk")["name"].tolist() == xihu_grid.sort_values("XZQDM")["XZQMC"].tolist()
+
+
+def test_units_without_codes_are_numbered_within_their_county(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "网格.geojson"
+    xihu_grid.drop(columns=["XZQDM", "CZRK"]).rename(columns={"XZQMC": "网格名称"}).to_file(
+        path, driver="GeoJSON", engine="pyogrio")
+    report = layers.import_layer(records_db, path, "grid")
+    assert (report.layer_id, report.units, report.population_known) == ("grid", len(xihu_grid), 0)
+    units = _units(records_db, "grid")
+    expected_codes = {name: f"330106{number:03d}" for number, name in enumerate(sorted(xihu_grid["XZQMC"]), start=1)}
+    assert dict(zip(units["name"], units["unit_code"], strict=True)) == expected_codes
+    assert units["population"].isna().all() and set(units["district_adcode"]) == {"330106"}
+    renamed = xihu_grid.assign(XZQDM=xihu_grid["XZQMC"].map(expected_codes))
+    assert _links(records_db, "grid") == _links_by_loop(records_db, renamed)
+
+
+def test_a_unit_across_a_county_line_and_a_sliver_are_listed(records_db: Path, tmp_path: Path) -> None:
+    from needsmap import boundaries
+
+    adcodes, outlines = boundaries.assignment_shapes()
+    xihu, shangcheng = (outlines[list(adcodes).index(code)] for code in ("330106", "330102"))
+    border = shapely.intersection(xihu.boundary, shangcheng.boundary)
+    centre = border.interpolate(0.5, normalized=True)
+    straddling = shapely.box(centre.x - 0.01, centre.y - 0.01, centre.x + 0.01, centre.y + 0.01)
+    in_xihu, in_shangcheng = _km2(straddling.intersection(xihu)), _km2(straddling.intersection(shangcheng))
+    # coded for the county holding most of it; the rest lies across the line
+    (code, _, _), (_, other_name, across_km2) = sorted(
+        [("330106", "西湖区", in_xihu), ("330102", "上城区", in_shangcheng)], key=lambda county: -county[2])
+    assert across_km2 > 0.05 * _km2(straddling)
+    inner = xihu.representative_point()
+    with_crumb = shapely.MultiPolygon([  # a square and a 2 m wide strip beside it: a digitising crumb
+        shapely.box(inner.x - 0.002, inner.y - 0.002, inner.x + 0.002, inner.y + 0.002),
+        shapely.box(inner.x + 0.003, inner.y, inner.x + 0.004, inner.y + 0.00002)])
+    frame = gpd.GeoDataFrame({"code": [f"{code}901", "330106902"], "name": ["跨界街道", "碎片社区"]},
+                             geometry=[straddling, with_crumb], crs="EPSG:4326")
+    path = tmp_path / "跨界.gpkg"
+    frame.to_file(path, driver="GPKG", engine="pyogrio")
+    report = layers.import_layer(records_db, path, "community")
+    assert (report.checks["crossing_county"], report.checks["slivers"], report.checks["overlaps"],
+            report.checks["parent_mismatch"]) == (1, 1, 0, 0)
+    crossing = next(p for p in report.problems if p.check == "crossing_county")
+    share = across_km2 / _km2(straddling)
+    assert crossing.unit_code == f"{code}901" and other_name in crossing.detail
+    assert f"{share:.0%}" in crossing.detail and f"{across_km2:.2f} km²" in crossing.detail
+    sliver = next(p for p in report.problems if p.check == "slivers")
+    assert (sliver.unit_code, sliver.name) == ("330106902", "碎片社区") and "1 sliver part" in sliver.detail
