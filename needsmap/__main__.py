@@ -52,6 +52,17 @@ def _file_args(parser: argparse.ArgumentParser, source_help: str) -> None:
     parser.add_argument("--source", default=None, help=source_help)
 
 
+def _import_command(sub: argparse._SubParsersAction, command: str, help_text: str,
+                    import_help: str) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """``<command> import FILE [--db]``: (the import subcommand's parser, the command's subcommands)."""
+    parser = sub.add_parser(command, help=help_text)
+    commands = parser.add_subparsers(dest=f"{command}_command", required=True)
+    p_import = commands.add_parser("import", help=import_help)
+    p_import.add_argument("file", type=Path)
+    _db_arg(p_import)
+    return p_import, commands
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m needsmap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,12 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_fac_import = facilities_sub.add_parser("import", help="import a CSV / XLSX / GeoJSON list of facilities")
     _file_args(p_fac_import, "name of the list's source, kept with each facility")
 
-    p_boundaries = sub.add_parser("boundaries", help="boundary layers below the county: townships, communities, grids")
-    boundaries_sub = p_boundaries.add_subparsers(dest="boundaries_command", required=True)
-    p_b_import = boundaries_sub.add_parser(
-        "import", help="import a GeoJSON, zipped Shapefile or GeoPackage of townships, communities or grid cells")
-    p_b_import.add_argument("file", type=Path)
-    _db_arg(p_b_import)
+    p_b_import, boundaries_sub = _import_command(
+        sub, "boundaries", "boundary layers below the county: townships, communities, grids",
+        "import a GeoJSON, zipped Shapefile or GeoPackage of townships, communities or grid cells")
     p_b_import.add_argument("--level", required=True, choices=("township", "community", "grid"))
     p_b_import.add_argument("--name-field", default=None, help="field holding each unit's name (default: found by name)")
     p_b_import.add_argument("--code-field", default=None,
@@ -84,12 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_b_import.add_argument("--replace", action="store_true", help="replace the layer of that id and re-link the records")
     p_b_list = boundaries_sub.add_parser("list", help="list the boundary layers of the database")
     _db_arg(p_b_list)
-    p_network = sub.add_parser("network", help="road network (walking distances for the life circles)")
-    network_sub = p_network.add_subparsers(dest="network_command", required=True)
-    p_net_import = network_sub.add_parser(
-        "import", help="import an OSM (.osm, .osm.pbf) or GraphML file; catchments then use walking distances")
-    p_net_import.add_argument("file", type=Path)
-    _db_arg(p_net_import)
+
+    _import_command(sub, "network", "road network (walking distances for the life circles)",
+                    "import an OSM (.osm, .osm.pbf) or GraphML file; catchments then use walking distances")
 
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
