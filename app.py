@@ -42,13 +42,18 @@ measure = page.localized(measure_col.selectbox, "home_measure", lang, t("measure
                         format_func=lambda m: t(f"m_{m}", lang))
 scheme = page.localized(scheme_col.radio, "home_scheme", lang, t("classes", lang), ("quantiles", "natural_breaks"),
                        format_func=lambda s: t(s, lang), horizontal=True)
-tile_options = ["none", "osm", "amap"]
+# Basemaps only when configured (NEEDSMAP_TILES): on an intranet a public tile server is a grey map.
 configured_tiles = settings.get("tiles")
-if configured_tiles not in tile_options:
-    tile_options.append(configured_tiles)
+tile_options = ["none"] + ([configured_tiles] if configured_tiles not in ("", "none") else [])
 st.session_state.setdefault("home_tiles", ctx.tiles if ctx.tiles in tile_options else "none")
-tiles = page.localized(tiles_col.selectbox, "home_tiles", lang, t("basemap", lang), tile_options,
-                       format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang))
+if st.session_state["home_tiles"] not in tile_options:
+    st.session_state["home_tiles"] = "none"
+if len(tile_options) > 1:
+    tiles = page.localized(tiles_col.selectbox, "home_tiles", lang, t("basemap", lang), tile_options,
+                           format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang))
+else:
+    tiles = "none"
+    tiles_col.caption(t("basemap_none_configured", lang))
 st.session_state["tiles"] = tiles
 
 min_records = settings.get("min_records_to_rank")

@@ -25,6 +25,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from needsmap import assets, coords
+from needsmap.i18n import t
 
 # ColorBrewer YlOrRd (5 classes): sequential and readable for the common colour-vision deficiencies.
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -227,8 +228,41 @@ def _base_map(tiles: str) -> tuple[folium.Map, bool]:
     fmap.get_root().header.add_child(Element("<style>.folium-map.leaflet-container{background:#f4f6f8}</style>"))
     if url:
         subdomains = "1234" if "{s}" in url and "autonavi" in url else "abc"
-        folium.TileLayer(url, attr=attribution, subdomains=subdomains, max_zoom=18).add_to(fmap)
+        tile_layer = folium.TileLayer(url, attr=attribution, subdomains=subdomains, max_zoom=18).add_to(fmap)
+        TileErrorNotice(tile_layer, f"{t('tiles_failed', 'zh')} {t('tiles_failed', 'en')}").add_to(fmap)
     return fmap, shift
+
+
+class TileErrorNotice(MacroElement):
+    """A note on the map, once, when the basemap's tiles fail to load (an intranet with no route
+    to the tile server): the map then shows the boundaries on a plain background, and says why."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (tiles, map) {
+            var shown = false;
+            tiles.on("tileerror", function () {
+                if (shown) { return; }
+                shown = true;
+                var note = L.control({position: "topright"});
+                note.onAdd = function () {
+                    var div = L.DomUtil.create("div", "needsmap-tile-error");
+                    div.textContent = {{ this.text_json }};
+                    div.style.cssText = "background:#fff3cd;color:#664d03;border:1px solid #ffe69c;border-radius:4px;"
+                        + "padding:6px 10px;font:13px/1.4 sans-serif;max-width:320px";
+                    return div;
+                };
+                note.addTo(map);
+            });
+        })({{ this.tiles_name }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, tile_layer: folium.TileLayer, text: str) -> None:
+        super().__init__()
+        self._name = "TileErrorNotice"
+        self.tiles_name = tile_layer.get_name()
+        self.text_json = _script_json(text)
 
 
 def _script_json(value: object) -> str:

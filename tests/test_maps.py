@@ -136,3 +136,11 @@ def test_district_points_have_a_legend_of_the_urgency_levels_they_show(make_db):
     # The two levels on the map, in their map colours; none of the others.
     assert maps.URGENCY_COLOURS[1] in legend and "一般" in legend and maps.URGENCY_COLOURS[4] in legend and "特急" in legend
     assert "较急" not in legend and "紧急程度" in legend
+
+
+def test_a_basemap_says_on_the_map_when_its_tiles_cannot_load():
+    from needsmap.i18n import t
+
+    page = maps.base_map("http://tiles.intranet.local/{z}/{x}/{y}.png").get_root().render()
+    assert '.on("tileerror"' in page and t("tiles_failed", "zh") in page
+    assert "tileerror" not in maps.base_map("none").get_root().render()  # no tiles, nothing to fail

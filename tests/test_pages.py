@@ -286,3 +286,14 @@ def test_a_link_with_exact_days_keeps_them_until_the_months_are_moved(small_db):
     app = _open(**{"from": "2025-06-10"})
     assert app.query_params["from"] == "2025-06-10"
     assert list(app.sidebar.select_slider[0].value) == ["2025-06-01", "2025-07-01"]
+
+
+def test_basemaps_are_offered_only_when_configured(small_db, monkeypatch):
+    app = _open()
+    assert [s.label for s in app.selectbox if s.label == "底图"] == []
+    assert "未配置底图：地图只显示边界（设置 NEEDSMAP_TILES 可接入内网瓦片）。" in [c.value for c in app.caption]
+    intranet = "http://tiles.intranet.local/{z}/{x}/{y}.png"
+    monkeypatch.setenv("NEEDSMAP_TILES", intranet)
+    configured = _open()
+    basemap = next(s for s in configured.selectbox if s.label == "底图")
+    assert basemap.options == ["无底图（仅边界）", "内网瓦片"] and basemap.value == intranet  # on by default

@@ -10,7 +10,7 @@ from __future__ import annotations
 from needsmap import taxonomy
 from needsmap.i18n import t
 
-from .browser_helpers import E2E_MARKS, EXCEPTION, SCREENSHOTS, SIDEBAR, Page, expect, goto, rerun_after
+from .browser_helpers import E2E_MARKS, EXCEPTION, SCREENSHOTS, SIDEBAR, Page, expect, goto, map_frame, rerun_after
 
 pytestmark = E2E_MARKS
 
@@ -77,3 +77,13 @@ def test_the_time_filter_is_a_chinese_month_range_moved_by_the_keyboard(page: Pa
     rerun_after(page, lambda: (end.focus(), page.keyboard.press("ArrowLeft")))
     expect(slider).to_contain_text("2025年8月")
     assert "to=2025-08-31" in page.url and "from=2025-07-01" in page.url
+
+
+def test_a_configured_basemap_that_cannot_load_says_so_on_the_map(new_page, serve, app_db) -> None:
+    # An intranet tile server that does not answer (nothing listens on port 9 of this machine).
+    with serve(app_db, "tiles", {"NEEDSMAP_TILES": "http://127.0.0.1:9/{z}/{x}/{y}.png"}) as base_url:
+        page = new_page()
+        goto(page, base_url)
+        notice = map_frame(page).locator(".needsmap-tile-error")
+        expect(notice).to_have_text(f"{t('tiles_failed', 'zh')} {t('tiles_failed', 'en')}", timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "zh-tiles-failed.png"))
