@@ -83,7 +83,14 @@ def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
     assert home.title[0].value.startswith("淳安县")
     assert _metrics(home)["诉求总数"] == "2"
 
+    # Deleting asks first; 取消 keeps the view, 确认删除 deletes it.
     home.sidebar.button(key="view_delete").click().run()
+    assert len(views.list_views(small_db)) == 1
+    assert home.sidebar.warning[0].value.startswith("确定删除视图“淳安 \\<b\\>养老")
+    home.sidebar.button(key="view_delete_no").click().run()
+    assert len(views.list_views(small_db)) == 1 and not home.sidebar.warning
+    home.sidebar.button(key="view_delete").click().run()
+    home.sidebar.button(key="view_delete_yes").click().run()
     assert views.list_views(small_db) == []
 
 

@@ -16,6 +16,9 @@ from needsmap.i18n import t
 from needsmap.ui import data, state
 from needsmap.ui.widgets import md_escape
 
+_PENDING_DELETE = "view_delete_pending"
+
+
 def _base_url(script: str) -> str:
     """``scheme://host[/base path]`` of the app as the browser sees it, or "" when unknown."""
     try:
@@ -67,9 +70,20 @@ def panel(lang: str, script: str, params: dict[str, str]) -> None:
         if open_column.button(t("views_open", lang), key="view_open", icon=":material/open_in_new:"):
             open_view(view)
         if delete_column.button(t("views_delete", lang), key="view_delete", icon=":material/delete:"):
-            views.delete_view(db, view.name)
-            st.session_state.pop("view_choice", None)
-            st.rerun()
+            st.session_state[_PENDING_DELETE] = view.name  # asked first: a view is shared by everyone
+        if st.session_state.get(_PENDING_DELETE) == view.name:
+            st.warning(t("views_delete_confirm", lang, name=md_escape(view.name)))
+            yes_column, no_column = st.columns(2)
+            if yes_column.button(t("views_delete_yes", lang), key="view_delete_yes", type="primary"):
+                views.delete_view(db, view.name)
+                st.session_state.pop(_PENDING_DELETE, None)
+                st.session_state.pop("view_choice", None)
+                st.rerun()
+            if no_column.button(t("views_delete_no", lang), key="view_delete_no"):
+                st.session_state.pop(_PENDING_DELETE, None)
+                st.rerun()
+        else:
+            st.session_state.pop(_PENDING_DELETE, None)  # another view chosen meanwhile: the question lapses
 
 
 def open_view(view: views.SavedView) -> None:
