@@ -2,8 +2,8 @@
 database, and answer "how far is it to walk from here" with Dijkstra over a sparse graph.
 
 Framework-free. Reading: ``osmium`` (libosmium's Python bindings; streams .osm, .osm.bz2/.gz and
-.pbf in C++, so a province's extract fits in memory as numpy arrays, where a networkx graph of
-Python objects per node would not) and ``networkx.read_graphml`` for GraphML (as OSMnx's
+.pbf in C++; the network is kept as numpy arrays, where a networkx graph holds Python objects per
+node and edge) and ``networkx.read_graphml`` for GraphML (as OSMnx's
 ``save_graphml`` writes it, or any GraphML whose nodes carry lon/lat). Routing:
 ``scipy.sparse.csgraph.dijkstra`` with ``limit=``.
 
