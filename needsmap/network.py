@@ -114,23 +114,21 @@ def _read_osm(path: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
     segment_to: list[int] = []
     ways = 0
     try:
-        processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        # Only objects tagged highway reach Python (untagged nodes, buildings … stay in C++); node
+        # locations are cached before that filter, so the ways still get their coordinates.
+        processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                     .with_filter(osmium.filter.KeyFilter("highway")))
         for obj in processor:
-            if not obj.is_way():
+            if not obj.is_way() or not walkable(dict(obj.tags)):
                 continue
-            tags = dict(obj.tags)
-            if not walkable(tags):
-                continue
-            refs = []
-            for node in obj.nodes:
-                if not node.location.valid():
-                    continue  # a node outside an extract's cut
-                refs.append(node.ref)
-                node_ids.append(node.ref)
-                lons.append(node.location.lon)
-                lats.append(node.location.lat)
-            if len(refs) >= 2:
+            # A node outside an extract's cut has no location: left out.
+            points = [(node.ref, node.lon, node.lat) for node in obj.nodes if node.location.valid()]
+            if len(points) >= 2:
                 ways += 1
+                refs, way_lons, way_lats = zip(*points, strict=True)
+                node_ids.extend(refs)
+                lons.extend(way_lons)
+                lats.extend(way_lats)
                 segment_from.extend(refs[:-1])
                 segment_to.extend(refs[1:])
     except RuntimeError as exc:  # libosmium's parse errors
