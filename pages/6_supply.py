@@ -47,7 +47,6 @@ demo_count = int(summary["demo"].sum())
 if demo_count:
     st.warning(t("supply_demo_note", lang, n=demo_count))
 if category not in with_facilities:
-    st.caption(formatting.supply_distance_note({"kind": "straight"}, minutes, lang))
     st.info(t("supply_no_category_facilities", lang))
     st.stop()
 st.caption(formatting.supply_distance_note(data.supply_distances(f, category, minutes), minutes, lang))
