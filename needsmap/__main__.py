@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_b_import.add_argument("--code-field", default=None,
                             help="field holding each unit's code, e.g. 统计用区划代码 (default: found by name; none: made up)")
     p_b_import.add_argument("--population-field", default=None, help="field holding each unit's population")
+    p_b_import.add_argument("--population-table", type=Path, default=None,
+                            help="a CSV / XLSX of population by unit code (统计用区划代码) or name; wins over the file's field")
     p_b_import.add_argument("--crs", default=None,
                             help="coordinate system: wgs84, cgcs2000, gcj02, bd09 or EPSG:code such as EPSG:4549 "
                                  "(default: the file's own; required for a Shapefile without .prj)")
@@ -210,7 +212,7 @@ def _boundaries(args: argparse.Namespace, db: Path) -> int:
     if args.boundaries_command == "import":
         report = layers.import_layer(db, args.file, args.level, name_field=args.name_field, code_field=args.code_field,
                                      population_field=args.population_field, crs=args.crs, layer_id=args.layer_id,
-                                     replace=args.replace)
+                                     replace=args.replace, population_table=args.population_table)
         for line in (report.summary_line(), report.checks_line(), *report.problem_lines()):
             print(line)
         return 0

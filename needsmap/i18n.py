@@ -659,6 +659,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "layer_no_name_field": ("{name} 中找不到名称字段：请用 --name-field 指明（有：{fields}）",
                             "no name field found: give it with --name-field (the fields are: {fields})"),
     "layer_duplicate_codes": ("{name} 中同一代码对应不同名称：{codes}", "one code names different units: {codes}"),
+    "layer_population_table": ("人口表 {name} 须有人口列和代码或名称列（有：{fields}）",
+                               "the population table needs a population column and a code or name column (it has: {fields})"),
     "layer_all_outside": ("{name} 的单元都不在浙江省内", "no unit lies in Zhejiang"),
     "layer_level": ("层级应为 {allowed}，收到 {level!r}", "level was {level!r}; expected one of {allowed}"),
     "layer_id_invalid": ("图层代号 {layer_id!r} 无效：只可用小写字母、数字、- 和 _（最多 40 个）",

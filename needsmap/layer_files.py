@@ -162,6 +162,31 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, file_name: str) -> tuple
     return geoms, label
 
 
+def read_population_table(path: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """A separate population table (CSV or Excel: a code and/or name column, a population column)
+    as ({code: population}, {name: population}); names given twice are left out of the second."""
+    from needsmap.ingest import readers
+
+    path = Path(path)
+    frame = readers.read_table(path).frame
+    fields = list(frame.columns)
+    code = _field(fields, None, CODE_FIELDS, path.name)
+    name = _field(fields, None, NAME_FIELDS, path.name)
+    population = _field(fields, None, POPULATION_FIELDS, path.name)
+    if population is None or (code is None and name is None):
+        raise UnusableFileError(error("layer_population_table", name=path.name, fields=", ".join(fields)))
+    values = pd.to_numeric(frame[population].str.replace(",", "", regex=False), errors="coerce")
+    known = values.notna() & (values >= 0)
+    by_code = ({str(c).strip(): float(v) for c, v in zip(frame.loc[known, code], values[known], strict=True)
+                if isinstance(c, str) and c.strip()} if code else {})
+    by_name: dict[str, float] = {}
+    if name:
+        names = frame.loc[known, name].astype(str).str.strip()
+        unique = names[~names.duplicated(keep=False)]
+        by_name = dict(zip(unique, values[unique.index].astype(float), strict=True))
+    return by_code, by_name
+
+
 def _field(fields: list[str], given: str | None, candidates: tuple[str, ...], file_name: str) -> str | None:
     """The field given (it must exist) or the first candidate present (case-insensitive), else None."""
     if given:

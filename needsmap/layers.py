@@ -195,7 +195,7 @@ def write_layer(con: duckdb.DuckDBPyConnection, layer: dict, units: pd.DataFrame
         con.execute(f"DELETE FROM {table} WHERE layer_id = ?", [layer_id])
     geoms = units["geometry"].to_numpy(dtype=object)
     texts, _ = display_geometries(geoms, per_unit_bytes=_PROPERTY_BYTES)
-    population = pd.array(units["population"], dtype="Int64")
+    population = pd.array(np.round(pd.to_numeric(units["population"], errors="coerce").astype("float64")), dtype="Int64")
     table = pa.table({
         "layer_id": pa.array([layer_id] * len(units), pa.string()),
         "unit_code": pa.array(units["unit_code"].astype(str).tolist(), pa.string()),
@@ -280,7 +280,7 @@ _LAYER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = None, code_field: str | None = None,
                  population_field: str | None = None, crs: str | None = None, layer_id: str | None = None,
-                 replace: bool = False, name: str | None = None) -> LayerReport:
+                 replace: bool = False, name: str | None = None, population_table: Path | None = None) -> LayerReport:
     """Import a boundary layer file (GeoJSON, zipped Shapefile, GeoPackage) into ``db`` and link
     every record with a point to its units, in one transaction.
 
@@ -288,6 +288,7 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
     given. ``crs``: wgs84, cgcs2000, gcj02, bd09 or EPSG:code, else the file's own. ``layer_id``:
     default the level, or ``<level>-2`` … when that exists and ``replace`` is not set; an existing
     id is replaced only with ``replace``. ``name``: the layer's title (default the file's stem).
+    ``population_table``: a CSV/Excel of population by unit code (or name), which wins over the file's field.
     A file that cannot be used raises ``UnusableFileError`` (other mistakes ``NeedsmapError``)
     and changes nothing.
     """
@@ -299,6 +300,8 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
     read = layer_files.read_layer_file(path, crs=crs, name_field=name_field, code_field=code_field,
                                        population_field=population_field)
     units, findings = _units(read, path.name)
+    if population_table is not None:
+        units["population"] = _joined_population(units, *layer_files.read_population_table(population_table))
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with store.writing(db) as con:
         store.seed_layer_tables(con)
@@ -314,6 +317,13 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
                        source_crs=read.source_crs, units=len(units), assigned_records=assigned[chosen],
                        population_known=int(units["population"].notna().sum()), replaced=chosen in existing,
                        checks=counts, problems=tuple(findings))
+
+
+def _joined_population(units: pd.DataFrame, by_code: dict[str, float], by_name: dict[str, float]) -> np.ndarray:
+    """Each unit's population from the table: by code, else by name; else what the file said."""
+    from_table = [by_code.get(code, by_name.get(name, np.nan)) for code, name in zip(units["unit_code"], units["name"],
+                                                                                      strict=True)]
+    return np.where(np.isnan(from_table), units["population"].to_numpy(dtype="float64"), from_table)
 
 
 def _choose_layer_id(existing: set[str], level: str, layer_id: str | None, replace: bool) -> str:

@@ -488,3 +488,30 @@ def test_a_unit_across_a_county_line_and_a_sliver_are_listed(records_db: Path, t
     assert f"{share:.0%}" in crossing.detail and f"{across_km2:.2f} km²" in crossing.detail
     sliver = next(p for p in report.problems if p.check == "slivers")
     assert (sliver.unit_code, sliver.name) == ("330106902", "碎片社区") and "1 sliver part" in sliver.detail
+
+
+def test_population_from_a_separate_table_by_code_or_name(
+        records_db: Path, xihu_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "乡镇街道.geojson"
+    xihu_grid.drop(columns=["CZRK"]).to_file(path, driver="GeoJSON", engine="pyogrio")
+    ordered = xihu_grid.sort_values("XZQDM")
+    by_code = ordered.iloc[:40]
+    by_name = ordered.iloc[40:50]
+    table = pd.DataFrame({
+        "统计用区划代码": list(by_code["XZQDM"]) + [""] * len(by_name),
+        "名称": list(by_code["XZQMC"]) + list(by_name["XZQMC"]),
+        "常住人口": [f"{20_000 + i:,}" for i in range(len(by_code) + len(by_name))],  # as Excel writes thousands
+    })
+    population_csv = tmp_path / "人口.csv"
+    table.to_csv(population_csv, index=False, encoding="gbk")
+    report = layers.import_layer(records_db, path, "township", layer_id="pop", population_table=population_csv)
+    assert report.population_known == 50
+    units = _units(records_db, "pop").set_index("unit_code")
+    expected = {code: 20_000 + i for i, code in enumerate(list(by_code["XZQDM"]) + list(by_name["XZQDM"]))}
+    assert units["population"].dropna().astype(int).to_dict() == expected
+    bad_table = tmp_path / "没有人口.csv"
+    pd.DataFrame({"名称": ["测试1街道"], "面积": [3]}).to_csv(bad_table, index=False)
+    before = _digest(records_db)
+    with pytest.raises(UnusableFileError, match="人口表"):
+        layers.import_layer(records_db, path, "township", layer_id="pop2", population_table=bad_table)
+    assert _digest(records_db) == before
