@@ -29,7 +29,7 @@ import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
-from needsmap import boundaries, layer_checks, layer_files, schema, store
+from needsmap import boundaries, layer_checks, layer_files, layer_queries, schema, store
 from needsmap.errors import NeedsmapError, UnusableFileError
 from needsmap.i18n import error
 from needsmap.layer_checks import CHECKS, Finding
@@ -84,17 +84,12 @@ def area_km2(geoms: np.ndarray) -> np.ndarray:
     return shapely.area(to_metres(geoms)) / 1e6
 
 
-def _has_layer_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'boundary_layers'").fetchone()[0])
-
-
 def list_layers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The layers (``boundary_layers`` columns plus ``assigned_records``), by level then id; an
     empty frame for a database made before layers existed (read-only connections cannot add them)."""
     columns = ["layer_id", "level", "name", "source_file", "sha256", "source_crs", "imported_at", "units",
                "synthetic", "assigned_records"]
-    if not _has_layer_tables(con):
+    if not layer_queries.has_layers(con):
         return pd.DataFrame(columns=columns)
     return con.execute(
         """
