@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from needsmap import alerts, hotspots, maps, needs, network, queries, settings, store, taxonomy
+from needsmap import alerts, hotspots, layer_queries, maps, needs, network, queries, settings, store, taxonomy
 from needsmap.errors import DatabaseError, NeedsmapError
 from needsmap.filters import Filter
 
@@ -60,14 +60,25 @@ def home_refresh(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days:
     """What the home page computes on a filter change in its default view (KPIs + every
     district's counts; the cluster scores only when the map shows summed priority)."""
     queries.kpis(con, f, as_of, overdue_days)
-    queries.district_measures(con, f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue_days, min_records,
+    queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records,
                               include_priority=False)
+
+
+# The demo's synthetic township layer and one of its districts: the view one level below the district.
+TOWNSHIP_LAYER, TOWNSHIP_DISTRICT = "township", "330106"
+
+
+def township_refresh(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int) -> None:
+    """The home refresh at township level (``f`` names a unit): the unit's KPIs, every district's
+    counts (the map), and every unit of its district with counts and smoothed rates (its units map)."""
+    home_refresh(con, f, as_of, overdue_days, min_records)
+    layer_queries.unit_measures(con, f.with_changes(unit_code=None), f.layer_id, as_of, overdue_days, min_records)
 
 
 def home_refresh_priority(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int) -> None:
     """The home refresh with the map coloured by summed priority (cluster scores included)."""
     queries.kpis(con, f, as_of, overdue_days)
-    queries.district_measures(con, f.with_changes(city_adcode=None, district_adcode=None), as_of, overdue_days, min_records)
+    queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records)
 
 
 def pandas_home_refresh(frame: pd.DataFrame, f: Filter, as_of, overdue_days: int) -> None:
@@ -281,6 +292,28 @@ def _map_payload_bytes(con: duckdb.DuckDBPyConnection, as_of, overdue_days: int,
     return {"province": len(province.get_root().render().encode()), "district": len(district.get_root().render().encode())}
 
 
+def _township_refresh(con: duckdb.DuckDBPyConnection, repeat: int, as_of, overdue_days: int, min_records: int,
+                      echo: Callable[[str], None]) -> dict[str, float | None]:
+    """``township_refresh_median_ms``/``_p95_ms``: ``township_refresh`` over the filter states at
+    the unit of the demo layer in TOWNSHIP_DISTRICT with the most records (None without the layer)."""
+    district = Filter(city_adcode=TOWNSHIP_DISTRICT[:4] + "00", district_adcode=TOWNSHIP_DISTRICT)
+    if TOWNSHIP_LAYER not in set(layer_queries.layers(con)["layer_id"]):
+        echo("township refresh: no demo township layer in this database (rebuild it: it predates layers)")
+        return {"township_refresh_median_ms": None, "township_refresh_p95_ms": None}
+    units = layer_queries.unit_measures(con, district, TOWNSHIP_LAYER, as_of, overdue_days, min_records)
+    unit = str(units.sort_values(["records", "unit_code"], ascending=[False, True])["unit_code"].iloc[0])
+    timings: list[float] = []
+    for f in FILTER_STATES.values():
+        at_unit = f.with_changes(city_adcode=district.city_adcode, district_adcode=TOWNSHIP_DISTRICT,
+                                 layer_id=TOWNSHIP_LAYER, unit_code=unit)
+        timings += _timed(lambda at_unit=at_unit: township_refresh(con, at_unit, as_of, overdue_days, min_records), repeat)
+    figures = {"township_refresh_median_ms": round(statistics.median(timings), 2),
+               "township_refresh_p95_ms": round(_p95(timings), 2)}
+    echo(f"township refresh ({TOWNSHIP_DISTRICT} unit {unit}, {len(units)} units): median "
+         f"{figures['township_refresh_median_ms']:.0f} ms, p95 {figures['township_refresh_p95_ms']:.0f} ms")
+    return figures
+
+
 def _township_payload(echo: Callable[[str], None]) -> dict[str, float]:
     """A synthetic 1,400-unit township layer over the whole province (Zhejiang has about that many
     乡镇街道): the bytes of GeoJSON the map sends for the whole layer."""
@@ -356,7 +389,7 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
     echo(f"needs (province, uncached): {views['province/needs']['median_ms']:.0f} ms")
     hot_spot_figures = _hot_spot_figures(con, repeat, echo)
     payload = _map_payload_bytes(con, as_of, overdue_days, min_records)
-    township_figures = _township_payload(echo)
+    township_figures = _township_payload(echo) | _township_refresh(con, repeat, as_of, overdue_days, min_records, echo)
     supply_figures = supply_timings(con, repeat)
     echo(f"supply: coverage {supply_figures['coverage_ms']:.0f} ms ({supply_figures['coverage_records']:,} records, "
          f"{supply_figures['coverage_facilities']:,} facilities); one category's state {supply_figures['supply_build_ms']:.0f} ms; "

@@ -18,7 +18,7 @@ from needsmap import bench
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
                  "peak_rss_mb", "import_rows_per_s", "update_rows_per_s", "hotspots_ms", "alerts_ms",
                  "hotspot_false_alarm_rate", "alert_false_alarm_rate", "coverage_ms", "whatif_ms", "supply_build_ms",
-                 "township_payload_bytes"}
+                 "township_payload_bytes", "township_refresh_median_ms"}
 
 
 @pytest.mark.slow  # a whole bench run: demo, import, timed views
@@ -49,6 +49,8 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     assert 100_000 < result["map_payload_bytes"] <= 1_500_000
     # A whole-province township layer of 1,400 units keeps to the same budget.
     assert result["township_units"] == 1400 and 100_000 < result["township_payload_bytes"] <= 1_500_000
+    # The home refresh at township level (a unit of the demo's synthetic layer in 西湖区).
+    assert 0 < result["township_refresh_median_ms"] <= result["township_refresh_p95_ms"]
     assert result["import_rows_per_s"] > 0 and result["peak_rss_mb"] > 0
     # The re-import changed the status of the records whose sequence number ends in 0: 300 of 3,000.
     assert result["update_rows_per_s"] > 0 and result["update_updated"] == 300

@@ -371,3 +371,13 @@ def test_the_briefing_of_one_persons_unit_gives_no_figure_of_it(one_person_unit)
     assert {row[1] for row in briefing.kpi_rows} <= {"–", "<5", "0"}
     assert briefing.priority_rows == ()
     assert not [trace for trace in TRACES if trace in brief.to_html(briefing)]
+
+
+def test_the_bench_times_the_refresh_at_township_level(demo_db):
+    from needsmap import bench
+
+    lines = []
+    with store.open_readonly(demo_db) as con:
+        figures = bench._township_refresh(con, 2, queries.as_of(con), 15, 30, lines.append)
+    assert 0 < figures["township_refresh_median_ms"] <= figures["township_refresh_p95_ms"]
+    assert lines and lines[0].startswith("township refresh (330106 unit 330106")
