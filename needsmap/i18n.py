@@ -574,7 +574,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "level_community": ("社区", "community"),
     "level_grid": ("网格", "grid cell"),
     "units_layer_choose": ("下钻到哪一层边界", "Drill into which boundary layer"),
-    "units_map": ("各{level}{measure}（点击查看详情）", "{measure} by {level} (click one for its details)"),
+    "units_map": ("下一级：{level}（点击地图上的一个查看详情）", "One level down: by {level} (click one on the map for its details)"),
     "units_none": ("本区县没有下一级边界（乡镇街道等），可在“数据”页导入边界图层。",
                    "This district has no boundaries below it (townships …); a boundary layer can be imported on the Data page."),
     "units_unplaced": ("{n} 条记录不在任何{level}内（无坐标，或在边界空隙中），只计入区县。",

@@ -46,6 +46,8 @@ URL_WIDGETS: dict[str, str] = {
     "supply_cat": "supply_category", "circle": "supply_circle",
     # The district page's hot-spot map: distinct requesters (default) or records.
     "hs": "hs_measure",
+    # The district page's map of its units (乡镇街道 …): the measure it is coloured by.
+    "umeasure": "units_measure",
 }
 # The URL parameters a link or a saved view may carry: the Filter's own (``?township=`` too) and
 # the page widgets'.

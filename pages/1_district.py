@@ -13,11 +13,12 @@ from streamlit_folium import st_folium
 
 from functools import partial
 
-from needsmap import charts, exports, hotspots, maps, needs, presentation, settings, taxonomy
+from needsmap import charts, exports, hotspots, layer_queries, maps, needs, presentation, settings, taxonomy
 from needsmap.i18n import labelled, t, term
 from needsmap.ui import data, downloads, hot_spots, needs_map, page, present, staff, state, units, widgets
 
-ctx = page.setup("district_title", extra_params=page.widgets_from_url({"hs": hotspots.MEASURES}))
+ctx = page.setup("district_title", extra_params=page.widgets_from_url({"hs": hotspots.MEASURES,
+                                                                     "umeasure": layer_queries.UNIT_MEASURES}))
 lang, f = ctx.lang, ctx.filter
 names = page.place_names()
 districts = data.districts()

@@ -164,7 +164,7 @@ def test_the_district_page_lists_its_townships_with_their_counts(page_db):
     expected = expected_units(db, township)
     app = open_page("pages/1_district.py", city=CITY, district=DISTRICT)
     assert not app.exception, [e.value for e in app.exception]
-    assert "各乡镇街道诉求数（点击查看详情）" in [s.value for s in app.subheader]
+    assert "下一级：乡镇街道（点击地图上的一个查看详情）" in [s.value for s in app.subheader]
     # Two layers here: the chooser offers both, townships first.
     chooser = app.selectbox(key="units_layer")
     assert chooser.options == ["上城区乡镇街道 · 乡镇街道 · 6", f"规划网格 · 网格 · {len(grid.units)}"]
@@ -213,7 +213,7 @@ def test_the_layer_chooser_drills_into_the_grid(page_db):
     app.selectbox(key="units_layer").select("grid1").run()
     assert not app.exception, [e.value for e in app.exception]
     assert dict(app.query_params) == {"city": CITY, "district": DISTRICT, "layer": "grid1"}
-    assert "各网格诉求数（点击查看详情）" in [s.value for s in app.subheader]
+    assert "下一级：网格（点击地图上的一个查看详情）" in [s.value for s in app.subheader]
     table = app.dataframe[-2].value
     wanted = expected.sort_values(["records", "unit_code"], ascending=[False, True])
     assert table["诉求数"].tolist() == wanted["records"].astype(int).tolist()
@@ -381,3 +381,18 @@ def test_the_bench_times_the_refresh_at_township_level(demo_db):
         figures = bench._township_refresh(con, 2, queries.as_of(con), 15, 30, lines.append)
     assert 0 < figures["township_refresh_median_ms"] <= figures["township_refresh_p95_ms"]
     assert lines and lines[0].startswith("township refresh (330106 unit 330106")
+
+
+def test_the_units_map_measure_lives_in_the_url_and_orders_the_list(page_db, monkeypatch):
+    monkeypatch.setenv("NEEDSMAP_MIN_RECORDS_TO_RANK", "10")
+    db, township, _ = page_db
+    expected = expected_units(db, township)
+    rankable = expected[expected["records"] >= 10].sort_values("smoothed_per_10k", ascending=False)
+    assert 0 < len(rankable) < len(expected)
+    app = open_page("pages/1_district.py", city=CITY, district=DISTRICT, umeasure="smoothed_per_10k")
+    assert not app.exception
+    assert app.selectbox(key="units_measure@zh").value == "smoothed_per_10k"
+    assert app.query_params["umeasure"] == "smoothed_per_10k"
+    table = app.dataframe[-2].value
+    assert table["单元"].tolist() == rankable["name"].tolist()
+    assert table["每万人诉求数（平滑）"].tolist() == rankable["smoothed_per_10k"].round(2).tolist()

@@ -12,14 +12,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from needsmap import coords, formatting, layer_queries, maps, presentation, settings
+from needsmap import coords, formatting, layer_queries, maps, navigation, presentation, settings
 from needsmap.filters import Filter
 from needsmap.i18n import labelled, t
-from needsmap.ui import data, page, state
+from needsmap.ui import data, page, state, widgets
 from needsmap.ui.page import PageContext
 
 MAP_KEY = "units_map"
-MEASURE_KEY = "units_measure"
+MEASURE_KEY = navigation.URL_WIDGETS["umeasure"]  # in the URL: ?umeasure=smoothed_per_10k
 LAYER_KEY = "units_layer"
 
 
@@ -36,6 +36,9 @@ def section(ctx: PageContext, f: Filter, names: dict[str, str], as_of: object, o
         return
     by_id = layers.set_index("layer_id")
     layer_id = f.layer_id if f.layer_id in by_id.index else str(layers["layer_id"].iloc[0])
+    layer = by_id.loc[layer_id]
+    level = level_name(str(layer["level"]), lang)
+    st.subheader(t("units_map", lang, level=level))
     if len(layers) > 1:
         chosen = st.selectbox(
             t("units_layer_choose", lang), list(by_id.index), index=list(by_id.index).index(layer_id), key=LAYER_KEY,
@@ -43,8 +46,6 @@ def section(ctx: PageContext, f: Filter, names: dict[str, str], as_of: object, o
         if chosen != layer_id:
             state.set_filter(f.with_changes(layer_id=chosen, unit_code=None))
             st.rerun()
-    layer = by_id.loc[layer_id]
-    level = level_name(str(layer["level"]), lang)
     measure = page.localized(st.selectbox, MEASURE_KEY, lang, t("measure", lang), layer_queries.UNIT_MEASURES,
                              format_func=lambda m: t(f"m_{m}", lang))
     min_records = settings.get("min_records_to_rank")
@@ -53,7 +54,6 @@ def section(ctx: PageContext, f: Filter, names: dict[str, str], as_of: object, o
     geometries = data.unit_geometries(layer_id, f.district_adcode)
     k = data.k_anonymity()
 
-    st.subheader(t("units_map", lang, level=level, measure=t(f"m_{measure}", lang)))
     if bool(layer["synthetic"]):
         st.caption(t("units_synthetic", lang))
     shown = presentation.map_frame(measures.rename(columns={"unit_code": "adcode"}), measure, lang=lang,
@@ -94,7 +94,7 @@ def _ranking(measures: pd.DataFrame, measure: str, level: str, ctx: PageContext,
     rows["population"] = rows["population"].round().astype("Int64")
     if rows.empty:
         return
-    st.dataframe(labelled(rows.round(2), lang, {
+    widgets.table(labelled(rows.round(2), lang, {
         "name": "c_unit", "population": "c_population", "records": "c_records",
         "distinct_requesters": "c_distinct_requesters", measure: f"m_{measure}",
     }), hide_index=True, width="stretch")
