@@ -120,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_brief = sub.add_parser("brief", help="a district or city briefing (pdf|pptx|png|html)")
     _db_arg(p_brief)
-    p_brief.add_argument("--district", default=None, help="adcode of a district or city, e.g. 330127")
-    p_brief.add_argument("--township", default=None,
+    # One place or the other: argparse says so in its usage message (exit 2, no traceback).
+    brief_place = p_brief.add_mutually_exclusive_group(required=True)
+    brief_place.add_argument("--district", default=None, help="adcode of a district or city, e.g. 330127")
+    brief_place.add_argument("--township", default=None,
                          help="code of a unit (乡镇街道 …) of a boundary layer, instead of --district")
     p_brief.add_argument("--layer", default=None, help="the layer of --township (default: the newest township layer)")
     p_brief.add_argument("--from", dest="date_from", default=None)
@@ -188,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "brief":
             from needsmap import brief
 
-            if bool(args.district) == bool(args.township):
-                p_brief.error("give either --district or --township")
             brief.main(db=db, adcode=args.district, date_from=args.date_from, date_to=args.date_to,
                        fmt=args.format, out=args.out, unit_code=args.township, layer_id=args.layer)
             return 0

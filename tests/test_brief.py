@@ -174,3 +174,15 @@ def test_a_briefing_of_demo_data_says_so_in_every_format_and_one_of_imported_dat
     with store.open_readonly(db) as con:
         imported = brief.build(con, brief.place_filter(con, WEST_LAKE))
     assert imported.demo == "" and "演示数据" not in _pdf_text(brief.render(imported, "pdf"))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--district", "330106", "--township", "330106001"), "not allowed with argument"),
+    ((), "one of the arguments --district --township is required"),
+])
+def test_cli_takes_one_place_district_or_township(demo_db, tmp_path, args, message):
+    out = tmp_path / "brief.pdf"
+    result = _cli("--db", str(demo_db), *args, "--out", str(out))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
