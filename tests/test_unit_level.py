@@ -396,3 +396,12 @@ def test_the_units_map_measure_lives_in_the_url_and_orders_the_list(page_db, mon
     table = app.dataframe[-2].value
     assert table["单元"].tolist() == rankable["name"].tolist()
     assert table["每万人诉求数（平滑）"].tolist() == rankable["smoothed_per_10k"].round(2).tolist()
+
+
+def test_choosing_another_district_leaves_the_township(page_db):
+    app = open_page("pages/1_district.py", township="330102004")
+    app.sidebar.selectbox[1].select("330106").run()  # 西湖区: units of the demo's own layer
+    assert not app.exception
+    assert dict(app.query_params) == {"city": CITY, "district": "330106"}
+    assert app.title[0].value == "西湖区 · 区县详情"
+    assert app.sidebar.selectbox[2].value == "" and app.sidebar.selectbox[2].options[1] == "示例一街道"

@@ -304,8 +304,11 @@ def _unit_widget(current: Filter, district: str, lang: str) -> tuple[str | None,
     units = data.unit_geometries(shown_layer, district)
     names = dict(zip(units["unit_code"], units["name"], strict=True))
     seed = current.unit_code if current.unit_code in names and current.district_adcode == district else ""
+    key = _seed("unit", seed, lang)
+    if st.session_state[key] not in names:  # another district was chosen: its units, none chosen yet
+        st.session_state[key] = ""
     unit = st.selectbox(t(f"level_{layer['level']}", lang).capitalize(), ["", *names],
-                        format_func=lambda code: names.get(code, t("all", lang)), key=_seed("unit", seed, lang))
+                        format_func=lambda code: names.get(code, t("all", lang)), key=key)
     return (shown_layer if unit else layer_id), (unit or None)
 
 
