@@ -288,6 +288,23 @@ class DistrictLayer(MacroElement):
             }
             var labels = {{ this.labels_json }};
             var base = {{ this.base_style_json }};
+            if (!window.__needsmapTapGuard) {
+                // On a touch screen the first tap on a district shows its values (the tap's
+                // emulated mouseover opens the tooltip) and the click is held back; a second tap on
+                // the same district lets the click through, which drills down. A mouse clicks at once.
+                window.__needsmapTapGuard = true;
+                var pointer = "mouse", armed = null;
+                document.addEventListener("pointerdown", function (e) { pointer = e.pointerType; }, true);
+                document.addEventListener("click", function (e) {
+                    if (pointer !== "touch") { return; }
+                    var path = e.target.closest ? e.target.closest("path.leaflet-interactive") : null;
+                    if (!path || armed === path) { armed = null; return; }
+                    armed = path;
+                    e.stopPropagation();
+                    var shape = path.__needsmapShape;
+                    if (shape && shape._map) { shape.openTooltip(shape._map.mouseEventToLatLng(e)); }
+                }, true);
+            }
             var layer = L.geoJSON({{ this.data_json }}, {
                 style: function (feature) {
                     var p = feature.properties;
@@ -304,6 +321,7 @@ class DistrictLayer(MacroElement):
                             return "<tr><th style=\\"text-align:left;padding-right:8px\\">" + label + "</th><td>" + values[i] + "</td></tr>";
                         }).join("") + "</table>";
                     }, {sticky: true});
+                    shape.on("add", function () { var element = shape.getElement(); if (element) { element.__needsmapShape = shape; } });
                     shape.on("mouseover", function () { shape.setStyle({weight: base.weight * 3, color: "#000", fillOpacity: 0.9}); });
                     shape.on("mouseout", function () { layer.resetStyle(shape); });
                     if (p.label_at) {
