@@ -116,3 +116,28 @@ def supply_distance_note(distances: dict[str, object], minutes: int, lang: str) 
                  facilities=int(distances["facilities_off_network"]), detour=supply.DETOUR_FACTOR)
     return t("supply_distance_note", lang, detour=supply.DETOUR_FACTOR, walk=walk,
              radius=supply.catchment_radius_m(minutes))
+
+
+# Suffixes of Zhejiang's place names in English (longest first); a prefecture city takes none.
+_PLACE_SUFFIXES = (("畲族自治县", " She Autonomous County"), ("自治县", " Autonomous County"), ("区", " District"),
+                   ("县", " County"), ("市", " City"))
+
+
+def place_pinyin(name: str, *, city: bool = False) -> str:
+    """A Chinese place name in pinyin for English readers: ``西湖区`` → ``Xihu District``,
+    ``磐安县`` → ``Pan'an County``, ``杭州市`` (``city``: a prefecture) → ``Hangzhou``.
+    Names already in Latin letters come back unchanged."""
+    from pypinyin import lazy_pinyin
+
+    text = str(name).strip()
+    if not text or text.isascii():
+        return text
+    suffix = ""
+    for chinese, english in _PLACE_SUFFIXES:
+        if text.endswith(chinese) and len(text) > len(chinese):
+            text, suffix = text[: -len(chinese)], "" if city else english
+            break
+    syllables = lazy_pinyin(text)
+    # An apostrophe before a syllable starting with a vowel: Pan'an, not Panan (Pa-nan).
+    word = syllables[0] + "".join(("'" if s[:1] in "aoe" else "") + s for s in syllables[1:])
+    return word[:1].upper() + word[1:] + suffix

@@ -316,7 +316,7 @@ class DistrictLayer(MacroElement):
                 onEachFeature: function (feature, shape) {
                     var p = feature.properties;
                     shape.bindTooltip(function () {
-                        var values = [p.name, p.city, p.value_text, p.top_text];
+                        var values = [p.tip_name, p.tip_city, p.value_text, p.top_text];
                         return "<table>" + labels.map(function (label, i) {
                             return "<tr><th style=\\"text-align:left;padding-right:8px\\">" + label + "</th><td>" + values[i] + "</td></tr>";
                         }).join("") + "</table>";
@@ -426,6 +426,9 @@ def choropleth_layer(
             "adcode": row.adcode,
             "name": html.escape(str(row.name)),
             "city": html.escape(str(row.city)),
+            # The tooltip's words for the place (with pinyin in English), when the page gives them.
+            "tip_name": html.escape(str(_given(getattr(row, "tip_name", None), row.name))),
+            "tip_city": html.escape(str(_given(getattr(row, "tip_city", None), row.city))),
             "value_text": html.escape(str(getattr(row, "value_text", "") or "–")),
             "top_text": html.escape(str(getattr(row, "top_text", "") or "–")),
             "fill": colour_for(value, breaks, palette),
@@ -448,6 +451,11 @@ def choropleth_layer(
     else:
         PlaceView("province", ZHEJIANG_BOUNDS, None, 0).add_to(group)
     return group
+
+
+def _given(value: object, default: object) -> object:
+    """``value`` unless it is missing (None, NaN: a district the measures frame has no row for)."""
+    return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def base_map(tiles: str = "none", large: bool = False) -> folium.Map:

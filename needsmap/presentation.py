@@ -159,9 +159,16 @@ def map_frame(measures: pd.DataFrame, measure: str, *, lang: str, public: bool, 
     shown[measure] = values
     shown["value_text"] = [t("too_few", lang) if hide else formatting.fmt_num(v, digits)
                            for v, hide in zip(values, hidden, strict=True)]
-    shown["top_text"] = ["–" if hide else "、".join(term("category", c, lang) for c in codes)
+    separator = "、" if lang == "zh" else ", "
+    shown["top_text"] = ["–" if hide else separator.join(term("category", c, lang) for c in codes)
                          for codes, hide in zip(shown["top_categories"], hidden, strict=True)]
-    return shown[["adcode", measure, "value_text", "top_text"]]
+    columns = ["adcode", measure, "value_text", "top_text"]
+    if lang == "en" and {"name", "city"} <= set(measures.columns):
+        # Place names stay as written; the English tooltip adds their pinyin (西湖区 (Xihu District)).
+        shown["tip_name"] = [f"{name} ({formatting.place_pinyin(name)})" for name in measures["name"]]
+        shown["tip_city"] = [f"{city} ({formatting.place_pinyin(city, city=True)})" for city in measures["city"]]
+        columns += ["tip_name", "tip_city"]
+    return shown[columns]
 
 
 def ranking(measures: pd.DataFrame, k: int, top: int = 15, by: str = "smoothed_per_10k") -> pd.DataFrame:

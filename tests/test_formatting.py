@@ -64,3 +64,11 @@ def test_place_names_cover_districts_and_cities() -> None:
     districts = pd.DataFrame({"adcode": ["330106", "330127"], "name": ["西湖区", "淳安县"],
                               "city_adcode": ["330100", "330100"], "city": ["杭州市", "杭州市"]})
     assert formatting.place_names(districts) == {"330106": "西湖区", "330127": "淳安县", "330100": "杭州市"}
+
+
+@pytest.mark.parametrize(("name", "city", "expected"), [
+    ("西湖区", False, "Xihu District"), ("磐安县", False, "Pan'an County"), ("乐清市", False, "Yueqing City"),
+    ("景宁畲族自治县", False, "Jingning She Autonomous County"), ("杭州市", True, "Hangzhou"), ("Xihu", False, "Xihu"),
+])
+def test_place_names_in_pinyin_for_english_readers(name: str, city: bool, expected: str) -> None:
+    assert formatting.place_pinyin(name, city=city) == expected

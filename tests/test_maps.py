@@ -144,3 +144,21 @@ def test_a_basemap_says_on_the_map_when_its_tiles_cannot_load():
     page = maps.base_map("http://tiles.intranet.local/{z}/{x}/{y}.png").get_root().render()
     assert '.on("tileerror"' in page and t("tiles_failed", "zh") in page
     assert "tileerror" not in maps.base_map("none").get_root().render()  # no tiles, nothing to fail
+
+
+def test_the_english_tooltip_gives_place_names_with_their_pinyin():
+    from needsmap import presentation
+
+    geometries = pd.DataFrame({"adcode": ["330106"], "name": ["西湖区"], "city": ["杭州市"],
+                               "geometry_geojson": ['{"type":"Polygon","coordinates":[[[120,30],[120.1,30],[120.1,30.1],[120,30]]]}']})
+    measures = pd.DataFrame({"adcode": ["330106"], "name": ["西湖区"], "city": ["杭州市"], "records": [40],
+                             "distinct_requesters": [30], "unresolved": [3], "overdue": [1], "urgent": [5],
+                             "rankable": [True], "top_categories": [["water", "roads"]]})
+    english = presentation.map_frame(measures, "records", lang="en", public=False, k=5)
+    assert list(english[["tip_name", "tip_city", "top_text"]].iloc[0]) == [
+        "西湖区 (Xihu District)", "杭州市 (Hangzhou)", "Water supply, Roads"]
+    page = maps.choropleth(geometries, english, "records", title="Records", field_labels=["District", "City", "Records", "Top"],
+                           no_data_label="–").get_root().render()
+    assert "西湖区 (Xihu District)" in page and '"name": "西湖区"' in page  # the label on the map stays as written
+    chinese = presentation.map_frame(measures, "records", lang="zh", public=False, k=5)
+    assert "tip_name" not in chinese and chinese["top_text"].iloc[0] == "供水、道路"
