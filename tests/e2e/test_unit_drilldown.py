@@ -1,7 +1,9 @@
 """Drill-down one level deeper in the browser: province → city → district → township on the demo's
 synthetic township layer (西湖区), by clicks on the maps, as a planner at a 1440×900 screen does it.
 
-Screenshots: ``test-artifacts/screenshots/unit-1-province.png`` … ``unit-4-township.png``.
+Screenshots: ``test-artifacts/screenshots/unit-1-province.png`` … ``unit-4-township.png`` (full pages), and
+``unit-5-present-1440x900.png`` and ``unit-6-present-map-1440x900.png`` (a township in presentation mode,
+screens as the room sees them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .browser_helpers import (
     E2E_MARKS,
     EXCEPTION,
     MAP_IFRAME,
+    SCREENSHOTS,
     SIDEBAR,
     Page,
     expect,
@@ -115,4 +118,21 @@ def test_a_planner_drills_from_the_province_to_a_township(page: Page, app_server
     for crumb in ("浙江省", "杭州市", "西湖区"):
         expect(page.get_by_role("button", name=crumb, exact=True)).to_be_visible()
     shot(page, "unit-4-township")
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_presentation_mode_opens_a_township_from_its_link(page: Page, app_server: str, app_db: Path) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    (code, name), = _db_rows(app_db, "SELECT unit_code, name FROM boundary_units WHERE layer_id = ? AND district_adcode = ? "
+                                     "ORDER BY unit_code LIMIT 1", [LAYER, XIHU])
+    goto(page, f"{app_server}/district?present=1&township={code}&from=2025-07-01&to=2025-09-30")
+    expect(page.get_by_role("heading", name=f"西湖区 · {name} · 2025年7–9月")).to_be_visible()
+    expect(page.locator(SIDEBAR)).to_be_hidden()
+    assert f"layer={LAYER}" in page.url and f"unit={code}" in page.url and "present=1" in page.url
+    expect(map_frame(page).locator(".needsmap-label")).to_have_count(11)
+    # The screens the room sees: the title and key figures, then the township map.
+    page.get_by_role("heading", name=f"西湖区 · {name} · 2025年7–9月").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "unit-5-present-1440x900.png"))
+    settle_map(page)
+    page.screenshot(path=str(SCREENSHOTS / "unit-6-present-map-1440x900.png"))
     assert page.locator(EXCEPTION).count() == 0
