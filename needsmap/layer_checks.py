@@ -159,7 +159,9 @@ def _gaps(covered_counties: list[str], metric: np.ndarray, adcodes: np.ndarray, 
     tree = shapely.STRtree(metric)
     for adcode in covered_counties:
         county = counties[list(adcodes).index(adcode)]
-        covered = shapely.union_all(metric[tree.query(county, predicate="intersects")])
+        near = metric[tree.query(county, predicate="intersects")]
+        # A clean coverage is dissolved along its shared edges, several times faster than an overlay.
+        covered = shapely.coverage_union_all(near) if shapely.coverage_is_valid(near) else shapely.union_all(near)
         holes = shapely.get_parts(shapely.difference(county, covered))
         holes = holes[(shapely.area(holes) >= GAP_MIN_KM2 * 1e6) & (_width_m(holes) >= GAP_MIN_WIDTH_M)]
         if not len(holes):
