@@ -405,3 +405,36 @@ def test_choosing_another_district_leaves_the_township(page_db):
     assert dict(app.query_params) == {"city": CITY, "district": "330106"}
     assert app.title[0].value == "西湖区 · 区县详情"
     assert app.sidebar.selectbox[2].value == "" and app.sidebar.selectbox[2].options[1] == "示例一街道"
+
+
+def test_a_townships_hot_spot_map_studies_the_township_alone(layered):
+    from needsmap import hotspot_queries
+
+    db, township, _ = layered
+    with store.open_readonly(db) as con:
+        texts = hotspot_queries.study_geometries(con, Filter(district_adcode=DISTRICT, layer_id="tw1", unit_code="330102004"))
+    assert len(texts) == 1
+    import shapely
+
+    assert shapely.equals(shapely.from_geojson(texts[0]), township.units.set_index("unit_code").loc["330102004", "shape"])
+
+
+def test_the_briefing_command_names_a_township_or_says_why_not(layered, tmp_path):
+    import subprocess
+    import sys
+
+    db = layered[0]
+    out = tmp_path / "湖滨街道.html"
+    done = subprocess.run([sys.executable, "-m", "needsmap", "brief", "--db", str(db), "--township", "330102004",
+                           "--layer", "tw1", "--format", "html", "--out", str(out)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "上城区 · 湖滨街道" in done.stdout and "上城区 · 湖滨街道" in out.read_text(encoding="utf-8")
+    missing = subprocess.run([sys.executable, "-m", "needsmap", "brief", "--db", str(db), "--township", "330102099",
+                              "--layer", "tw1", "--out", str(tmp_path / "x.pdf")], capture_output=True, text=True,
+                             timeout=300, check=False)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        "错误 error: 边界图层 tw1 中没有单元 '330102099'（用 --layer 指定图层；没有图层时先导入乡镇街道边界） "
+        "(no unit of that code in the boundary layer (name the layer with --layer; import township boundaries first if "
+        "there is none))"]
