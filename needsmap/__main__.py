@@ -213,8 +213,9 @@ def _boundaries(args: argparse.Namespace, db: Path) -> int:
         report = layers.import_layer(db, args.file, args.level, name_field=args.name_field, code_field=args.code_field,
                                      population_field=args.population_field, crs=args.crs, layer_id=args.layer_id,
                                      replace=args.replace, population_table=args.population_table)
-        for line in (report.summary_line(), report.checks_line(), *report.problem_lines()):
-            print(line)
+        for line in (report.summary_line(), report.checks_line(), report.removed_line(), *report.problem_lines()):
+            if line:
+                print(line)
         return 0
     with store.open_readonly(db) as con:
         listed = layers.list_layers(con)

@@ -256,6 +256,8 @@ class LayerReport:
     assigned_records: int
     population_known: int
     replaced: bool = False
+    # unit codes of the replaced layer that the new one lacks (links and saved views to them lead nowhere now)
+    removed_units: tuple[str, ...] = ()
     checks: dict[str, int] = field(default_factory=dict)
     problems: tuple[Finding, ...] = ()
 
@@ -267,6 +269,15 @@ class LayerReport:
 
     def checks_line(self) -> str:
         return "检查 checks: " + ", ".join(f"{check}={self.checks.get(check, 0)}" for check in CHECKS)
+
+    def removed_line(self) -> str:
+        """A line naming the replaced layer's units that are gone (empty if none)."""
+        if not self.removed_units:
+            return ""
+        shown = ", ".join(self.removed_units[:10]) + (" …" if len(self.removed_units) > 10 else "")
+        return (f"原图层有 {len(self.removed_units)} 个单元不在新图层中，指向它们的链接和已保存视图将打不开 "
+                f"({len(self.removed_units)} units of the replaced layer are gone; links and saved views to them "
+                f"no longer open): {shown}")
 
     def problem_lines(self, limit: int = 50) -> list[str]:
         lines = [f"  {p.check}: {' '.join(x for x in (p.name, p.unit_code) if x) or '–'}: {p.detail}"
@@ -310,6 +321,8 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
         chosen = _choose_layer_id(existing, level, layer_id, replace)
         layer = {"layer_id": chosen, "level": level, "name": name or path.stem, "source_file": path.name,
                  "sha256": sha256, "source_crs": read.source_crs, "synthetic": False}
+        old_codes = {row[0] for row in con.execute(
+            "SELECT unit_code FROM boundary_units WHERE layer_id = ?", [chosen]).fetchall()}
         assigned = write_layer(con, layer, units)
     counts = {check: 0 for check in CHECKS}
     for finding in findings:
@@ -317,6 +330,7 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
     return LayerReport(layer_id=chosen, level=level, name=layer["name"], source_file=path.name,
                        source_crs=read.source_crs, units=len(units), assigned_records=assigned[chosen],
                        population_known=int(units["population"].notna().sum()), replaced=chosen in existing,
+                       removed_units=tuple(sorted(old_codes - set(units["unit_code"]))),
                        checks=counts, problems=tuple(findings))
 
 

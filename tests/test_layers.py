@@ -372,14 +372,15 @@ def test_reimport_with_replace_relinks_the_records(records_db: Path, xihu_grid: 
     first = tmp_path / "v1.geojson"
     xihu_grid.to_file(first, driver="GeoJSON", engine="pyogrio")
     layers.import_layer(records_db, first, "township", layer_id="jd")
-    # The next edition merges the first two squares' codes into one unit named anew.
-    second_grid = xihu_grid.iloc[::2].copy()  # every other square: the rest become gaps
+    second_grid = xihu_grid.iloc[::2].copy()  # the next edition keeps every other square
     second = tmp_path / "v2.geojson"
     second_grid.to_file(second, driver="GeoJSON", engine="pyogrio")
     with pytest.raises(NeedsmapError, match="--replace"):
         layers.import_layer(records_db, second, "township", layer_id="jd")
     report = layers.import_layer(records_db, second, "township", layer_id="jd", replace=True)
     assert report.replaced and report.units == len(second_grid)
+    assert report.removed_units == tuple(sorted(set(xihu_grid["XZQDM"]) - set(second_grid["XZQDM"])))
+    assert f"{len(xihu_grid) - len(second_grid)} units of the replaced layer are gone" in report.removed_line()
     assert query(records_db, "SELECT count(*) FROM boundary_layers WHERE layer_id = 'jd'")[0][0] == 1
     assert len(_units(records_db, "jd")) == len(second_grid)
     assert _links(records_db, "jd") == _links_by_loop(records_db, second_grid)

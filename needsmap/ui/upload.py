@@ -201,6 +201,8 @@ def import_layer_upload(db: Path, name: str, content: bytes, level: str, crs: st
             st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
             return
     st.success(widgets.md_escape(report.summary_line()))
+    if report.removed_line():
+        st.warning(widgets.md_escape(report.removed_line()))
     st.text(" · ".join(f"{t(f'layer_check_{check}', lang)} {count}" for check, count in report.checks.items()))
     if report.problems:
         st.caption(t("layer_problems", lang))
