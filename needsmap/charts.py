@@ -92,8 +92,9 @@ def gap_dumbbell(frame: pd.DataFrame, label_column: str, urban_column: str, rura
 def funnel(stages: list[str], counts: list[int], title: str, large: bool = False) -> go.Figure:
     # Whole counts with thousands separators (49,555), not plotly's SI "49.555k".
     fig = go.Figure(go.Funnel(y=_texts(stages), x=counts, texttemplate="%{value:,d}<br>%{percentInitial:.0%}",
-                              hovertemplate="%{y}: %{x:,d}<extra></extra>", marker={"color": "#2c7fb8"}))
-    return _layout(fig, title, large=large)
+                              hovertemplate="%{y}: %{x:,d}<extra></extra>", marker={"color": "#2c7fb8"},
+                              textfont={"size": SIZES[large]["text"]}))
+    return _layout(fig, title, height=460 if large else 360, large=large)
 
 
 def score_components(frame: pd.DataFrame, label_column: str, component_columns: list[str], component_names: list[str],

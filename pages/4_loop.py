@@ -65,6 +65,9 @@ by_category = data.service_loop(f, response_target, feedback_target, by="categor
 # Shares as percentages, as in the KPI strip above (96.5%, not 0.965); counts as counts, days and scores rounded.
 share_columns = ("responded_within_target_share", "feedback_within_target_share", "resolution_rate")
 as_percent = {t(loop_columns[c], lang): st.column_config.NumberColumn(format="%.1f%%") for c in share_columns}
+# Every row with the same decimals (1.8, 3.0 days; 4.60 of 5), not 3 beside 1.8.
+as_percent[t(loop_columns["median_days_to_resolve"], lang)] = st.column_config.NumberColumn(format="%.1f")
+as_percent[t(loop_columns["mean_satisfaction"], lang)] = st.column_config.NumberColumn(format="%.2f")
 
 
 def loop_table(frame, columns, terms=None):

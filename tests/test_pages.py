@@ -204,6 +204,7 @@ def test_counts_in_tables_are_written_with_thousands_separators(small_db):
     loop = _open("pages/4_loop.py")
     by_district = _column_formats(loop.dataframe[0])
     assert by_district["记录数"] == "%,d" and by_district["办结率"] == "%.1f%%"
+    assert by_district["办结中位天数"] == "%.1f" and by_district["平均满意度"] == "%.2f"
 
 
 def test_filters_offer_no_select_all_and_show_every_choice_ticked_as_all(small_db):

@@ -103,3 +103,22 @@ def test_a_district_in_presentation_mode_has_projector_type_and_says_what_it_lea
     tick_sizes = page.locator(".js-plotly-plot .xtick text, .js-plotly-plot .ytick text").evaluate_all(
         "(ticks) => ticks.map((tick) => parseFloat(getComputedStyle(tick).fontSize))")
     assert tick_sizes and min(tick_sizes) >= 18, tick_sizes
+
+
+def test_tables_and_the_funnel_are_projector_sized_and_fit_the_width(new_page, app_server: str) -> None:
+    page = new_page()
+    page.set_viewport_size(PROJECTOR)
+    goto(page, f"{app_server}/loop?present=1")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible()
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "fit-loop-table-1920x1080.png"))
+    # The grid draws on a canvas: it is zoomed as a whole, and still fits the page's width.
+    assert float(grid.evaluate("(e) => parseFloat(getComputedStyle(e.parentElement).zoom)")) >= 1.4
+    box = grid.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PROJECTOR["width"]
+    sizes = page.locator(".js-plotly-plot text.bartext").evaluate_all(
+        "(texts) => texts.map((text) => parseFloat(getComputedStyle(text).fontSize))")
+    assert sizes and min(sizes) >= 18, sizes
