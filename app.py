@@ -53,7 +53,8 @@ if len(tile_options) > 1:
                            format_func=lambda o: t(f"basemap_{o}", lang) if o in ("none", "osm", "amap") else t("basemap_custom", lang))
 else:
     tiles = "none"
-    tiles_col.caption(t("basemap_none_configured", lang))
+    if not ctx.public:  # a planner may want one; the meeting room needs no note about it
+        tiles_col.caption(t("basemap_none_configured", lang))
 st.session_state["tiles"] = tiles
 
 min_records = settings.get("min_records_to_rank")

@@ -41,6 +41,7 @@ header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDec
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] td, [data-testid="stMain"] [data-testid="stMarkdownContainer"] th {
   font-size: 1.25rem !important; }
 [data-testid="stMain"] [data-testid="stHeadingWithActionElements"] h1 { padding-top: 0.4rem !important; }
+[data-testid="stMain"] .stMarkdownBadge { font-size: 1.25rem !important; }
 /* Tables are drawn on a canvas (no font size to set): the whole grid is zoomed, its width kept. */
 [data-testid="stMain"] [data-testid="stFullScreenFrame"]:has(> [data-testid="stDataFrame"]) {
   zoom: 1.4; width: calc(100% / 1.4) !important; }

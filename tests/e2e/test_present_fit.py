@@ -83,7 +83,10 @@ def test_the_home_page_fits_one_projector_screen_with_the_whole_legend(new_page,
     assert legend["rows"] >= 3 and legend["rowsShown"] == legend["rows"], legend
     last_row = map_frame(page).locator(".needsmap-legend div > div").last
     expect(last_row).to_have_text(t("legend_no_data", "zh"))
-    # Projector type in the legend and the key figures.
+    # Projector type in the legend, the key figures and the demo-data badge.
+    badge = page.get_by_text(t("demo_badge", "zh")).first
+    assert _above_the_fold(badge.bounding_box())
+    assert float(badge.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")) >= 20
     assert float(map_frame(page).locator(".needsmap-legend > div").first.evaluate(
         "(e) => parseFloat(getComputedStyle(e).fontSize)")) >= 20
     assert float(metrics.first.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")) >= 40
