@@ -591,7 +591,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unit_level_missing": ("还没有乡镇街道边界图层，无法打开“{unit}”；现显示上一级。",
                            "There is no township boundary layer yet, so “{unit}” cannot be opened; showing the level above."),
     "c_unit": ("单元", "Unit"),
-    "c_population": ("人口", "Population"),
+    "c_unit_population": ("人口", "Population"),
 }
 
 
@@ -627,6 +627,13 @@ ERRORS: dict[str, tuple[str, str]] = {
     # A file that cannot be imported at all (``UnusableFileError``): ``name`` is the file's name.
     "file_not_found": ("找不到文件 {name}", "file not found"),
     "file_empty": ("{name} 是空文件", "the file is empty"),
+    "network_file_kind": ("{name}：不认识的路网文件类型，请用 OSM（.osm/.osm.pbf）或 GraphML（.graphml）",
+                          "not a road network file this reads: use OSM XML, OSM PBF or GraphML"),
+    "network_no_streets": ("{name}：文件里没有可步行的道路", "no walkable streets in the file"),
+    "network_osm_unreadable": ("{name}：无法读取 OSM 文件", "not a readable OSM file: {reason}"),
+    "network_graphml_unreadable": ("{name}：无法读取 GraphML 文件", "not a readable GraphML file: {reason}"),
+    "network_graphml_not_lonlat": ("{name}：节点没有经纬度（x/y 或 lon/lat，WGS-84 度）",
+                                   "nodes need WGS-84 lon/lat as x/y or lon/lat; a projected graph is not read"),
     "file_header_only": ("{name} 只有表头，没有数据行", "the file has a header but no data rows"),
     "file_binary": ("{name} 不是文本表格，像是二进制文件", "not a text table: looks like binary data"),
     "file_encoding_unknown": ("{name} 的文字编码无法识别（请另存为 UTF-8 或 GBK）",

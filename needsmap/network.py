@@ -36,6 +36,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from needsmap.errors import UnusableFileError
+from needsmap.i18n import error
 
 DENSIFY_M = 50.0
 SNAP_MAX_M = 300.0
@@ -87,20 +88,18 @@ def file_format(path: Path) -> str:
         return "graphml"
     if name.endswith(OSM_SUFFIXES):
         return "pbf" if name.endswith(".pbf") else "osm"
-    raise UnusableFileError(
-        f"{path.name}：不认识的路网文件类型，请用 OSM（.osm/.osm.pbf）或 GraphML（.graphml） "
-        f"(not a road network file this reads: use OSM XML, OSM PBF or GraphML)")
+    raise UnusableFileError(error("network_file_kind", name=path.name))
 
 
 def read_network(path: Path | str) -> NetworkArrays:
     """The walkable network of an OSM XML/PBF or GraphML file, densified (``DENSIFY_M``)."""
     path = Path(path)
     if not path.is_file():
-        raise UnusableFileError(f"找不到文件 {path} (file not found)")
+        raise UnusableFileError(error("file_not_found", name=path))
     kind = file_format(path)
     vertices, segments, given_length, ways = _read_graphml(path) if kind == "graphml" else _read_osm(path)
     if len(segments) == 0:
-        raise UnusableFileError(f"{path.name}：文件里没有可步行的道路 (no walkable streets in the file)")
+        raise UnusableFileError(error("network_no_streets", name=path.name))
     return _densified(vertices, segments, given_length, ways)
 
 
@@ -132,7 +131,7 @@ def _read_osm(path: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
                 segment_from.extend(refs[:-1])
                 segment_to.extend(refs[1:])
     except RuntimeError as exc:  # libosmium's parse errors
-        raise UnusableFileError(f"{path.name}：无法读取 OSM 文件 (not a readable OSM file: {str(exc)[:120]})") from exc
+        raise UnusableFileError(error("network_osm_unreadable", name=path.name, reason=str(exc)[:120])) from exc
     vertices = pd.DataFrame({"id": node_ids, "lon": lons, "lat": lats}).drop_duplicates("id")
     segments = np.column_stack([np.asarray(segment_from, np.int64), np.asarray(segment_to, np.int64)]) \
         if segment_from else np.empty((0, 2), np.int64)
@@ -153,8 +152,8 @@ def _read_graphml(path: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int
     try:
         graph = nx.read_graphml(path)
     except Exception as exc:  # networkx raises several kinds (NetworkXError, ParseError, KeyError …)
-        raise UnusableFileError(f"{path.name}：无法读取 GraphML 文件 (not a readable GraphML file: "
-                                f"{exc.__class__.__name__})") from exc
+        raise UnusableFileError(error("network_graphml_unreadable", name=path.name,
+                                      reason=exc.__class__.__name__)) from exc
     ids, lons, lats = [], [], []
     for node, data in graph.nodes(data=True):
         lon = _float(data.get("x", data.get("lon", data.get("longitude"))))
@@ -164,8 +163,7 @@ def _read_graphml(path: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int
         lats.append(lat)
     lon_array, lat_array = np.asarray(lons), np.asarray(lats)
     if len(ids) and (np.isnan(lon_array).any() or np.abs(lon_array).max() > 180 or np.abs(lat_array).max() > 90):
-        raise UnusableFileError(f"{path.name}：节点没有经纬度（x/y 或 lon/lat，WGS-84 度）"
-                                f"(nodes need WGS-84 lon/lat as x/y or lon/lat; a projected graph is not read)")
+        raise UnusableFileError(error("network_graphml_not_lonlat", name=path.name))
     vertices = pd.DataFrame({"id": ids, "lon": lon_array, "lat": lat_array})
     extra: list[tuple[str, float, float]] = []
     segment_from: list[str] = []

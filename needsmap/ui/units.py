@@ -95,7 +95,7 @@ def _ranking(measures: pd.DataFrame, measure: str, level: str, ctx: PageContext,
     if rows.empty:
         return
     widgets.table(labelled(rows.round(2), lang, {
-        "name": "c_unit", "population": "c_population", "records": "c_records",
+        "name": "c_unit", "population": "c_unit_population", "records": "c_records",
         "distinct_requesters": "c_distinct_requesters", measure: f"m_{measure}",
     }), hide_index=True, width="stretch")
 
