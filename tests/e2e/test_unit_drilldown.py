@@ -20,6 +20,7 @@ from .browser_helpers import (
     SCREENSHOTS,
     SIDEBAR,
     Page,
+    PlaywrightTimeoutError,
     expect,
     goto,
     map_frame,
@@ -66,6 +67,21 @@ def _click_shape(page: Page, lon: float, lat: float, code: str) -> None:
     rerun_after(page, lambda: page.mouse.click(box["x"] + pixel["x"], box["y"] + pixel["y"]))
 
 
+def _choose(page: Page, label: str, option_name: str) -> None:
+    """Choose ``option_name`` in the sidebar select box ``label`` (its list reopened if a rerun closed it)."""
+    wait_for_app(page)
+    box = page.locator(SIDEBAR).get_by_role("combobox", name=label, exact=True)
+    option = page.get_by_role("option", name=option_name, exact=True)
+    for _ in range(3):
+        box.click()
+        try:
+            option.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            wait_for_app(page)
+    rerun_after(page, option.click)
+
+
 def _db_rows(db: Path, sql: str, params: list[object]) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -81,8 +97,7 @@ def test_a_planner_drills_from_the_province_to_a_township(page: Page, app_server
     shot(page, "unit-1-province")
 
     # The city: chosen in the sidebar; its districts on the city map.
-    page.locator(SIDEBAR).get_by_role("combobox", name="城市", exact=True).click()
-    rerun_after(page, lambda: page.get_by_role("option", name="杭州市", exact=True).click())
+    _choose(page, "城市", "杭州市")
     assert f"city={HANGZHOU}" in page.url
     expect(map_frame(page).locator(".needsmap-label").filter(has_text="西湖区")).to_have_count(1)
     shot(page, "unit-2-city")
