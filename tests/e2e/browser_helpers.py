@@ -39,6 +39,7 @@ try:
 except ImportError:  # pragma: no cover - the e2e tests skip themselves (see browser_available)
     Browser = Page = object
     expect = None
+    PlaywrightTimeoutError = TimeoutError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
