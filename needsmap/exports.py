@@ -84,13 +84,13 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "needsmap", note: str |
     for column in clean.columns:  # Excel cannot hold timezone-aware times
         if isinstance(clean[column].dtype, pd.DatetimeTZDtype):
             clean[column] = clean[column].dt.tz_localize(None)
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+    # XlsxWriter, not openpyxl: 38 s against 62 s for 50,000 records at 1M (same run, loaded machine).
+    # Text stays text: no string read as a formula, URL or number (formulas are also defused above).
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         clean.to_excel(writer, index=False, sheet_name=sheet_name[:31], startrow=1 if note else 0)
         if note:
-            from openpyxl.styles import Font
-
-            cell = writer.sheets[sheet_name[:31]].cell(row=1, column=1, value=note)
-            cell.font = Font(bold=True, color="C0560F")
+            writer.sheets[sheet_name[:31]].write(0, 0, note, writer.book.add_format({"bold": True, "font_color": "#C0560F"}))
     return buffer.getvalue()
 
 
