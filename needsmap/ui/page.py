@@ -35,6 +35,18 @@ class PageContext:
     script: str = "app.py"  # the page's script (for links to itself and saved views)
 
 
+# On a phone Streamlit stacks every column: eight key figures became eight screens-high of scrolling
+# before the map. Rows of key figures keep two to a row there.
+_PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {
+    flex-direction: row !important; flex-wrap: wrap !important; gap: 0.5rem 1rem !important; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([data-testid="stMetric"]) {
+    min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; flex: 1 1 calc(50% - 0.5rem) !important; }
+}
+</style>"""
+
+
 def _lang() -> str:
     requested = st.query_params.get("lang")
     if requested in ("zh", "en"):
@@ -58,6 +70,7 @@ def setup(title_key: str, *, extra_params: dict[str, str] | None = None) -> Page
         st.error(t("settings_problem", lang, error=bad_setting))
         st.stop()
     serve_leaflet()
+    st.html(_PHONE_CSS)
     try:
         first_start.build_demo_if_missing()  # the pages call it first; here for any other way in
         data.check()

@@ -13,6 +13,7 @@ import pytest
 from .browser_helpers import (
     E2E_MARKS,
     EXCEPTION,
+    METRIC_VALUE,
     TIMEOUT_MS,
     Browser,
     BrowserLog,
@@ -52,6 +53,10 @@ def test_a_first_tap_shows_the_values_and_a_second_tap_drills_down(phone: Page, 
     expect(map_frame(phone).locator(".needsmap-legend")).to_have_count(1)
     # Nothing wider than the phone: no sideways scrolling.
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    # Key figures two to a row (Streamlit would stack all eight before the map).
+    first, second, third = (phone.locator(METRIC_VALUE).nth(i).bounding_box() for i in range(3))
+    assert abs(first["y"] - second["y"]) < 2 and third["y"] > first["y"] + first["height"]
+    assert second["x"] > first["x"] + first["width"] and second["x"] + second["width"] <= PHONE["width"]
     index, properties = clickable_district(phone)
     target = district_paths(phone).nth(index)
 
