@@ -301,8 +301,25 @@ class DistrictLayer(MacroElement):
                     if (!path || armed === path) { armed = null; return; }
                     armed = path;
                     e.stopPropagation();
-                    var shape = path.__needsmapShape;
-                    if (shape && shape._map) { shape.openTooltip(shape._map.mouseEventToLatLng(e)); }
+                    var shape = path.__needsmapShape, tip = shape && shape.getTooltip();
+                    if (!shape || !shape._map || !tip) { return; }
+                    // Above the finger and kept inside the map (a phone's map is narrower than a tooltip
+                    // placed beside the tap, which was cut off at the edge).
+                    var map = shape._map, at = map.mouseEventToContainerPoint(e);
+                    tip.options.direction = "top";
+                    shape.openTooltip(map.containerPointToLatLng(at));
+                    var element = tip.getElement();
+                    if (element && element.getBoundingClientRect().top < 0) {  // no room above: below
+                        tip.options.direction = "bottom";
+                        shape.closeTooltip();
+                        shape.openTooltip(map.containerPointToLatLng(at));
+                        element = tip.getElement();
+                    }
+                    if (element) {
+                        var half = element.offsetWidth / 2 + 4, width = map.getSize().x;
+                        var x = Math.min(Math.max(at.x, half), Math.max(half, width - half));
+                        tip.setLatLng(map.containerPointToLatLng([x, at.y]));
+                    }
                 }, true);
             }
             var layer = L.geoJSON({{ this.data_json }}, {
@@ -466,6 +483,10 @@ def base_map(tiles: str = "none", large: bool = False) -> folium.Map:
         "<style>.needsmap-label{background:transparent;border:0;box-shadow:none;padding:0;"
         f"font:600 {label_size}/1.1 sans-serif;color:#111;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}}"
         ".needsmap-label:before{display:none}</style>"))
+    # On a phone a tooltip wraps instead of running off the map's edge.
+    fmap.get_root().header.add_child(Element(
+        "<style>@media (max-width: 640px){.leaflet-tooltip{white-space:normal;width:max-content;max-width:86vw}"
+        ".leaflet-tooltip th{white-space:nowrap}}</style>"))
     if large:  # tooltips read from the back of the room too
         fmap.get_root().header.add_child(Element("<style>.leaflet-tooltip{font-size:18px}</style>"))
     fmap.fit_bounds(ZHEJIANG_BOUNDS)

@@ -64,6 +64,12 @@ def test_a_first_tap_shows_the_values_and_a_second_tap_drills_down(phone: Page, 
     tooltip = map_frame(phone).locator(".leaflet-tooltip:not(.needsmap-label)")
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text(properties["name"])
+    # The whole tooltip (labels and values) inside the map, not cut at its edge.
+    inside = map_frame(phone).locator("body").evaluate("""(body) => {
+        const tip = body.querySelector('.leaflet-tooltip:not(.needsmap-label)').getBoundingClientRect();
+        return tip.left >= 0 && tip.right <= window.innerWidth && tip.top >= 0 && tip.bottom <= window.innerHeight
+            && tip.width > 150; }""")
+    assert inside, "the tooltip runs off the map"
     phone.wait_for_timeout(1_000)  # a drill-down would have started by now
     assert "district=" not in phone.url
     shot(phone, "phone-first-tap-390x844")
