@@ -265,13 +265,11 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         place_code = f.district_adcode or f.city_adcode
         residents = float(population[population.index.str.startswith(place_code[:4])].sum()) if not f.district_adcode \
             else float(population.get(place_code, np.nan))
-        if unit_shape is not None:  # a unit: its records and facilities by its shape, its own residents
-            in_place = in_place & shapely.contains_xy(unit_shape, state.demand["lon"].to_numpy("float64"),
-                                                      state.demand["lat"].to_numpy("float64"))
-            facilities_here = state.facilities[shapely.contains_xy(unit_shape, state.facilities["lon"].to_numpy("float64"),
-                                                                   state.facilities["lat"].to_numpy("float64"))]
-            here = supply._measures_row(f.unit_code, state.demand.assign(covered=state.covered, access=state.access)[in_place],
-                                        facilities_here, unit_residents)
+        if f.unit_key:  # a unit: its records and facilities by its shape, its own residents
+            here = supply.shape_measures(state, in_place, f.unit_code, unit_shape, unit_residents)
+            if unit_shape is not None:
+                in_place = in_place & shapely.contains_xy(unit_shape, state.demand["lon"].to_numpy("float64"),
+                                                          state.demand["lat"].to_numpy("float64"))
         else:
             here = supply.place_measures(state, in_place, place_code, residents)
         province_share = float(state.covered.mean()) if len(state.demand) else float("nan")

@@ -359,6 +359,28 @@ def place_measures(supply_state: CategorySupply, in_place: np.ndarray, adcode: s
     return _measures_row(adcode, demand, here, residents)
 
 
+# The measures that count people's records (blanked in public mode below k); facility counts and
+# capacities describe places and stay.
+DEMAND_MEASURES = ("records", "covered", "coverage_share", "distinct_requesters", "requesters_covered",
+                   "requester_coverage_share", "uncovered", "unmet_per_10k", "access_mean")
+
+
+def shape_measures(state: CategorySupply, in_place: np.ndarray, code: str, shape: object | None,
+                   residents: float) -> dict:
+    """The measures of a unit below the district: the records of ``in_place`` and the facilities
+    that lie inside ``shape`` (a shapely polygon; None: a unit that is gone, so nothing inside)."""
+    import shapely
+
+    def inside(frame: pd.DataFrame) -> np.ndarray:
+        if shape is None:
+            return np.zeros(len(frame), dtype=bool)
+        return shapely.contains_xy(shape, frame["lon"].to_numpy("float64"), frame["lat"].to_numpy("float64"))
+
+    records = state.demand.assign(covered=state.covered, access=state.access)
+    return _measures_row(code, records[in_place & inside(state.demand)], state.facilities[inside(state.facilities)],
+                         residents)
+
+
 def _measures_row(adcode: str, records: pd.DataFrame, facilities: pd.DataFrame, residents: float) -> dict:
     by_requester = records.groupby("requester_key", sort=False)["covered"].max()
     n, covered = len(records), int(records["covered"].sum())

@@ -360,9 +360,7 @@ def supply_districts(f: Filter, category: str, minutes: int) -> pd.DataFrame:
     if state.is_public():
         small = ~presentation.enough_to_show(measures, k_anonymity())
         measures = measures.copy()
-        demand_columns = ["records", "covered", "coverage_share", "distinct_requesters", "requesters_covered",
-                          "requester_coverage_share", "uncovered", "unmet_per_10k", "access_mean"]
-        measures.loc[small, demand_columns] = np.nan
+        measures.loc[small, list(supply.DEMAND_MEASURES)] = np.nan
     return measures
 
 
@@ -372,14 +370,10 @@ def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, fl
     than k."""
     if f.unit_key:
         state_ = _supply_state(f, category, minutes)
-        facilities = state_.facilities
-        here = facilities[_in_unit(f, facilities["lon"], facilities["lat"])]
-        row = supply._measures_row(f.unit_code, state_.demand.assign(covered=state_.covered, access=state_.access)[
-            _place_mask(state_, f)], here, _unit_population(f))
+        row = supply.shape_measures(state_, state_.in_place(f.district_adcode, f.city_adcode), f.unit_code,
+                                    _unit_shape(f.layer_id, f.unit_code), _unit_population(f))
         if state.is_public() and not presentation.enough_in(row, k_anonymity()):
-            row.update({key: np.nan for key in ("records", "covered", "coverage_share", "distinct_requesters",
-                                                "requesters_covered", "requester_coverage_share", "uncovered",
-                                                "unmet_per_10k", "access_mean")})
+            row.update(dict.fromkeys(supply.DEMAND_MEASURES, np.nan))
         return row
     if f.district_adcode or not f.city_adcode:
         measures = supply_districts(f, category, minutes).set_index("district_adcode")
@@ -389,9 +383,7 @@ def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, fl
     row = supply.place_measures(state_, state_.in_place(city_adcode=f.city_adcode), f.city_adcode,
                                 _city_population(f.city_adcode))
     if state.is_public() and not presentation.enough_in(row, k_anonymity()):
-        row.update({key: np.nan for key in ("records", "covered", "coverage_share", "distinct_requesters",
-                                            "requesters_covered", "requester_coverage_share", "uncovered",
-                                            "unmet_per_10k", "access_mean")})
+        row.update(dict.fromkeys(supply.DEMAND_MEASURES, np.nan))
     return row
 
 
