@@ -50,8 +50,10 @@ def _layout(fig: go.Figure, title: str, height: int = 360, large: bool = False) 
 def category_bars(frame: pd.DataFrame, label_column: str, value_column: str, title: str, large: bool = False) -> go.Figure:
     """Horizontal bars, largest on top."""
     ordered = frame.sort_values(value_column)
+    # Full numbers with thousands separators on the bars and the axis (12,345; plotly writes 12345 and 10k).
     fig = go.Figure(go.Bar(x=ordered[value_column], y=_texts(ordered[label_column]), orientation="h", marker_color=BAR_COLOUR,
-                           text=ordered[value_column], textposition="outside", cliponaxis=False))
+                           text=ordered[value_column], texttemplate="%{x:,}", textposition="outside", cliponaxis=False))
+    fig.update_xaxes(tickformat=",")
     return _layout(fig, title, height=max(260, (36 if large else 28) * len(ordered) + 80), large=large)
 
 
@@ -70,7 +72,7 @@ def monthly_lines(frame: pd.DataFrame, label_column: str, title: str, top_n: int
         fig.add_trace(go.Scatter(x=part["month"], y=part["records"], mode="lines+markers", name=_text(label)))
     month = MONTH_TICKS.get(lang, MONTH_TICKS["en"])
     fig.update_xaxes(tickformat=month, hoverformat=month)
-    fig.update_yaxes(rangemode="tozero")  # counts: an axis from 6 up makes small changes look steep
+    fig.update_yaxes(rangemode="tozero", tickformat=",")  # counts from zero: an axis from 6 up makes small changes look steep
     return _layout(fig, title, large=large)
 
 
