@@ -535,16 +535,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer_level_grid": ("网格", "Grid"),
     "layer_synthetic": ("合成示例（非真实边界）", "synthetic example (not real boundaries)"),
     "layers_upload": ("导入边界图层（乡镇街道、社区村、网格）", "Import a boundary layer (townships, communities, grid)"),
-    "layers_upload_help": ("GeoJSON、压缩的 Shapefile（.zip，含 .prj）或 GeoPackage。名称、代码、人口字段按常见字段名自动识别；"
+    "layers_upload_help": ("GeoJSON、压缩的 Shapefile（.zip，含 .prj）或 GeoPackage。选定文件后可指定名称、代码、人口字段（已按常见字段名预选）；"
                            "坐标系取自文件，GCJ-02、BD-09 或缺少 .prj 时请填写。导入后，有坐标的记录落入所在单元。",
-                           "GeoJSON, a zipped Shapefile (.zip with its .prj) or a GeoPackage. Name, code and population fields "
-                           "are found by their usual names; the coordinate system comes from the file — give it for GCJ-02, "
+                           "GeoJSON, a zipped Shapefile (.zip with its .prj) or a GeoPackage. Once the file is chosen, pick its name, "
+                           "code and population fields (preselected by their usual names); the coordinate system comes from the file — give it for GCJ-02, "
                            "BD-09 or a Shapefile without .prj. Records with a point are then linked to their unit."),
     "upload_layer_file": ("边界文件", "Boundary file"),
     "layer_level": ("层级", "Level"),
     "layer_crs": ("坐标系（可空）", "Coordinate system (optional)"),
     "layer_id": ("图层代号（可空）", "Layer id (optional)"),
     "layer_replace": ("替换同代号的图层", "Replace the layer of that id"),
+    "layer_name_field": ("名称字段", "Name field"),
+    "layer_code_field": ("代码字段", "Code field"),
+    "layer_population_field": ("人口字段", "Population field"),
+    "layer_population_table": ("人口表（可空：CSV 或 Excel，按代码或名称，优先于人口字段）",
+                               "Population table (optional: CSV or Excel by code or name; wins over the field)"),
+    "c_layer_population": ("人口合计", "Population (sum)"),
     "layer_import_button": ("导入边界图层", "Import boundary layer"),
     "layer_problems": ("检查发现的问题", "What the checks found"),
     "layers_none": ("还没有边界图层。", "No boundary layers yet."),
@@ -665,6 +671,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "layer_field_missing": ("{name} 没有字段 {field}（有：{fields}）", "no field {field}; the fields are: {fields}"),
     "layer_no_name_field": ("{name} 中找不到名称字段：请用 --name-field 指明（有：{fields}）",
                             "no name field found: give it with --name-field (the fields are: {fields})"),
+    "layer_name_field_blank": ("{name} 的名称字段 {field} 在 {total} 个要素中有 {blank} 个为空：请选择另一个名称字段",
+                               "the name field {field} is blank in {blank} of {total} features: choose another name field"),
+    "layer_population_field_not_numbers": ("{name} 的人口字段 {field} 中没有数字：请选择另一个字段，或选（无）",
+                                           "the population field {field} holds no numbers: choose another field, or (none)"),
     "layer_duplicate_codes": ("{name} 中同一代码对应不同名称：{codes}", "one code names different units: {codes}"),
     "layer_population_table": ("人口表 {name} 须有人口列和代码或名称列（有：{fields}）",
                                "the population table needs a population column and a code or name column (it has: {fields})"),

@@ -49,6 +49,21 @@ CODE_FIELDS = ("code", "unit_code", "xzqdm", "xzdm", "jddm", "统计用区划代
 POPULATION_FIELDS = ("population", "pop", "常住人口", "人口", "户籍人口", "czrk", "rk")
 
 
+# A field chosen as none (``code_field=NO_FIELD``): the file has no such field, and none is looked for.
+NO_FIELD = ""
+
+
+@dataclass(frozen=True)
+class LayerFields:
+    """A boundary file's attribute fields (in file order) and those its name, code and population
+    would be taken from when none is given (None: no field found)."""
+
+    fields: tuple[str, ...]
+    name_field: str | None
+    code_field: str | None
+    population_field: str | None
+
+
 @dataclass(frozen=True)
 class LayerFile:
     """A boundary file read: its features (WGS-84), what CRS it was in, and the chosen fields."""
@@ -62,7 +77,11 @@ class LayerFile:
 
 def read_layer_file(path: Path, *, crs: str | None = None, name_field: str | None = None,
                     code_field: str | None = None, population_field: str | None = None) -> LayerFile:
-    """Read a boundary file into WGS-84; ``UnusableFileError`` with one sentence if it cannot be used."""
+    """Read a boundary file into WGS-84; ``UnusableFileError`` with one sentence if it cannot be used.
+
+    A field given must exist and hold values: a name field blank in most features, or a
+    population field with no number, is refused. ``NO_FIELD`` for the code or population: none.
+    """
     path = Path(path)
     if not path.exists():
         raise UnusableFileError(error("file_not_found", name=path.name))
@@ -70,12 +89,39 @@ def read_layer_file(path: Path, *, crs: str | None = None, name_field: str | Non
     geoms, source_crs = _to_wgs84(frame, crs, path.name)
     frame = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs="EPSG:4326")
     fields = [column for column in frame.columns if column != frame.geometry.name]
+    if name_field == NO_FIELD:
+        name_field = None  # a unit must have a name: fall back to the usual field names
     name = _field(fields, name_field, NAME_FIELDS, path.name)
     if name is None:
         raise UnusableFileError(error("layer_no_name_field", name=path.name, fields=", ".join(fields) or "–"))
     code = _field(fields, code_field, CODE_FIELDS, path.name)
     population = _field(fields, population_field, POPULATION_FIELDS, path.name)
+    if name_field:
+        _check_name_values(frame[name], name, path.name)
+    if population_field and not pd.to_numeric(frame[population], errors="coerce").notna().any():
+        raise UnusableFileError(error("layer_population_field_not_numbers", name=path.name, field=population))
     return LayerFile(frame, source_crs, name, code, population)
+
+
+def layer_fields(path: Path) -> LayerFields:
+    """The fields of a boundary file (its first polygon layer, read as ``read_layer_file`` reads it)
+    and the name, code and population fields found by their usual names; ``UnusableFileError``
+    for a file that is not a boundary file. The coordinate system is not needed for this."""
+    path = Path(path)
+    if not path.exists():
+        raise UnusableFileError(error("file_not_found", name=path.name))
+    frame = _read_polygons(path)
+    fields = [column for column in frame.columns if column != frame.geometry.name]
+    return LayerFields(tuple(fields), *(_field(fields, None, candidates, path.name)
+                                        for candidates in (NAME_FIELDS, CODE_FIELDS, POPULATION_FIELDS)))
+
+
+def _check_name_values(values: pd.Series, field: str, file_name: str) -> None:
+    """A name field chosen by hand must name most units (a blank one is filled from the code)."""
+    blank = int(values.map(lambda v: v is None or str(v).strip() in ("", "nan", "None")).sum())
+    if blank * 2 > len(values):
+        raise UnusableFileError(error("layer_name_field_blank", name=file_name, field=field, blank=blank,
+                                      total=len(values)))
 
 
 def _read_polygons(path: Path) -> gpd.GeoDataFrame:
@@ -188,7 +234,10 @@ def read_population_table(path: Path) -> tuple[dict[str, float], dict[str, float
 
 
 def _field(fields: list[str], given: str | None, candidates: tuple[str, ...], file_name: str) -> str | None:
-    """The field given (it must exist) or the first candidate present (case-insensitive), else None."""
+    """The field given (it must exist) or the first candidate present (case-insensitive), else None;
+    ``NO_FIELD`` given: None (the person said the file has none)."""
+    if given == NO_FIELD:
+        return None
     if given:
         if given not in fields:
             raise UnusableFileError(error("layer_field_missing", name=file_name, field=given, fields=", ".join(fields)))

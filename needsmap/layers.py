@@ -85,18 +85,20 @@ def area_km2(geoms: np.ndarray) -> np.ndarray:
 
 
 def list_layers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The layers (``boundary_layers`` columns plus ``assigned_records``), by level then id; an
-    empty frame for a database made before layers existed (read-only connections cannot add them)."""
+    """The layers (``boundary_layers`` columns plus ``assigned_records`` and ``population``, the sum
+    of the units' known populations, null when none is known), by level then id; an empty frame for
+    a database made before layers existed (read-only connections cannot add them)."""
     columns = ["layer_id", "level", "name", "source_file", "sha256", "source_crs", "imported_at", "units",
-               "synthetic", "assigned_records"]
+               "synthetic", "assigned_records", "population"]
     if not layer_queries.has_layers(con):
         return pd.DataFrame(columns=columns)
     return con.execute(
         """
         SELECT l.layer_id, l.level, l.name, l.source_file, l.sha256, l.source_crs, l.imported_at, l.units,
-               l.synthetic, coalesce(r.assigned, 0) AS assigned_records
+               l.synthetic, coalesce(r.assigned, 0) AS assigned_records, p.population
         FROM boundary_layers l
         LEFT JOIN (SELECT layer_id, count(*) AS assigned FROM record_units GROUP BY layer_id) r USING (layer_id)
+        LEFT JOIN (SELECT layer_id, sum(population) AS population FROM boundary_units GROUP BY layer_id) p USING (layer_id)
         ORDER BY l.level, l.layer_id
         """
     ).df()[columns]
@@ -297,7 +299,8 @@ def import_layer(db: Path, path: Path, level: str, *, name_field: str | None = N
     every record with a point to its units, in one transaction.
 
     ``level``: township | community | grid. Fields are found by name (``layer_files``) unless
-    given. ``crs``: wgs84, cgcs2000, gcj02, bd09 or EPSG:code, else the file's own. ``layer_id``:
+    given; ``layer_files.NO_FIELD`` as the code or population field: the file has none. A given
+    name field blank in most features, or population field without numbers, is refused. ``crs``: wgs84, cgcs2000, gcj02, bd09 or EPSG:code, else the file's own. ``layer_id``:
     default the level, or ``<level>-2`` … when that exists and ``replace`` is not set; an existing
     id is replaced only with ``replace``. ``name``: the layer's title (default the file's stem).
     ``population_table``: a CSV/Excel of population by unit code (or name), which wins over the file's field.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from needsmap import admin, layers
+from needsmap import admin
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import labelled, t
 from needsmap.ui import data, page, staff, upload, widgets
@@ -133,20 +133,5 @@ st.caption(t("network_stored", lang, name=stored_network["file_name"], nodes=sto
 # Boundary layers below the county (乡镇街道, communities, grids): the same rules as the CLI.
 st.subheader(t("layers_upload", lang))
 st.caption(t("layers_upload_help", lang))
-with st.form("upload_layer", clear_on_submit=True):
-    layer_file = widgets.file_uploader(t("upload_layer_file", lang), ["geojson", "json", "zip", "gpkg"], lang,
-                                       key="layer_file")
-    level_col, layer_crs_col, layer_id_col = st.columns(3)
-    layer_level = level_col.selectbox(t("layer_level", lang), layers.LEVELS, key="layer_level",
-                                      format_func=lambda level: t(f"layer_level_{level}", lang))
-    layer_crs = layer_crs_col.text_input(t("layer_crs", lang), max_chars=40, key="layer_crs",
-                                         placeholder="EPSG:4549 · cgcs2000 · gcj02 · bd09")
-    layer_id = layer_id_col.text_input(t("layer_id", lang), max_chars=40, key="layer_id")
-    layer_replace = st.checkbox(t("layer_replace", lang), key="layer_replace")
-    layer_submitted = st.form_submit_button(t("layer_import_button", lang))
-if layer_submitted and layer_file is None:
-    st.warning(t("upload_no_file", lang))
-if layer_submitted and layer_file is not None:
-    upload.import_layer_upload(data.db_path(), layer_file.name, bytes(layer_file.getbuffer()), layer_level,
-                               layer_crs.strip() or None, layer_id.strip() or None, layer_replace, lang)
+upload.layer_upload_section(data.db_path(), lang)
 upload.layers_table(data.boundary_layers(), lang)

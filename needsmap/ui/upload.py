@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from needsmap import admin, taxonomy
+from needsmap import admin, layer_files, taxonomy
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import t
 from needsmap.ingest import columns as ingest_columns
@@ -187,16 +187,95 @@ def _import_saved_upload(name: str, content: bytes, run: Callable[[Path], Any], 
     st.success(widgets.md_escape(report.summary_line()))
 
 
+LAYER_FILE_TYPES = ["geojson", "json", "zip", "gpkg"]
+POPULATION_TABLE_TYPES = ["csv", "txt", "xlsx", "xls"]
+
+
+def layer_upload_section(db: Path, lang: str) -> None:
+    """The boundary-layer upload: a file, then (once its fields are read) its level, coordinate
+    system, layer id, the fields holding the units' names, codes and population — preselected as
+    the importer would find them — and an optional population table; imported on submit."""
+    from needsmap import layers
+
+    layer_file = widgets.file_uploader(t("upload_layer_file", lang), LAYER_FILE_TYPES, lang, key="layer_file")
+    if layer_file is None:
+        return
+    found = _layer_fields(st.session_state, layer_file.file_id, layer_file.name, bytes(layer_file.getbuffer()))
+    if isinstance(found, str):
+        st.error(t("import_failed", lang, error=widgets.md_escape(found)))  # may quote the file's name
+        return
+    if st.session_state.get("layer_fields_of") != layer_file.file_id:
+        # A new file: the choices start where the importer's own detection would land.
+        st.session_state["layer_fields_of"] = layer_file.file_id
+        st.session_state["layer_name_field"] = found.name_field or (found.fields[0] if found.fields else None)
+        st.session_state["layer_code_field"] = found.code_field or layer_files.NO_FIELD
+        st.session_state["layer_population_field"] = found.population_field or layer_files.NO_FIELD
+    optional = [layer_files.NO_FIELD, *found.fields]
+
+    def field_label(field: str) -> str:
+        return t("assign_none", lang) if field == layer_files.NO_FIELD else field
+
+    with st.form("upload_layer"):
+        level_col, crs_col, id_col = st.columns(3)
+        level = level_col.selectbox(t("layer_level", lang), layers.LEVELS, key="layer_level",
+                                    format_func=lambda level: t(f"layer_level_{level}", lang))
+        crs = crs_col.text_input(t("layer_crs", lang), max_chars=40, key="layer_crs",
+                                 placeholder="EPSG:4549 · cgcs2000 · gcj02 · bd09")
+        layer_id = id_col.text_input(t("layer_id", lang), max_chars=40, key="layer_id")
+        name_col, code_col, population_col = st.columns(3)
+        name_field = name_col.selectbox(t("layer_name_field", lang), list(found.fields), key="layer_name_field")
+        code_field = code_col.selectbox(t("layer_code_field", lang), optional, key="layer_code_field",
+                                        format_func=field_label)
+        population_field = population_col.selectbox(t("layer_population_field", lang), optional,
+                                                    key="layer_population_field", format_func=field_label)
+        population_table = widgets.file_uploader(t("layer_population_table", lang), POPULATION_TABLE_TYPES, lang,
+                                                 key="layer_population_table")
+        replace = st.checkbox(t("layer_replace", lang), key="layer_replace")
+        submitted = st.form_submit_button(t("layer_import_button", lang))
+    if submitted:
+        import_layer_upload(db, layer_file.name, bytes(layer_file.getbuffer()), level, crs.strip() or None,
+                            layer_id.strip() or None, replace, lang, name_field=name_field, code_field=code_field,
+                            population_field=population_field,
+                            population_table=None if population_table is None
+                            else (population_table.name, bytes(population_table.getbuffer())))
+
+
+def _layer_fields(state: MutableMapping, file_id: str, name: str, content: bytes) -> layer_files.LayerFields | str:
+    """``layer_files.layer_fields`` of an uploaded file, or the sentence saying why it cannot be
+    used; read once per upload (kept in ``state`` under the upload's id)."""
+    kept = state.get("layer_fields")
+    if kept is None or kept[0] != file_id:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(name).name  # the user's file name, never trusted as a path
+            path.write_bytes(content)
+            try:
+                kept = (file_id, layer_files.layer_fields(path))
+            except NeedsmapError as exc:
+                kept = (file_id, str(exc))
+        state["layer_fields"] = kept
+    return kept[1]
+
+
 def import_layer_upload(db: Path, name: str, content: bytes, level: str, crs: str | None, layer_id: str | None,
-                        replace: bool, lang: str) -> None:
-    """Import an uploaded boundary layer (``layers.import_layer``) and say what it did and found."""
+                        replace: bool, lang: str, *, name_field: str | None = None, code_field: str | None = None,
+                        population_field: str | None = None,
+                        population_table: tuple[str, bytes] | None = None) -> None:
+    """Import an uploaded boundary layer (``layers.import_layer``, with the fields chosen and an
+    uploaded population table as (file name, bytes)) and say what it did and found."""
     from needsmap import layers
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(name).name  # the user's file name, never trusted as a path
         path.write_bytes(content)
+        table_path = None
+        if population_table is not None:
+            table_path = Path(tmp) / "population" / Path(population_table[0]).name
+            table_path.parent.mkdir()
+            table_path.write_bytes(population_table[1])
         try:
-            report = layers.import_layer(db, path, level, crs=crs, layer_id=layer_id, replace=replace)
+            report = layers.import_layer(db, path, level, crs=crs, layer_id=layer_id, replace=replace,
+                                         name_field=name_field, code_field=code_field,
+                                         population_field=population_field, population_table=table_path)
         except NeedsmapError as exc:
             st.error(t("import_failed", lang, error=widgets.md_escape(exc)))  # may quote the file's text
             return
@@ -216,9 +295,9 @@ def layers_table(layers_frame: pd.DataFrame, lang: str) -> None:
     if layers_frame.empty:
         st.caption(t("layers_none", lang))
         return
-    shown = layers_frame.rename(columns={"name": "layer_name"}).assign(
+    shown = layers_frame.rename(columns={"name": "layer_name", "population": "layer_population"}).assign(
         level=layers_frame["level"].map(lambda level: t(f"layer_level_{level}", lang)))
-    columns = ["layer_id", "layer_name", "level", "units", "assigned_records", "file_name", "source_crs", "synthetic",
-               "imported_at"]
+    columns = ["layer_id", "layer_name", "level", "units", "assigned_records", "layer_population", "file_name",
+               "source_crs", "synthetic", "imported_at"]
     shown = shown.rename(columns={"source_file": "file_name"})[columns]
     st.dataframe(widgets.with_headers(shown, lang), hide_index=True, width="stretch")
