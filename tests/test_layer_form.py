@@ -172,3 +172,16 @@ def test_no_code_field_and_a_population_table_by_name(
     assert dict(zip(units["name"], units["unit_code"], strict=True)) == expected_codes
     assert units.set_index("name")["population"].isna().to_dict() == {
         name: name == bureau_grid["XZQMC"].iat[0] for name in bureau_grid["XZQMC"]}
+
+
+def test_a_population_field_without_numbers_is_refused_and_changes_nothing(
+        data_page_db: Path, bureau_grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    from needsmap import layers
+    from needsmap.errors import UnusableFileError
+
+    path = tmp_path / "乡镇.zip"
+    path.write_bytes(_zipped_gbk_shapefile(bureau_grid, tmp_path / "export", "乡镇"))
+    before = _digest(data_page_db)
+    with pytest.raises(UnusableFileError, match=r"人口字段 XZQMC 中没有数字.*\(the population field XZQMC holds no numbers"):
+        layers.import_layer(data_page_db, path, "township", name_field="XZQMC", population_field="XZQMC")
+    assert _digest(data_page_db) == before
