@@ -487,7 +487,8 @@ def base_map(tiles: str = "none", large: bool = False) -> folium.Map:
     fmap.get_root().header.add_child(Element(
         "<style>@media (max-width: 640px){.leaflet-tooltip{white-space:normal;width:max-content;max-width:86vw}"
         ".leaflet-tooltip th{white-space:nowrap}}</style>"))
-    if large:  # tooltips read from the back of the room too
+    if large:  # a projector: the province fills its map (zoom between whole levels), tooltips read from the back
+        fmap.options["zoom_snap"] = 0.25
         fmap.get_root().header.add_child(Element("<style>.leaflet-tooltip{font-size:18px}</style>"))
     fmap.fit_bounds(ZHEJIANG_BOUNDS)
     return fmap

@@ -162,3 +162,8 @@ def test_the_english_tooltip_gives_place_names_with_their_pinyin():
     assert "西湖区 (Xihu District)" in page and '"name": "西湖区"' in page  # the label on the map stays as written
     chinese = presentation.map_frame(measures, "records", lang="zh", public=False, k=5)
     assert "tip_name" not in chinese and chinese["top_text"].iloc[0] == "供水、道路"
+
+
+def test_on_a_projector_the_map_zooms_between_whole_levels_so_the_province_fills_it():
+    assert '"zoomSnap": 0.25' in maps.base_map("none", large=True).get_root().render()
+    assert "zoomSnap" not in maps.base_map("none").get_root().render()
