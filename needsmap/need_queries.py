@@ -45,8 +45,8 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
 
 
 def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray, as_of_time: datetime | None) -> pd.DataFrame:
-    """One row per need of ``records`` (``need_records`` plus an integer ``need_id`` column);
-    ``need_records`` holds, per record, how many records its need has.
+    """One row per need of ``records`` (``need_records`` plus an integer ``need_id`` column
+    numbering needs 0..needs-1); ``need_records`` holds, per record, how many records its need has.
 
     Columns: need_id, category, subcategory (the commonest, when it covers at least half the
     records, else NULL; of equally common ones the first in code-point order), district_adcode (the
@@ -55,34 +55,20 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
     (median over requesters of each one's largest people-affected claim), max_claim,
     population (the largest census population among the districts the need touches),
     open_records, open_requesters (distinct requesters with an open record), days_open_oldest
-    (days the oldest open record has waited until ``as_of_time``), first_at, last_at,
-    last_resolved_at (NULL while any record is open), lon, lat (mean point). In no set order.
+    (days the oldest open record has waited until ``as_of_time``: hour boundaries crossed ÷ 24),
+    first_at, last_at, last_resolved_at (NULL while any record is open), lon, lat (mean point).
+    In need order (row i is need i).
     """
-    several = np.asarray(need_records) > 1
+    several = pa.array(np.asarray(need_records) > 1)
     cursor = con.cursor()
     try:
-        # Most needs are one record (~90 % at a million): those are read as they are, and only
-        # the needs of several records are grouped.
-        cursor.register("need_rows", records.append_column("several", pa.array(several)))
-        table = cursor.sql(
+        # Most needs are one record (~90 % at a million): only the needs of several records are
+        # grouped here; a one-record need is its record, read in ``_single_summaries``.
+        cursor.register("need_rows", records.filter(several))
+        grouped = cursor.sql(
             """
-            WITH single_rows AS (
-                SELECT * FROM need_rows WHERE NOT several
-            ), several_rows AS (
-                SELECT * FROM need_rows WHERE several
-            ), single AS (
-                SELECT s.need_id, s.category,
-                       s.subcategory, s.district_adcode, 1::BIGINT AS records, 1::BIGINT AS distinct_requesters,
-                       s.urgency::INTEGER AS urgency, s.people_affected::DOUBLE AS median_claim,
-                       s.people_affected AS max_claim, g.population_2020 AS population,
-                       s.is_open::BIGINT AS open_records, s.is_open::BIGINT AS open_requesters,
-                       CASE WHEN s.is_open THEN s.created_at END AS oldest_open_at,
-                       s.created_at AS first_at, s.created_at AS last_at,
-                       CASE WHEN NOT s.is_open THEN coalesce(s.resolved_at, s.created_at) END AS last_resolved_at,
-                       s.lon, s.lat
-                FROM single_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
-            ), several AS (
-                SELECT s.*, g.population_2020 FROM several_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
+            WITH several AS (
+                SELECT s.*, g.population_2020 FROM need_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
             ), per_requester AS (
                 SELECT need_id, requester_key, max(people_affected) AS claim, max(urgency) AS urgency,
                        bool_or(is_open) AS is_open
@@ -107,29 +93,52 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
                        CASE WHEN bool_or(is_open) THEN NULL ELSE max(coalesce(resolved_at, created_at)) END AS last_resolved_at,
                        avg(lon) AS lon, avg(lat) AS lat
                 FROM several GROUP BY need_id
-            ), combined AS (
-                SELECT * FROM single
-                UNION ALL
-                SELECT k.need_id, k.category,
-                       CASE WHEN u.n_sub * 2 >= k.records THEN u.subcategory END AS subcategory,
-                       p.district_adcode, k.records, v.distinct_requesters, v.urgency, v.median_claim,
-                       v.max_claim, k.population, k.open_records, v.open_requesters, k.oldest_open_at, k.first_at, k.last_at,
-                       k.last_resolved_at, k.lon, k.lat
-                FROM grouped k JOIN voices v USING (need_id) JOIN subs u USING (need_id) JOIN places p USING (need_id)
             )
-            SELECT need_id, category, subcategory, district_adcode, records, distinct_requesters, urgency,
-                   median_claim, max_claim, population, open_records, open_requesters,
-                   date_diff('hour', oldest_open_at, CAST($as_of AS TIMESTAMP)) / 24.0 AS days_open_oldest,
-                   first_at, last_at, last_resolved_at, lon, lat
-            FROM combined
+            SELECT k.need_id, k.category,
+                   CASE WHEN u.n_sub * 2 >= k.records THEN u.subcategory END AS subcategory,
+                   p.district_adcode, k.records, v.distinct_requesters, v.urgency, v.median_claim,
+                   v.max_claim, k.population, k.open_records, v.open_requesters,
+                   date_diff('hour', k.oldest_open_at, CAST($as_of AS TIMESTAMP)) / 24.0 AS days_open_oldest,
+                   k.first_at, k.last_at, k.last_resolved_at, k.lon, k.lat
+            FROM grouped k JOIN voices v USING (need_id) JOIN subs u USING (need_id) JOIN places p USING (need_id)
             """,
             params={"as_of": as_of_time},
         ).to_arrow_table()
+        population = cursor.sql("SELECT adcode, population_2020 FROM districts").to_arrow_table()
     finally:
         cursor.unregister("need_rows")
         cursor.close()
+    single = _single_summaries(records.filter(pc.invert(several)), population, as_of_time).cast(grouped.schema)
+    table = pa.concat_tables([single, grouped])
+    # In need order: the need numbers are 0..needs-1, so each row's place is its number.
+    place = np.empty(len(table), dtype=np.int64)
+    place[table["need_id"].to_numpy()] = np.arange(len(table))
+    table = table.take(place)
     # Few distinct texts over hundreds of thousands of needs: pandas categoricals, not strings.
     for name in ("category", "subcategory", "district_adcode"):
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, pc.dictionary_encode(table[name]))
     return table.to_pandas()
+
+
+def _single_summaries(rows: pa.Table, population: pa.Table, as_of_time: datetime | None) -> pa.Table:
+    """The summary of each one-record need (``rows``: its records), column for column as the
+    grouped summaries in ``need_summaries``: the record's own values (NULLs as SQL has them)."""
+    is_open, created = rows["is_open"], rows["created_at"]
+    at = pc.index_in(rows["district_adcode"], value_set=population["adcode"])
+    one = pa.array(np.ones(len(rows), dtype=np.int64))
+    as_of = pa.scalar(as_of_time, type=created.type)
+    oldest_open = pc.if_else(is_open, created, pa.scalar(None, created.type))
+    opened = pc.cast(is_open, pa.int64())
+    return pa.table({
+        "need_id": rows["need_id"], "category": rows["category"], "subcategory": rows["subcategory"],
+        "district_adcode": rows["district_adcode"], "records": one, "distinct_requesters": one,
+        "urgency": rows["urgency"], "median_claim": rows["people_affected"], "max_claim": rows["people_affected"],
+        "population": pc.take(population["population_2020"], at), "open_records": opened, "open_requesters": opened,
+        # DuckDB's date_diff('hour', …) and Arrow's hours_between both count hour boundaries crossed.
+        "days_open_oldest": pc.divide(pc.cast(pc.hours_between(oldest_open, as_of), pa.float64()), 24.0),
+        "first_at": created, "last_at": created,
+        "last_resolved_at": pc.if_else(pc.invert(is_open), pc.coalesce(rows["resolved_at"], created),
+                                       pa.scalar(None, created.type)),
+        "lon": rows["lon"], "lat": rows["lat"],
+    })

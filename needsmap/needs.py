@@ -393,10 +393,6 @@ def summarise(
     )
     sizes = np.bincount(ids, minlength=int(ids.max()) + 1 if len(ids) else 0)
     needs = need_queries.need_summaries(con, records.append_column("need_id", pa.array(ids)), sizes[ids], as_of_time)
-    # In need order: the need numbers are 0..needs-1, so each row's place is its number (no sort).
-    place = np.empty(len(needs), dtype=np.int64)
-    place[needs["need_id"].to_numpy()] = np.arange(len(needs))
-    needs = needs.take(place).reset_index(drop=True)
     needs["recurrences"] = recurrences(needs, rules)
     needs["people_used"] = people_used(needs["median_claim"].to_numpy(), needs["distinct_requesters"].to_numpy(),
                                        needs["population"].to_numpy("float64"), rules)
@@ -416,7 +412,7 @@ def build(
 ) -> pd.DataFrame:
     """Every need of the records ``f`` selects, with figures and factors (``summarise``).
 
-    The costly step (2–3 s of CPU at a million records): pages cache it per filter and data
+    The costly step (about 2 s of CPU at a million records): pages cache it per filter and data
     version, and re-rank the result for free when a weight moves.
     """
     return summarise(con, need_queries.need_records(con, f), as_of_time, overdue_days, rules)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ingest_files import interior_points
@@ -242,3 +243,83 @@ def test_box_search_finds_exactly_the_pairs_a_brute_force_check_finds():
         query, point = needs._Boxes(x, y, t, r).near(*(queries[:, k] for k in range(3)))
         near = np.all(np.abs(queries[:, None, :] - points[None, :, :]) <= r, axis=2)
         assert set(zip(query.tolist(), point.tolist(), strict=True)) == set(zip(*np.nonzero(near), strict=True))
+
+
+# --- one row per need: the one-record needs read as they are, the others grouped ---------------------------
+
+# (need, requester, created_at, subcategory, district, urgency, claim, status, resolved_at, lon, lat)
+_SUMMARY_ROWS = [
+    (0, "a", "2025-06-01 08:10", "停水", "330106", 2, 30, "received", None, 120.10, 30.20),
+    (0, "a", "2025-06-01 09:40", "停水", "330106", 4, 50, "resolved", "2025-06-02 10:00", 120.11, 30.21),
+    (0, "b", "2025-06-01 11:00", "水压低", "330102", 1, 7, "closed", "2025-06-03 09:00", 120.12, 30.22),
+    (1, "c", "2025-06-02 09:59", None, "330102", 3, 12, "dispatched", None, 120.20, 30.30),
+    (2, "d", "2025-06-02 10:30", "停水", "330105", 1, 1, "closed", None, 120.30, 30.31),
+    (3, "e", "2025-06-03 07:00", "水质", "330106", 1, 4, "resolved", "2025-06-05 08:00", 120.40, 30.10),
+    (3, "f", "2025-06-03 07:30", "停水", "330102", 2, 9, "resolved", "2025-06-04 08:00", 120.41, 30.11),
+    (3, "g", "2025-06-03 08:00", "停水", "330106", 3, 2, "resolved", "2025-06-04 09:00", 120.42, 30.12),
+    (3, "h", "2025-06-03 08:30", "水质", "330102", 4, 1, "received", None, 120.43, 30.13),
+    (4, "i", "2025-06-04 10:01", "停水", "330111", 2, 600, "returned", None, 120.50, 30.05),
+    (5, "j", "2025-06-05 12:00", None, "330105", 1, 3, "received", None, 120.60, 30.40),
+    (5, "j", "2025-06-05 13:00", None, "330105", 1, 5, "in_progress", None, 120.61, 30.41),
+]
+
+
+def test_need_summaries_of_single_and_grouped_needs_match_a_direct_computation(make_db):
+    as_of = pd.Timestamp("2025-06-06 10:01")
+    db = make_db([dict(record_id=f"S{i}", created_at=pd.Timestamp(at), subcategory=sub, district_adcode=district,
+                       urgency=urgency, people_affected=claim, status=status, requester_hash=requester,
+                       resolved_at=None if resolved is None else pd.Timestamp(resolved), lon=lon, lat=lat)
+                  for i, (_, requester, at, sub, district, urgency, claim, status, resolved, lon, lat) in enumerate(_SUMMARY_ROWS)])
+    con = store.open_readonly(db)
+    try:
+        records = need_queries.need_records(con, Filter())
+        population = queries.districts(con).set_index("adcode")["population_2020"]
+        # The need of each record, by its record id's order (the records come back oldest first, as written).
+        need_of = np.array([row[0] for row in _SUMMARY_ROWS])
+        sizes = np.bincount(need_of)
+        got = need_queries.need_summaries(con, records.append_column("need_id", pa.array(need_of)), sizes[need_of],
+                                          as_of.to_pydatetime())
+    finally:
+        con.close()
+    rows = pd.DataFrame(_SUMMARY_ROWS, columns=["need", "requester", "at", "sub", "district", "urgency", "claim",
+                                                "status", "resolved", "lon", "lat"])
+    rows["at"], rows["resolved"] = pd.to_datetime(rows["at"]), pd.to_datetime(rows["resolved"])
+    rows["open"] = rows["status"].isin(["received", "dispatched", "in_progress", "returned"])
+    expected = []
+    for need, part in rows.groupby("need"):
+        voices = part.groupby("requester").agg(claim=("claim", "max"), urgency=("urgency", "max"), open=("open", "any"))
+
+        def commonest(column: str) -> tuple[str | None, int]:
+            counts = part[column].value_counts(dropna=False)
+            top = counts[counts == counts.max()].index
+            named = sorted(value for value in top if isinstance(value, str))
+            return (named[0] if named else None), int(counts.max())
+
+        sub, n_sub = commonest("sub")
+        opened = part[part["open"]]
+        oldest = opened["at"].min()
+        # Hours counted as hour boundaries crossed (the clock's hour changes), as DuckDB's date_diff counts them.
+        hours = (as_of.floor("h") - oldest.floor("h")) / pd.Timedelta(hours=1) if len(opened) else None
+        expected.append(dict(
+            need_id=need, category="water", subcategory=sub if n_sub * 2 >= len(part) else None,
+            district_adcode=commonest("district")[0], records=len(part), distinct_requesters=len(voices),
+            urgency=math.ceil(voices["urgency"].median()), median_claim=float(voices["claim"].median()),
+            max_claim=int(part["claim"].max()), population=int(population[part["district"]].max()),
+            open_records=int(part["open"].sum()), open_requesters=int(voices["open"].sum()),
+            days_open_oldest=None if hours is None else hours / 24.0,
+            first_at=part["at"].min(), last_at=part["at"].max(),
+            last_resolved_at=None if part["open"].any() else part["resolved"].fillna(part["at"]).max(),
+            lon=part["lon"].mean(), lat=part["lat"].mean(),
+        ))
+    expected = pd.DataFrame(expected)
+    assert got["need_id"].tolist() == list(range(6))  # in need order
+    for column in expected.columns:
+        mine, theirs = got[column].astype(object).where(got[column].notna(), None).tolist(), expected[column].tolist()
+        if column in ("lon", "lat"):
+            assert mine == pytest.approx(theirs, rel=1e-12), column
+        else:
+            assert mine == [None if pd.isna(value) else value for value in theirs], column
+    # Spelled out for the eye: need 3 ties 水质/停水 2–2 and 330106/330102 2–2 (code-point order picks),
+    # need 1 is one open record that has waited from 09:59 on 2 June to 10:01 on 6 June: 97 hour changes.
+    assert got.loc[3, ["subcategory", "district_adcode", "urgency", "median_claim"]].tolist() == ["停水", "330102", 3, 3.0]
+    assert got.loc[1, "days_open_oldest"] == 97 / 24
