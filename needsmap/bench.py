@@ -58,10 +58,9 @@ def _p95(values: list[float]) -> float:
 
 def home_refresh(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int) -> None:
     """What the home page computes on a filter change in its default view (KPIs + every
-    district's counts; the cluster scores only when the map shows summed priority)."""
+    district's counts; summed priority only when the map shows it: ``home_refresh_priority``)."""
     queries.kpis(con, f, as_of, overdue_days)
-    queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records,
-                              include_priority=False)
+    queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records)
 
 
 # The demo's synthetic township layer and one of its districts: the view one level below the district.
@@ -75,10 +74,13 @@ def township_refresh(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_d
     layer_queries.unit_measures(con, f.with_changes(unit_code=None), f.layer_id, as_of, overdue_days, min_records)
 
 
-def home_refresh_priority(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int) -> None:
-    """The home refresh with the map coloured by summed priority (cluster scores included)."""
+def home_refresh_priority(con: duckdb.DuckDBPyConnection, f: Filter, as_of, overdue_days: int, min_records: int,
+                          map_needs: pd.DataFrame) -> None:
+    """The home refresh with the map coloured by summed priority: the needs of the map's view
+    (``map_needs``, built once per filter and cached, as the page keeps them) summed per district."""
     queries.kpis(con, f, as_of, overdue_days)
-    queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records)
+    measures = queries.district_measures(con, f.without_place(), as_of, overdue_days, min_records)
+    needs.with_priority_sum(measures, map_needs)
 
 
 def pandas_home_refresh(frame: pd.DataFrame, f: Filter, as_of, overdue_days: int) -> None:
@@ -107,12 +109,8 @@ def pandas_home_refresh(frame: pd.DataFrame, f: Filter, as_of, overdue_days: int
     by_district = pd.DataFrame({"district": rows["district_adcode"], "open": is_open, "overdue": overdue,
                                 "urgent": rows["urgency"] >= 3}).groupby("district").sum()
     top = rows.groupby(["district_adcode", "category"]).size().sort_values(ascending=False).groupby(level=0).head(3)
-    clusters = rows.assign(requester=requester, open=is_open).groupby(["cluster_id", "district_adcode"]).agg(
-        distinct_requesters=("requester", "nunique"), max_urgency=("urgency", "max"),
-        people_affected=("people_affected", "max"), open_records=("open", "sum"))
-    score = clusters["max_urgency"] * (1 + np.log10(clusters["people_affected"].clip(lower=1))) * \
-        (1 + np.log2(clusters["distinct_requesters"].clip(lower=1)))
-    _ = (by_district, top, score[clusters["open_records"] > 0].groupby(level=1).sum())
+    by_requester = pd.DataFrame({"district": rows["district_adcode"], "requester": requester}).groupby("district").nunique()
+    _ = (by_district, top, by_requester)
 
 
 def _child(task: str, *args: object) -> dict[str, float]:
@@ -268,7 +266,7 @@ def _pandas_home_timings(con: duckdb.DuckDBPyConnection, records: int, repeat: i
     The frame lives only in this call, so its memory is given back before the import is timed.
     """
     frame = con.execute("SELECT record_id, created_at, category, urgency, status, channel, requester_group, urban_rural, "
-                        "district_adcode, requester_hash, responded_at, satisfaction, people_affected, cluster_id FROM demands").df()
+                        "district_adcode, requester_hash, responded_at, satisfaction, people_affected FROM demands").df()
     pandas_home: dict[str, float] = {}
     pandas_repeat = max(3, repeat // 4) if records < 5_000_000 else 2
     for name, f in FILTER_STATES.items():
@@ -365,9 +363,13 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         # The priorities page builds a view's needs once (cached per filter: ``needs_ms`` below)
         # and re-ranks them when a weight or the ranking changes: that is its refresh.
         pool = needs.build(con, f, as_of, overdue_days)
+        # The home map shows the whole province: its needs are those of the view without its place.
+        map_filter = f.without_place()
+        map_pool = pool if map_filter == f else needs.build(con, map_filter, as_of, overdue_days)
         steps = {
             "home": lambda f=f: home_refresh(con, f, as_of, overdue_days, min_records),
-            "home_priority": lambda f=f: home_refresh_priority(con, f, as_of, overdue_days, min_records),
+            "home_priority": lambda f=f, map_pool=map_pool: home_refresh_priority(con, f, as_of, overdue_days, min_records,
+                                                                                  map_pool),
             "priorities": lambda pool=pool: (needs.rank(pool, "open", top=200), needs.rank(pool, "structural", top=200)),
             "gap": lambda f=f: queries.gap_summary(con, f, response_target),
             "loop": lambda f=f: (queries.service_loop(con, f, response_target, feedback_target),

@@ -4,7 +4,7 @@
 province, the top five priorities with their score components, the urban/rural comparison,
 the period and the data source — into a ``Briefing``; ``render`` turns it into bytes (the map
 comes from ``exports.place_map``, figures are written by ``formatting``). A
-briefing is a public document: clusters and groups with fewer than ``NEEDSMAP_K_ANONYMITY``
+briefing is a public document: needs and groups with fewer than ``NEEDSMAP_K_ANONYMITY``
 records are left out, as in presentation mode. Nothing here needs a network.
 
     python -m needsmap brief --district 330127 --from 2025-07-01 --to 2025-09-30 --out brief.pdf

@@ -101,7 +101,7 @@ def funnel(stages: list[str], counts: list[int], title: str, large: bool = False
 
 def score_components(frame: pd.DataFrame, label_column: str, component_columns: list[str], component_names: list[str],
                      title: str, axis_title: str, large: bool = False) -> go.Figure:
-    """Stacked bars of each cluster's (log) score components, so the ranking explains itself;
+    """Stacked bars of each need's (log) score factors, so the ranking explains itself;
     ``axis_title`` (translated) names the x axis."""
     import numpy as np
 

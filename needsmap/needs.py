@@ -443,6 +443,23 @@ def rank(
     return ranked.assign(rank=np.arange(1, len(ranked) + 1)).reset_index(drop=True)
 
 
+def district_priority(needs: pd.DataFrame, weights: Weights = Weights(),
+                      min_requesters: int = NeedRules.min_requesters) -> pd.Series:
+    """Summed priority per district (the home map's measure): the sum of the *open* ranking's
+    scores of the needs it lists (an open record, at least ``min_requesters`` distinct requesters
+    with one), each need counted in its district (``district_adcode``, its commonest). Indexed by
+    adcode; districts without such a need are absent."""
+    ranked = rank(needs, "open", weights, None, min_requesters)
+    return ranked.groupby(ranked["district_adcode"].astype("str"))["score"].sum().rename("priority_sum")
+
+
+def with_priority_sum(measures: pd.DataFrame, needs: pd.DataFrame, weights: Weights = Weights()) -> pd.DataFrame:
+    """``measures`` (one row per district, column ``adcode``) with ``priority_sum`` from
+    ``district_priority`` of ``needs``: 0 where a district has none."""
+    summed = district_priority(needs, weights)
+    return measures.assign(priority_sum=measures["adcode"].map(summed).fillna(0.0).astype("float64"))
+
+
 def flagged(needs: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Needs whose largest claim was not taken at face value, largest claim first."""
     return needs[needs["claim_flagged"]].sort_values(["max_claim", "need_id"], ascending=[False, True]).head(top)

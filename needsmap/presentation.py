@@ -26,7 +26,7 @@ RATE_MEASURES = ("per_10k", "smoothed_per_10k", "requesters_per_10k", "smoothed_
 # Map measures that count people (distinct requesters) rather than records.
 PEOPLE_MEASURES = ("distinct_requesters", "requesters_per_10k", "smoothed_requesters_per_10k")
 
-# The public-mode rule, in one place: a group (a district, a category, a cluster, a map cell, the
+# The public-mode rule, in one place: a group (a district, a category, a need, a map cell, the
 # whole selection) is shown in public only if it counts at least k in each of these columns of
 # its query result: k records *and* k distinct requesters, because privacy is about people — five
 # calls from one person are one person's figures. Every grouped query result carries both columns.

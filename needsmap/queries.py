@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from needsmap import priority, stats, taxonomy
+from needsmap import stats, taxonomy
 from needsmap.filters import Filter, in_sql
 
 Connection = duckdb.DuckDBPyConnection
@@ -170,51 +170,15 @@ def kpis(con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: 
     return out
 
 
-def _cluster_scores_sql(base: str, open_only: bool) -> str:
-    """SQL of per-(cluster, district) aggregates with priority components and score.
-
-    With ``open_only`` only clusters holding an open record are aggregated (a semi-join first:
-    most clusters are single resolved records, and skipping them makes this ~10× faster).
-    Parameters: the filter's, ``$as_of``, ``$overdue_days`` and the weights (``_cluster_params``).
-    """
-    only_open = f"WHERE cluster_id IN (SELECT cluster_id FROM filtered WHERE {_OPEN_IN})" if open_only else ""
-    return f"""
-        WITH filtered AS ({base}),
-        parts AS (
-            SELECT cluster_id, district_adcode,
-                   any_value(category) AS category,
-                   count(*) AS records,
-                   count(DISTINCT requester_key) AS distinct_requesters,
-                   max(urgency) AS max_urgency,
-                   max(people_affected) AS people_affected,
-                   count(*) FILTER (WHERE {_OPEN_IN}) AS open_records,
-                   min(created_at) FILTER (WHERE {_OPEN_IN}) AS oldest_open_at,
-                   min(created_at) AS first_at, max(created_at) AS last_at
-            FROM filtered {only_open}
-            GROUP BY cluster_id, district_adcode
-        ), timed AS (
-            SELECT *, date_diff('hour', oldest_open_at, CAST($as_of AS TIMESTAMP)) / 24.0 AS days_open_oldest
-            FROM parts
-        ), components AS (
-            SELECT *, {priority.COMPONENTS_SQL} FROM timed
-        )
-        SELECT *, {priority.SCORE_SQL} AS score FROM components
-    """
-
-
-def _cluster_params(as_of_time: datetime | None, overdue_days: int, weights: priority.Weights) -> dict[str, object]:
-    """The values ``_cluster_scores_sql`` names, besides the filter's."""
-    return {"as_of": as_of_time, "overdue_days": float(overdue_days), **weights.params()}
-
-
 def district_measures(
     con: Connection, f: Filter, as_of_time: datetime | None, overdue_days: int, min_records_to_rank: int,
-    include_priority: bool = True,
+    include_priority: bool = False,
 ) -> pd.DataFrame:
     """One row per district (all 90, zero where no records) with every map measure.
 
-    ``include_priority=False`` skips the cluster scoring (priority_sum is then 0) for views
-    that do not show it.
+    priority_sum (summed priority, ``needs.district_priority``) needs the view's needs built
+    (about 2 s at a million records): only with ``include_priority``, else 0. Pages that keep
+    the needs cached add it themselves (``needs.with_priority_sum``).
 
     Columns: adcode, name, city, city_adcode, kind, urban_rural, population_2020, records,
     distinct_requesters (distinct_requesters_approx: an estimate, see ``_distinct_requesters_by_district``),
@@ -241,23 +205,16 @@ def district_measures(
         """,
         params | {"as_of": as_of_time, "overdue_days": overdue_days},
     ).df()
-    scores = pd.DataFrame({"adcode": pd.Series(dtype=str), "priority_sum": pd.Series(dtype=float)})
-    if include_priority:
-        scores = _execute(
-            con,
-            f"""
-            SELECT district_adcode AS adcode, sum(score) AS priority_sum
-            FROM ({_cluster_scores_sql(base, open_only=True)}) WHERE cluster_id <> 0 GROUP BY 1
-            """,
-            params | _cluster_params(as_of_time, overdue_days, priority.Weights()),
-        ).df()
     requesters = _distinct_requesters_by_district(con, base, params, int(counts["records"].sum()))
-    frame = (districts(con).merge(counts, on="adcode", how="left").merge(requesters, on="adcode", how="left")
-             .merge(scores, on="adcode", how="left"))
+    frame = districts(con).merge(counts, on="adcode", how="left").merge(requesters, on="adcode", how="left")
     for column in ("records", "distinct_requesters", "unresolved", "overdue", "urgent"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["distinct_requesters_approx"] = frame["distinct_requesters_approx"].fillna(False).astype(bool)
-    frame["priority_sum"] = frame["priority_sum"].fillna(0.0)
+    frame["priority_sum"] = 0.0
+    if include_priority:
+        from needsmap import needs  # needs builds on this module (need_queries)
+
+        frame = needs.with_priority_sum(frame, needs.build(con, f, as_of_time, overdue_days))
     frame["top_categories"] = frame["top_categories"].apply(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else [])
     population = frame["population_2020"].astype("float64")
     frame["per_10k"] = frame["records"] / population * 10_000

@@ -1,14 +1,13 @@
-"""Demand clusters: repeated expressions of one need (重复表达需求) grouped together.
+"""The old fixed grid of demand clusters: category × grid cell × time window.
 
-A cluster is the set of records of one category whose points fall in the same grid cell
+A cluster was the set of records of one category whose points fall in the same grid cell
 (``cluster_radius_m`` on a side, on a local equirectangular grid) and whose times fall in the
-same window (``cluster_window_days``). It is computed per record at import (so it needs no
-pass over the table) and is deterministic. A cluster counts *distinct requesters* (keyed phone
-hashes; a record without a phone counts as its own requester), so one person calling fifty
-times weighs as one, and fifty neighbours as fifty.
-
-Known limit: two records just either side of a cell edge fall in different clusters; at the
-default 500 m that splits some clusters in two rather than merging unrelated ones.
+same window (``cluster_window_days``). Records are no longer grouped this way: a grid line or a
+calendar window cuts one outage into many "clusters", so needs (``needsmap.needs``) are built by
+density in space and time instead, and nothing stores a cluster any more (databases made before
+may still hold a ``cluster_id`` column; nothing reads it). The grid stays for two readers: the
+demo generator places each compound's callers inside one cell of it (``demo.geography._Grid``),
+and the needs tests show a burst across its cell edge staying one need.
 """
 
 from __future__ import annotations

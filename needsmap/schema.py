@@ -75,7 +75,6 @@ DEMAND_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("requester_hash", "VARCHAR", "HMAC-SHA256 of the normalized phone number (key not stored here)."),
     ("requester_phone_masked", "VARCHAR", "Masked phone, e.g. 138****5678."),
     ("requester_name_masked", "VARCHAR", "Masked name, e.g. 王**."),
-    ("cluster_id", "UBIGINT", "Demand cluster: hash of category, grid cell and time window."),
     ("batch_id", "INTEGER", "The import batch that brought the record."),
 )
 
@@ -92,7 +91,7 @@ UPDATED_BATCH_COLUMN = ("updated_batch_id", "INTEGER",
                         "The import batch that last changed the record from a newer export (NULL: never).")
 
 # place_basis values. Only "point" and "point_offshore" records carry coordinates (and so appear
-# on point maps and in demand clusters); the others are placed by text.
+# on point maps and in needs); the others are placed by text.
 PLACE_BASES: dict[str, str] = {
     "point": "the point lies in the district (full-resolution boundaries)",
     "point_offshore": "the point lies at sea within OFFSHORE_MAX_M of the coast: nearest district",

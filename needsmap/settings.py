@@ -65,8 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("boundaries", Path, DISTRICTS_GEOJSON, "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… "
             "properties): new databases copy them; imports and map clicks place points with them."),
     Setting("tiles", str, "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
-    Setting("cluster_radius_m", float, 500.0, "Demand clusters: records of one category within this grid cell size (metres)."),
-    Setting("cluster_window_days", float, 30.0, "Demand clusters: records within this time window (days) belong together."),
+    Setting("cluster_radius_m", float, 500.0, "The demo generator's compound grid: cell size (metres) its repeat callers stand in. Records are "
+            "grouped into needs by density (needs.NeedRules), not by this grid."),
+    Setting("cluster_window_days", float, 30.0, "The demo generator's compound grid: time window (days) a compound's calls fall in."),
     Setting("min_records_to_rank", int, 30, "A district is ranked only with at least this many records."),
     Setting("k_anonymity", int, 5, "Public mode hides aggregates over fewer records than this."),
     Setting("response_hours_target", int, 24, "Service-loop target: first response within this many hours."),

@@ -69,7 +69,7 @@ def _record(**values: object) -> dict:
         "address": "西湖区某路", "channel": "hotline", "urgency": 1, "people_affected": 1, "status": "received",
         "responded_at": None, "resolved_at": None, "feedback_at": None, "satisfaction": None,
         "requester_group": "general", "urban_rural": "urban", "requester_hash": None, "requester_phone_masked": None,
-        "requester_name_masked": None, "cluster_id": 1, "batch_id": 1,
+        "requester_name_masked": None, "batch_id": 1,
     }
     row.update(values)
     return row
@@ -85,7 +85,7 @@ def write_records(db: Path, records: list[dict], *statements: str) -> Path:
     frame = pd.DataFrame([_record(**r) for r in records])
     for column in ("created_at", "responded_at", "resolved_at", "feedback_at"):
         frame[column] = pd.to_datetime(frame[column])
-    frame = frame.astype({"cluster_id": "uint64", "urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
+    frame = frame.astype({"urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
     frame["satisfaction"] = frame["satisfaction"].astype("Int8")
     if not Path(db).exists():
         create_database(db)
@@ -117,6 +117,6 @@ def small_db(make_db, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     db = make_db(RECORDS + [dict(record_id="XSS-1", description="<img src=x onerror=alert(1)>",
                                  address="<script>alert(1)</script>", created_at=pd.Timestamp("2025-06-05"),
-                                 status="resolved", cluster_id=30)])
+                                 status="resolved")])
     monkeypatch.setenv("NEEDSMAP_DB", str(db))
     return db

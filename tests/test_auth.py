@@ -27,7 +27,7 @@ OVERDUE_COLUMN = "已等待(天)"
 
 @pytest.fixture
 def small_db(make_db, monkeypatch) -> Path:
-    db = make_db(RECORDS + [dict(record_id="R6", created_at=pd.Timestamp("2025-06-05"), description="路灯不亮", cluster_id=30)])
+    db = make_db(RECORDS + [dict(record_id="R6", created_at=pd.Timestamp("2025-06-05"), description="路灯不亮")])
     monkeypatch.setenv("NEEDSMAP_DB", str(db))
     monkeypatch.delenv("NEEDSMAP_STAFF_PASSWORD", raising=False)
     monkeypatch.delenv("NEEDSMAP_PUBLIC_MODE", raising=False)

@@ -18,7 +18,7 @@ import pytest
 import shapely
 
 from tests.conftest import DEMO_RECORDS, DEMO_SEED
-from needsmap import boundaries, demo, privacy, taxonomy
+from needsmap import boundaries, demo, privacy, repeats, taxonomy
 from needsmap.demo import geography, people
 from needsmap.demo import rows as demo_rows
 from needsmap.errors import NeedsmapError
@@ -109,8 +109,7 @@ def test_several_chunks_give_exact_count_and_contiguous_ids(tmp_path: Path, monk
         ) WHERE went_back
     """)
     assert backwards == [(0,)]
-    bursts = _query(db, "SELECT max(n) FROM (SELECT count(DISTINCT requester_hash) n FROM demands GROUP BY cluster_id)")
-    assert bursts[0][0] >= 30
+    assert _grid_groups(db)["requester_hash"].nunique().max() >= 30
 
 
 @pytest.mark.parametrize(("records", "seed", "message"), [
@@ -273,32 +272,35 @@ def test_water_and_sewage_peak_in_summer_and_gas_in_winter(demo_db: Path) -> Non
     assert share[("gas", "winter")] > 2.0 * share[("gas", "summer")]
 
 
-def test_clusters_stay_within_one_cell_and_window(demo_db: Path) -> None:
-    widest = _query(demo_db, """
-        SELECT max(span), max(categories) FROM (
-            SELECT max(created_at) - min(created_at) AS span, count(DISTINCT category) AS categories
-            FROM demands GROUP BY cluster_id
-        )
-    """)
-    assert widest[0][0].days < 30
-    assert widest[0][1] == 1
+def _grid_groups(db: Path):
+    """The demo's records grouped by the grid its compounds are placed in (``repeats.cluster_ids``,
+    500 m × 30 days; records without a point left out)."""
+    frame = pd.DataFrame(_query(db, "SELECT category, lon, lat, created_at, requester_hash FROM demands WHERE lon IS NOT NULL"),
+                         columns=["category", "lon", "lat", "created_at", "requester_hash"])
+    frame["cell"] = repeats.cluster_ids(frame["category"], frame["lon"].to_numpy(), frame["lat"].to_numpy(),
+                                        frame["created_at"].astype("datetime64[ns]"), 500.0, 30.0)
+    return frame.groupby("cell")
 
 
-def test_an_extreme_repeater_fills_one_cluster(demo_db: Path) -> None:
-    rows = _query(demo_db, """
-        SELECT count(*) FROM demands GROUP BY cluster_id
-        HAVING count(*) >= 50 AND count(DISTINCT requester_hash) <= 2
-    """)
-    assert len(rows) >= 1
+def test_grid_groups_stay_within_one_cell_and_window(demo_db: Path) -> None:
+    groups = _grid_groups(demo_db)
+    spans = groups["created_at"].max() - groups["created_at"].min()
+    assert spans.max().days < 30
+    assert groups["category"].nunique().max() == 1
 
 
-def test_a_burst_brings_many_distinct_requesters_to_one_cluster(demo_db: Path) -> None:
-    rows = _query(demo_db, """
-        SELECT count(DISTINCT requester_hash) AS requesters, max(created_at) - min(created_at) AS span
-        FROM demands GROUP BY cluster_id HAVING requesters >= 30
-    """)
-    assert rows
-    assert all(span.days <= 7 for _, span in rows)
+def test_an_extreme_repeater_fills_one_grid_cell(demo_db: Path) -> None:
+    groups = _grid_groups(demo_db)
+    sizes, requesters = groups.size(), groups["requester_hash"].nunique()
+    assert ((sizes >= 50) & (requesters <= 2)).sum() >= 1
+
+
+def test_a_burst_brings_many_distinct_requesters_to_one_grid_cell(demo_db: Path) -> None:
+    groups = _grid_groups(demo_db)
+    requesters = groups["requester_hash"].nunique()
+    spans = (groups["created_at"].max() - groups["created_at"].min())[requesters >= 30]
+    assert len(spans)
+    assert all(span.days <= 7 for span in spans)
 
 
 def test_most_requesters_call_once_and_some_call_again(demo_db: Path) -> None:

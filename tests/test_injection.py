@@ -170,8 +170,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_records(path, RECORDS, *LAYER_DDL,
                          "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')",
                          "INSERT INTO demands (record_id, created_at, category, status, urgency, people_affected, "
-                         "city_adcode, place_basis, cluster_id, batch_id) VALUES ('SB1', TIMESTAMP '2025-07-03 09:00', "
-                         "'water', 'received', 1, 1, '330100', 'city', 0, 1)")
+                         "city_adcode, place_basis, batch_id) VALUES ('SB1', TIMESTAMP '2025-07-03 09:00', "
+                         "'water', 'received', 1, 1, '330100', 'city', 1)")
 
 
 @pytest.fixture

@@ -155,10 +155,10 @@ def test_without_a_cjk_font_the_page_says_so_and_offers_only_what_needs_none(sma
 # --- Public mode: a group too small to show never reaches the screen, on any page ------------
 # Five open water records in 西湖区 (urban) from five people, rated 3; one elderly-care record in
 # 淳安县 (rural), rated 5 by its one requester. k = 5: the 淳安县 group is too small to show.
-_BIG = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}", cluster_id=10,
+_BIG = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}",
              responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 6)]
 _SMALL = dict(record_id="E1", created_at="2025-06-09 09:00", category="elderly_care", subcategory="助餐", district_adcode="330127",
-              urban_rural="rural", status="in_progress", requester_hash="h9", cluster_id=20, urgency=4,
+              urban_rural="rural", status="in_progress", requester_hash="h9", urgency=4,
               responded_at="2025-06-09 10:00", satisfaction=5)
 
 

@@ -14,10 +14,10 @@ from tests.apptest_pages import PAGES, metrics, open_page
 
 # Six water records in 西湖区 from six people (big enough), and one person's five calls in 淳安县.
 _MANY = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}",
-              cluster_id=10, responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 7)]
+              responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 7)]
 _ONE_PERSON = [dict(record_id=f"E{i}", created_at=f"2025-06-1{i} 09:00", category="elderly_care", subcategory="助餐",
                     district_adcode="330127", urban_rural="rural", status="in_progress", requester_hash="solo",
-                    cluster_id=20, urgency=4, people_affected=40, responded_at=f"2025-06-1{i} 10:00", satisfaction=5)
+                    urgency=4, people_affected=40, responded_at=f"2025-06-1{i} 10:00", satisfaction=5)
                for i in range(5)]
 CHUNAN = Filter(city_adcode="330100", district_adcode="330127")
 # What would give the group away: its place, its category and sub-category, its rating.

@@ -116,7 +116,7 @@ def test_records_table_carries_no_raw_requester_fields(con):
 
 
 def test_monthly_trend_fills_months_without_records_with_zero(make_db):
-    september = dict(record_id="R6", created_at=pd.Timestamp("2025-09-10 10:00"), requester_hash="h5", cluster_id=11)
+    september = dict(record_id="R6", created_at=pd.Timestamp("2025-09-10 10:00"), requester_hash="h5")
     con = store.open_readonly(make_db([*RECORDS, september]))
     try:
         trend = queries.monthly_trend(con, Filter())
@@ -135,10 +135,10 @@ def test_monthly_trend_fills_months_without_records_with_zero(make_db):
 # --- Repeats: one caller phoning fifty times -------------------------------------------------------------
 # 西湖区: 20 callers once each and one caller 50 times; 上城区: 60 callers once each.
 REPEATER = (
-    [dict(record_id=f"X{i}", district_adcode="330106", requester_hash=f"x{i}", cluster_id=100 + i) for i in range(20)]
-    + [dict(record_id=f"R{i}", district_adcode="330106", requester_hash="repeater", cluster_id=999,
+    [dict(record_id=f"X{i}", district_adcode="330106", requester_hash=f"x{i}") for i in range(20)]
+    + [dict(record_id=f"R{i}", district_adcode="330106", requester_hash="repeater",
             created_at=T0 + pd.Timedelta(hours=i)) for i in range(50)]
-    + [dict(record_id=f"S{i}", district_adcode="330102", requester_hash=f"s{i}", cluster_id=200 + i) for i in range(60)]
+    + [dict(record_id=f"S{i}", district_adcode="330102", requester_hash=f"s{i}") for i in range(60)]
 )
 
 
@@ -196,3 +196,55 @@ def test_withdrawn_and_duplicate_tickets_are_neither_resolved_nor_unresolved_nor
     assert loop["resolution_rate"] == 3 / 4
     assert gap.loc[("__all__", "urban"), "resolution_rate"] == 2 / 3
     assert gap.loc[("__all__", "rural"), "resolution_rate"] == 1 / 1
+
+
+# --- Summed priority: the open-now scores of each district's needs ------------------------------------------
+
+def _burst(prefix: str, district: str, lon: float, lat: float, start: str, calls: list[tuple[str, int, int, str]]) -> list[dict]:
+    """Calls (requester, urgency, people claimed, status) a quarter of an hour apart, within ~50 m."""
+    return [dict(record_id=f"{prefix}{i}", district_adcode=district, lon=lon + i * 0.0001, lat=lat, requester_hash=who,
+                 created_at=pd.Timestamp(start) + pd.Timedelta(minutes=15 * i), urgency=urgency, people_affected=people,
+                 status=status, resolved_at=None if status == "received" else pd.Timestamp(start) + pd.Timedelta(days=1))
+            for i, (who, urgency, people, status) in enumerate(calls)]
+
+
+SUMMED = (
+    # 西湖区: two needs, each with open records from several people.
+    _burst("A", "330106", 120.10, 30.25, "2025-06-01 08:10", [("a1", 4, 100, "received"), ("a2", 3, 50, "received"),
+                                                             ("a3", 2, 20, "received"), ("a4", 1, 10, "resolved"),
+                                                             ("a5", 1, 5, "resolved")])
+    + _burst("B", "330106", 120.05, 30.20, "2025-06-10 09:50", [("b1", 3, 2, "received"), ("b2", 1, 1, "received"),
+                                                               ("b3", 1, 1, "resolved")])
+    # 上城区: a need of three people, all closed: nothing open to push.
+    + _burst("C", "330102", 120.17, 30.24, "2025-06-05 10:00", [("c1", 4, 30, "resolved"), ("c2", 4, 30, "resolved"),
+                                                               ("c3", 4, 30, "resolved")])
+    # 淳安县: one person's four open calls: one voice, not a need a ranking lists.
+    + _burst("D", "330127", 119.04, 29.61, "2025-06-12 17:30", [("d1", 4, 900, "received")] * 4)
+)
+
+
+def test_summed_priority_is_the_sum_of_open_need_scores_per_district(make_db):
+    con = store.open_readonly(make_db(SUMMED))
+    try:
+        as_of = queries.as_of(con)
+        measures = queries.district_measures(con, Filter(), as_of, 15, 1, include_priority=True)
+        plain = queries.district_measures(con, Filter(), as_of, 15, 1)
+    finally:
+        con.close()
+    assert as_of == datetime(2025, 6, 12, 18, 15)  # D's last call
+
+    def open_score(first_open: str, urgencies: list[int], claims: list[int], open_requesters: int, requesters: int) -> float:
+        urgency = math.ceil(pd.Series(urgencies).median())
+        people = min(max(float(pd.Series(claims).median()), requesters), 10 * requesters)
+        # Hours counted as the clock's hour changes, as DuckDB's date_diff('hour', …) counts them.
+        days = (pd.Timestamp(as_of).floor("h") - pd.Timestamp(first_open).floor("h")) / pd.Timedelta(days=1)
+        return urgency * (1 + math.log10(people)) * (1 + math.log2(open_requesters)) * (1 + min(days / 15, 3))
+
+    west_lake = (open_score("2025-06-01 08:10", [4, 3, 2, 1, 1], [100, 50, 20, 10, 5], 3, 5)
+                 + open_score("2025-06-10 09:50", [3, 1, 1], [2, 1, 1], 2, 3))
+    summed = measures.set_index("adcode")["priority_sum"]
+    assert summed["330106"] == pytest.approx(west_lake, rel=1e-12)
+    assert (summed.drop("330106") == 0).all() and len(summed) == 90
+    # Every other measure is as without it; without it the column reads 0.
+    pd.testing.assert_frame_equal(measures.drop(columns="priority_sum"), plain.drop(columns="priority_sum"))
+    assert (plain["priority_sum"] == 0).all()

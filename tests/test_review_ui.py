@@ -92,7 +92,7 @@ def test_a_reply_half_a_minute_past_24_hours_is_not_within_24_hours(make_db, mon
     # Created at 09:00:40; answered 24 h 00 min 30 s later (late), 24 h 00 min 00 s later (on time) and 23 h later.
     created = pd.Timestamp("2025-06-01 09:00:40")
     replies = {"L1": pd.Timedelta("24h30s"), "L2": pd.Timedelta("24h"), "L3": pd.Timedelta("23h")}
-    records = [dict(record_id=rid, created_at=created, status="resolved", requester_hash=f"h{rid}", cluster_id=i,
+    records = [dict(record_id=rid, created_at=created, status="resolved", requester_hash=f"h{rid}",
                     responded_at=created + delay, resolved_at=created + pd.Timedelta("30h"),
                     feedback_at=created + delay + pd.Timedelta("48h"))
                for i, (rid, delay) in enumerate(replies.items())]

@@ -21,7 +21,7 @@ PAGE = "pages/6_supply.py"
 @pytest.fixture
 def crafted_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     records = [dict(record_id=f"R{n}", category="elderly_care", lon=at(*xy)[0], lat=at(*xy)[1], district_adcode="330106",
-                    requester_hash=person, cluster_id=n) for n, (xy, person) in enumerate(RECORDS, 1)]
+                    requester_hash=person) for n, (xy, person) in enumerate(RECORDS, 1)]
     db = write_records(tmp_path / "crafted.duckdb", records)
     facilities = pd.DataFrame([
         {"设施编号": "A", "名称": "甲颐养中心", "类型": "养老院", "床位": 10, "经度": at(0, 0)[0], "纬度": at(0, 0)[1]},

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from needsmap import repeats
 from needsmap.demo.geography import _geography, _Grid
 from needsmap.demo.lifecycle import _lifecycle
-from needsmap.demo.model import _CATEGORY_CODES, _DAY, _T
+from needsmap.demo.model import _T
 from needsmap.demo.people import _name_ids, _phone_numbers, _requester_columns
 from needsmap.demo.rows import _concat_rows, _make_plan, _ordinary_rows, _take
 
@@ -61,12 +60,7 @@ def _chunk_frames(records: int, seed: int, grid: _Grid) -> Iterator[pd.DataFrame
         })
 
 def _database_frames(records: int, seed: int, grid: _Grid, key: bytes) -> Iterator[pd.DataFrame]:
-    """The chunk frames with the columns only the database gets: requester hash, masks, cluster."""
+    """The chunk frames with the columns only the database gets: requester hash and masks."""
     for frame in _chunk_frames(records, seed, grid):
         frame["requester_hash"], frame["requester_phone_masked"] = _requester_columns(frame, key)
-        category = pd.Series(np.asarray(_CATEGORY_CODES, dtype=object)[frame["cat"].to_numpy()])
-        created_ns = frame["created_at"].astype("datetime64[ns]")  # cluster_ids reads nanoseconds
-        frame["cluster_id"] = repeats.cluster_ids(
-            category, frame["lon"].to_numpy(), frame["lat"].to_numpy(), created_ns, grid.radius_m, grid.window_s / _DAY,
-        )
         yield frame

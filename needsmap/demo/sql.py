@@ -48,7 +48,6 @@ SELECT
     requester_hash,
     requester_phone_masked,
     CASE WHEN name_id >= 0 THEN $masked_names[name_id + 1] END,
-    cluster_id,
     1,
     substr($adcodes[district + 1], 1, 4) || '00',
     'point'

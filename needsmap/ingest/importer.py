@@ -316,8 +316,6 @@ def _lookups(con: duckdb.DuckDBPyConnection, crs: str, hash_key: bytes) -> valid
         urban_rural_by_adcode=urban_rural,
         hash_key=hash_key,
         crs=crs,
-        cluster_radius_m=settings.get("cluster_radius_m"),
-        cluster_window_days=settings.get("cluster_window_days"),
     )
 
 
@@ -361,7 +359,7 @@ _TIME_FIELDS = ("created_at", "responded_at", "resolved_at", "feedback_at")
 _DEFAULTED_FIELDS = {"category": "category", "channel": "channel", "urgency": "urgency", "status": "status",
                      "requester_group": "requester_group", "people_affected": "people_affected"}
 # Where the record is, taken together from the export or kept together from the database.
-_LOCATION_FIELDS = ("lon", "lat", "district_adcode", *schema.PLACE_COLUMN_NAMES, "urban_rural", "cluster_id")
+_LOCATION_FIELDS = ("lon", "lat", "district_adcode", *schema.PLACE_COLUMN_NAMES, "urban_rural")
 _UPDATED_FIELDS = tuple(name for name in validate.STORED_COLUMNS if name != "record_id")
 # 2 a point, 1 a district, 0 a city only: an export's location replaces a stored one as precise or less.
 _PRECISION_SQL = "(CASE WHEN {t}.lon IS NOT NULL THEN 2 WHEN {t}.district_adcode IS NOT NULL THEN 1 ELSE 0 END)"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from needsmap import boundaries, coords, repeats, schema, taxonomy
+from needsmap import boundaries, coords, schema, taxonomy
 from needsmap.background import in_background
 from needsmap.ingest import masking, parsing
 from needsmap.ingest.places import Place, PlaceIndex, district_of_text, place_row
@@ -52,8 +52,6 @@ class Lookups:
     urban_rural_by_adcode: Mapping[str, str]
     hash_key: bytes
     crs: str = "wgs84"
-    cluster_radius_m: float = 500
-    cluster_window_days: float = 30
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ def locate(frame: pd.DataFrame, lookups: Lookups) -> tuple[np.ndarray, ...]:
 
     ``place basis`` is a ``schema.PLACE_BASES`` code. A point must fall in a district (or the
     offshore zone); a row without one is placed by its district and address text
-    (``places.place_row``), keeping NaN coordinates — so it is on no point map and in no cluster.
+    (``places.place_row``), keeping NaN coordinates — so it is on no point map and in no need.
     """
     rows = len(frame)
     raw_lon = parsing.parse_coordinates(column(frame, "lon"))
@@ -264,7 +262,7 @@ def _stored_fields(frame: pd.DataFrame, record_id: pd.Series, created_at: np.nda
 
 def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcode: np.ndarray, city: np.ndarray,
                    basis: np.ndarray, lookups: Lookups) -> pd.DataFrame:
-    """Accepted rows with their location, urban/rural class and cluster, as ``STORED_COLUMNS``."""
+    """Accepted rows with their location and urban/rural class, as ``STORED_COLUMNS``."""
     district_adcode = pd.Series(adcode, index=stored.index, dtype="str")
     # A point's city is its district's; a row placed by text may be at city level only.
     city_adcode = pd.Series(city, index=stored.index, dtype="str").fillna(
@@ -273,10 +271,5 @@ def _with_location(stored: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, adcod
     located = stored.assign(
         lon=lon, lat=lat, district_adcode=district_adcode, city_adcode=city_adcode, place_basis=place_basis,
         urban_rural=parsing.map_terms(district_adcode, lookups.urban_rural_by_adcode),
-        # repeats.cluster_ids reads the times as nanoseconds since the epoch.
-        cluster_id=repeats.cluster_ids(stored["category"], lon, lat,
-                                       pd.Series(stored["created_at"].to_numpy().astype("datetime64[ns]"),
-                                                 index=stored.index),
-                                       lookups.cluster_radius_m, lookups.cluster_window_days),
     )
     return located[list(STORED_COLUMNS)]

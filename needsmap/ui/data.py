@@ -162,10 +162,15 @@ def kpis(f: Filter, as_of_time: datetime | None, overdue_days: int) -> dict[str,
 
 
 def district_measures(f: Filter, as_of_time: datetime | None, overdue_days: int, min_records_to_rank: int,
-                      include_priority: bool = True) -> pd.DataFrame:
+                      include_priority: bool = False) -> pd.DataFrame:
     """``queries.district_measures``: every district, always (the map needs them all); in public
-    mode ``presentation.map_frame`` and ``presentation.ranking`` blank the small ones."""
-    return _run(queries.district_measures, f, as_of_time, overdue_days, min_records_to_rank, include_priority)
+    mode ``presentation.map_frame`` and ``presentation.ranking`` blank the small ones. With
+    ``include_priority`` the summed priority comes from the view's needs, cached with the
+    priorities page's (``needs.with_priority_sum``)."""
+    measures = _run(queries.district_measures, f, as_of_time, overdue_days, min_records_to_rank)
+    if include_priority:
+        measures = needs.with_priority_sum(measures, _view_needs(f, as_of_time, overdue_days))
+    return measures
 
 
 def category_counts(f: Filter) -> pd.DataFrame:
