@@ -35,7 +35,7 @@ FACILITY_LIST = pd.DataFrame([
 def city_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The crafted city's nine elderly-care records; no facilities yet; no staff password."""
     records = [dict(record_id=f"R{n}", category="elderly_care", lon=at(*xy)[0], lat=at(*xy)[1], district_adcode="330106",
-                    requester_hash=person, cluster_id=n) for n, (xy, person) in enumerate(RECORDS, 1)]
+                    requester_hash=person) for n, (xy, person) in enumerate(RECORDS, 1)]
     db = write_records(tmp_path / "city.duckdb", records)
     monkeypatch.setenv("NEEDSMAP_DB", str(db))
     monkeypatch.delenv("NEEDSMAP_STAFF_PASSWORD", raising=False)

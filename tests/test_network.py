@@ -351,7 +351,7 @@ def town_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from tests.ingest_files import write_csv
 
     records = [dict(record_id=f"R{n}", category="elderly_care", lon=at(*xy)[0], lat=at(*xy)[1],
-                    district_adcode="330106", requester_hash=person, cluster_id=n)
+                    district_adcode="330106", requester_hash=person)
                for n, (xy, person) in enumerate(RECORDS.values(), 1)]
     db = write_records(tmp_path / "town.duckdb", records)
     lon, lat = at(*FACILITY)
