@@ -37,9 +37,11 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
         WHERE lon IS NOT NULL AND lat IS NOT NULL AND created_at IS NOT NULL
         ORDER BY created_at, requester_key, lon, lat
     """
-    cursor = con.cursor()  # a fresh cursor: ``sql`` refuses a connection holding another result
+    cursor = con.cursor()  # a fresh cursor: its result is this statement's alone
     try:
-        return cursor.sql(sql, params=queries._bound(sql, params)).to_arrow_table()
+        # ``execute``, not ``sql(..., params=…)``: DuckDB 1.5 materialises a relation with bound
+        # parameters row by row before Arrow sees it (6 s of CPU here at a million records, not 0.2 s).
+        return cursor.execute(sql, queries._bound(sql, params)).to_arrow_table()
     finally:
         cursor.close()
 
@@ -65,7 +67,7 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
         # Most needs are one record (~90 % at a million): only the needs of several records are
         # grouped here; a one-record need is its record, read in ``_single_summaries``.
         cursor.register("need_rows", records.filter(several))
-        grouped = cursor.sql(
+        grouped = cursor.execute(
             """
             WITH several AS (
                 SELECT s.*, g.population_2020 FROM need_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
@@ -102,9 +104,9 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
                    k.first_at, k.last_at, k.last_resolved_at, k.lon, k.lat
             FROM grouped k JOIN voices v USING (need_id) JOIN subs u USING (need_id) JOIN places p USING (need_id)
             """,
-            params={"as_of": as_of_time},
+            {"as_of": as_of_time},
         ).to_arrow_table()
-        population = cursor.sql("SELECT adcode, population_2020 FROM districts").to_arrow_table()
+        population = cursor.execute("SELECT adcode, population_2020 FROM districts").to_arrow_table()
     finally:
         cursor.unregister("need_rows")
         cursor.close()
