@@ -70,7 +70,7 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
         grouped = cursor.execute(
             """
             WITH several AS (
-                SELECT s.*, g.population_2020 FROM need_rows s LEFT JOIN districts g ON g.adcode = s.district_adcode
+                SELECT * FROM need_rows
             ), per_requester AS (
                 SELECT need_id, requester_key, max(people_affected) AS claim, max(urgency) AS urgency,
                        bool_or(is_open) AS is_open
@@ -88,13 +88,14 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
                 FROM (SELECT need_id, district_adcode, count(*) AS n FROM several GROUP BY ALL) GROUP BY need_id
             ), grouped AS (
                 SELECT need_id, any_value(category) AS category, count(*) AS records,
-                       max(population_2020) AS population,
+                       -- Joined here only: DuckDB inlines a CTE into each use, and only this one needs it.
+                       max(g.population_2020) AS population,
                        count(*) FILTER (WHERE is_open) AS open_records,
                        min(created_at) FILTER (WHERE is_open) AS oldest_open_at,
                        min(created_at) AS first_at, max(created_at) AS last_at,
                        CASE WHEN bool_or(is_open) THEN NULL ELSE max(coalesce(resolved_at, created_at)) END AS last_resolved_at,
                        avg(lon) AS lon, avg(lat) AS lat
-                FROM several GROUP BY need_id
+                FROM several LEFT JOIN districts g ON g.adcode = several.district_adcode GROUP BY need_id
             )
             SELECT k.need_id, k.category,
                    CASE WHEN u.n_sub * 2 >= k.records THEN u.subcategory END AS subcategory,
