@@ -410,18 +410,23 @@ def test_data_page_shows_city_level_records_apart(tmp_path, empty_db, monkeypatc
     assert table[["城市", "记录数"]].values.tolist() == [["杭州市", 3], ["宁波市", 1], ["温州市", 1]]
 
 
-def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path, empty_db):
-    # A version-2 database as the app wrote it before city-level records and updates existed.
+def _as_version_2(db: Path, *statements: str) -> None:
+    """Turn ``db`` into a version-2 database as the app wrote it before city-level records and
+    updates existed (after running ``statements``)."""
     import duckdb
 
-    run_import(export_csv(tmp_path / "工单导出_20250602.csv", MONDAY), empty_db)
-    con = duckdb.connect(str(empty_db))
-    for statement in ("ALTER TABLE demands DROP COLUMN city_adcode", "ALTER TABLE demands DROP COLUMN place_basis",
+    con = duckdb.connect(str(db))
+    for statement in (*statements, "ALTER TABLE demands DROP COLUMN city_adcode", "ALTER TABLE demands DROP COLUMN place_basis",
                       "ALTER TABLE demands DROP COLUMN updated_batch_id", "ALTER TABLE imports DROP COLUMN updated",
                       "ALTER TABLE imports DROP COLUMN export_as_of", "DROP TABLE status_history",
                       "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
         con.execute(statement)
     con.close()
+
+
+def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path, empty_db):
+    run_import(export_csv(tmp_path / "工单导出_20250602.csv", MONDAY), empty_db)
+    _as_version_2(empty_db)
 
     from needsmap import schema, store
     with store.open_readonly(empty_db) as reader:  # upgraded once, then opened
@@ -438,20 +443,11 @@ def test_database_of_the_previous_schema_is_upgraded_and_takes_updates(tmp_path,
 def test_database_with_the_old_cluster_column_is_upgraded_and_takes_updates(tmp_path, empty_db):
     # A version-2 database as the app wrote it then: it also stored a 500 m × 30-day cluster per
     # record (cluster_id), which nothing writes or reads any more; the column stays in such files.
-    import duckdb
-
     from needsmap import needs, queries, schema, store
     from needsmap.filters import Filter
 
     run_import(export_csv(tmp_path / "工单导出_20250602.csv", MONDAY), empty_db)
-    con = duckdb.connect(str(empty_db))
-    for statement in ("ALTER TABLE demands ADD COLUMN cluster_id UBIGINT", "UPDATE demands SET cluster_id = 7",
-                      "ALTER TABLE demands DROP COLUMN city_adcode", "ALTER TABLE demands DROP COLUMN place_basis",
-                      "ALTER TABLE demands DROP COLUMN updated_batch_id", "ALTER TABLE imports DROP COLUMN updated",
-                      "ALTER TABLE imports DROP COLUMN export_as_of", "DROP TABLE status_history",
-                      "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
-        con.execute(statement)
-    con.close()
+    _as_version_2(empty_db, "ALTER TABLE demands ADD COLUMN cluster_id UBIGINT", "UPDATE demands SET cluster_id = 7")
 
     report = run_import(export_csv(tmp_path / "工单导出_20250609.csv", NEXT_MONDAY), empty_db)
 
