@@ -303,9 +303,9 @@ def test_public_mode_lists_only_units_of_k_records_and_k_people(page_db):
 
 # One person's five records in one unit of 西湖区 (养老服务 · 助餐, rated 5), six people's in another.
 _SIX_PEOPLE = [dict(record_id=f"W{i}", created_at=f"2025-06-0{i} 09:00", status="dispatched", requester_hash=f"h{i}",
-                    cluster_id=10, responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 7)]
+                    responded_at=f"2025-06-0{i} 10:00", satisfaction=3) for i in range(1, 7)]
 _ONE_PERSON = [dict(record_id=f"E{i}", created_at=f"2025-06-1{i} 09:00", category="elderly_care", subcategory="助餐",
-                    status="in_progress", requester_hash="solo", cluster_id=20, urgency=4, people_affected=40,
+                    status="in_progress", requester_hash="solo", urgency=4, people_affected=40,
                     responded_at=f"2025-06-1{i} 10:00", satisfaction=5) for i in range(5)]
 TRACES = ("养老服务", "助餐", "5.00")
 
