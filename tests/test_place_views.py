@@ -59,3 +59,11 @@ def test_imported_data_carries_no_demo_badge(small_db):
     app = open_page()
     assert not app.exception
     assert not any("演示数据" in m.value for m in app.markdown)
+
+
+def test_home_map_by_summed_priority_opens_from_the_link(small_db):
+    # The measure comes from the link; the map's summed priority is built from the view's needs.
+    app = open_page(measure="priority_sum")
+    assert not app.exception
+    assert app.session_state["home_measure"] == "priority_sum"
+    assert any("优先级总分" in caption.value for caption in app.caption)
