@@ -90,6 +90,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "province_average": ("全省平均", "Province average"),
     "choose_district": ("选择区县", "Choose a district"),
     "breadcrumb_province": ("浙江省", "Zhejiang"),
+    "show_score_chart": ("显示得分构成图（前 20 项）", "Show the score chart (top 20)"),
     "open_place_page": ("{place}详情：类别、趋势、点位与记录", "{place} in detail: categories, trend, points, records"),
     "vs_province": ("对比全省", "vs province"),
     "category_breakdown": ("类别构成", "Categories"),

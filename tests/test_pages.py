@@ -1,6 +1,8 @@
 """Page logic without a browser (streamlit.testing.v1.AppTest); the map itself is in tests/e2e."""
 
 
+import json
+
 import numpy as np
 import pytest
 
@@ -325,3 +327,13 @@ def test_text_table_writes_thousands_separators_decimals_and_data_as_text():
         "|:---|---:|---:|---:|",
         "| \\<b\\>上城\\`区\\`\\</b\\> \\| x | 12,345 | 0.50 | – |",
     ]
+
+
+def test_priorities_chart_comes_on_demand_on_a_screen_and_unasked_on_a_projector(small_db):
+    app = _open("pages/2_priorities.py", ranking="structural", min_req="1")
+    assert not app.get("plotly_chart") and app.toggle(key="needs_score_chart").value is False
+    app.toggle(key="needs_score_chart").set_value(True).run()
+    [chart] = app.get("plotly_chart")
+    assert "西湖区" in json.dumps(json.loads(chart.proto.spec), ensure_ascii=False)
+    projector = _open("pages/2_priorities.py", ranking="structural", min_req="1", present="1")
+    assert not [w for w in projector.toggle if w.key == "needs_score_chart"]  # the chart at once (test_present_pages)

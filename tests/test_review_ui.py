@@ -63,6 +63,8 @@ def test_priority_chart_axis_is_named_in_the_page_language(small_db):
     for lang, title in (("zh", "各因子取对数后相加（= 得分的对数）"), ("en", "Log of each factor, stacked (= log of the score)")):
         app = _open("pages/2_priorities.py", ranking="structural", min_req="1", lang=lang)
         assert not app.exception
+        assert _charts(app) == []  # the chart comes on demand (plotly's first load costs a tab ~2 s)
+        app.toggle(key="needs_score_chart").set_value(True).run()
         axes = [c["layout"]["xaxis"]["title"]["text"] for c in _charts(app) if "title" in c["layout"].get("xaxis", {})]
         assert axes == [title]
 

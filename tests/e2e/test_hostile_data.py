@@ -36,6 +36,7 @@ from .browser_helpers import (
     frames_with_script_containing,
     goto,
     map_frame,
+    rerun_after,
     settle_map,
     shot,
     wait_for_districts,
@@ -212,6 +213,8 @@ def test_priorities_table_and_chart_show_hostile_text_literally(page: Page, host
     # A need's label carries its district's and sub-category's names, as typed.
     assert any(HOSTILE_SUBCATEGORY in cell for cell in dataframe_cells_matching(page, "路灯"))
     # Plotly reads <b>, <a href>, <br> in labels as markup: the chart's axis must show them as typed.
+    rerun_after(page, lambda: page.get_by_text("显示得分构成图（前 20 项）").click())
+    page.locator(".js-plotly-plot .ytick text").first.wait_for(timeout=TIMEOUT_MS)
     labels = page.locator(".js-plotly-plot .ytick text").all_text_contents()
     assert any(HOSTILE_NAMES[XSS_DISTRICT] in label for label in labels), labels
     shot(page, "hostile-priorities")
