@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+from streamlit.runtime import context as streamlit_context
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -19,6 +22,16 @@ def open_page(page: str | None = None, **params: str) -> AppTest:
     for key, value in params.items():
         app.query_params[key] = value
     return app.run()
+
+
+def as_browser(monkeypatch: pytest.MonkeyPatch, cookie: str | None) -> None:
+    """Runs from now on see the ``needsmap_browser`` cookie ``cookie`` (None: a browser without it).
+
+    AppTest has no browser client, so ``st.context.cookies`` is always empty there and
+    ``AppTest.context`` cannot seed it; this gives ``st.context`` a client that sent the cookie.
+    """
+    client = SimpleNamespace(cookies={} if cookie is None else {"needsmap_browser": cookie}, headers=[], remote_ip=None)
+    monkeypatch.setattr(streamlit_context, "_get_client_context", lambda: client)
 
 
 def metrics(app: AppTest) -> dict[str, str]:

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from needsmap import exports, views
+from tests.apptest_pages import as_browser
 from tests.apptest_pages import metrics as _metrics
 from tests.apptest_pages import open_page as _open
 from tests.apptest_pages import PAGES
@@ -70,18 +71,20 @@ def test_the_switch_turns_presentation_on_and_the_exit_button_off(small_db, monk
     assert app.sidebar.toggle(key="present_switch").value is False
 
 
-def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
+def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db, monkeypatch):
+    as_browser(monkeypatch, "browser-A-0123456789")  # both sessions below are the same browser
     app = _open("pages/1_district.py", district="330127", cat="elderly_care")
     app.sidebar.text_input(key="view_name").input("淳安 <b>养老</b> [x](http://e.x)")
     next(b for b in app.sidebar.button if b.label == "保存当前视图").click().run()
     assert not app.exception
     saved = json.loads(views.views_path(small_db).read_text(encoding="utf-8"))["views"]
-    assert [(v["name"], v["page"], v["params"]) for v in saved] == [
+    assert [(v["name"], v["page"], v["params"], v["owner"]) for v in saved] == [
         ("淳安 <b>养老</b> [x](http://e.x)", "pages/1_district.py",
-         {"cat": "elderly_care", "city": "330100", "district": "330127"})]
+         {"cat": "elderly_care", "city": "330100", "district": "330127"}, "browser-A-0123456789")]
     # The name goes into the message with its markup escaped, and the select box holds it as text.
     assert app.sidebar.success[0].value == r"已保存视图：淳安 \<b\>养老\</b\> \[x\]\(http\://e\.x\)"
-    assert app.sidebar.selectbox(key="view_choice").value == "淳安 <b>养老</b> [x](http://e.x)"
+    assert app.sidebar.selectbox(key="view_choice").value == ("browser-A-0123456789", "淳安 <b>养老</b> [x](http://e.x)")
+    assert app.sidebar.selectbox(key="view_choice").options == ["淳安 <b>养老</b> [x](http://e.x)"]
     assert app.sidebar.code[0].value == "/district?cat=elderly_care&city=330100&district=330127"
 
     home = _open()
@@ -101,7 +104,8 @@ def test_a_saved_view_is_listed_with_its_link_and_opens_its_page(small_db):
     assert views.list_views(small_db) == []
 
 
-def test_a_saved_view_keeps_the_ranking_and_its_weights(small_db):
+def test_a_saved_view_keeps_the_ranking_and_its_weights(small_db, monkeypatch):
+    as_browser(monkeypatch, "browser-A-0123456789")
     app = _open("pages/2_priorities.py", ranking="structural")
     app.select_slider(key="needs_w_reach@zh").set_value(2.0).run()
     app.select_slider(key="needs_w_recurrence@zh").set_value(0.5).run()
@@ -249,3 +253,75 @@ def test_public_district_page_says_in_one_line_what_it_cannot_show(small_db):
     staff_view = _open("pages/1_district.py", district="330106")
     assert "月度趋势" in _charts(staff_view)
     assert "每个月的记录都少于 5 条，不显示月度趋势。" not in [i.value for i in staff_view.info]
+
+
+def _save_view(app, name: str) -> None:
+    app.sidebar.text_input(key="view_name").input(name)
+    next(b for b in app.sidebar.button if b.label == "保存当前视图").click().run()
+    assert not app.exception
+
+
+def _listed(app) -> list[str]:
+    """The saved views' select box as the user reads it (empty when there is none to choose)."""
+    boxes = [box for box in app.sidebar.selectbox if box.key == "view_choice"]
+    return boxes[0].options if boxes else []
+
+
+def _cookie_scripts(app) -> list[str]:
+    return [element.proto.body for element in app.sidebar.get("html") if "document.cookie" in element.proto.body]
+
+
+def test_a_browser_sees_and_deletes_only_its_own_views_beside_the_shared_ones(small_db, monkeypatch):
+    views.save_view(small_db, "全省概况", "app.py", {})  # a view from before per-browser views: shared
+    browser_a, browser_b = "browser-A-0123456789", "browser-B-9876543210"
+
+    as_browser(monkeypatch, browser_a)
+    a = _open("pages/1_district.py", district="330127")
+    _save_view(a, "A 的淳安")
+    assert _listed(a) == ["A 的淳安", "共享 · 全省概况"]
+    assert not _cookie_scripts(a)  # the cookie is there: nothing to write
+
+    as_browser(monkeypatch, browser_b)
+    b = _open("pages/1_district.py", district="330127")
+    assert _listed(b) == ["共享 · 全省概况"]
+    # The shared view opens but offers no delete button, only a note.
+    assert b.sidebar.selectbox(key="view_choice").value == ("", "全省概况")
+    assert not [button for button in b.sidebar.button if button.key == "view_delete"]
+    assert "共享视图：所有人可见，不能在此删除。" in [c.value for c in b.sidebar.caption]
+    _save_view(b, "A 的淳安")  # the same name in B is B's own view, A's stays as it was
+    assert _listed(b) == ["A 的淳安", "共享 · 全省概况"]
+    b.sidebar.selectbox(key="view_choice").set_value((browser_b, "A 的淳安")).run()
+    b.sidebar.button(key="view_delete").click().run()
+    b.sidebar.button(key="view_delete_yes").click().run()
+    assert _listed(b) == ["共享 · 全省概况"]
+
+    stored = json.loads(views.views_path(small_db).read_text(encoding="utf-8"))["views"]
+    assert [(v["name"], v["owner"]) for v in stored] == [("全省概况", ""), ("A 的淳安", browser_a)]
+    as_browser(monkeypatch, browser_a)
+    assert _listed(_open()) == ["A 的淳安", "共享 · 全省概况"]
+
+
+def test_a_browser_without_the_cookie_sees_shared_views_and_is_given_a_random_id(small_db, monkeypatch):
+    views.save_view(small_db, "A 的视图", "app.py", {}, owner="browser-A-0123456789")
+    views.save_view(small_db, "全省概况", "app.py", {})
+    as_browser(monkeypatch, None)
+    app = _open()
+    assert not app.exception
+    assert _listed(app) == ["共享 · 全省概况"]
+    [script] = _cookie_scripts(app)
+    browser_id = app.session_state["browser_id"]
+    assert views.is_owner_id(browser_id) and len(browser_id) == 22  # token_urlsafe(16): 16 random bytes
+    assert f'document.cookie = "needsmap_browser={browser_id}; Max-Age=34560000; Path=/; SameSite=Lax"' in script
+    _save_view(app, "新视图")  # saved under the new id before the cookie comes back
+    assert _listed(app) == ["新视图", "共享 · 全省概况"]
+    assert {v.name: v.owner for v in views.list_views(small_db)}["新视图"] == browser_id
+    # The next visit sends the cookie: the same browser, the same views.
+    as_browser(monkeypatch, browser_id)
+    again = _open()
+    assert _listed(again) == ["新视图", "共享 · 全省概况"] and not _cookie_scripts(again)
+    assert app.session_state["browser_id"] != _open_fresh_id(monkeypatch)
+
+
+def _open_fresh_id(monkeypatch) -> str:
+    as_browser(monkeypatch, None)
+    return _open().session_state["browser_id"]

@@ -129,3 +129,42 @@ def test_a_view_keeps_every_filter_parameter_and_the_page_widgets(tmp_path):
     view = views.save_view(tmp_path / "needs.duckdb", "全部", "pages/3_gap.py", params)
     assert view.params == params and Filter.from_query_params(view.params) == every
     assert view.url().startswith("/gap?from=2025-07-01&to=2025-09-30&cat=water")
+
+
+BROWSER_A, BROWSER_B = "browser-A-0123456789", "browser-B-9876543210"
+
+
+def test_each_browser_lists_its_own_views_and_the_shared_ones_and_deletes_only_its_own(tmp_path):
+    db = tmp_path / "needs.duckdb"
+    views.save_view(db, "周报", "app.py", {"cat": "water"}, owner=BROWSER_A)
+    views.save_view(db, "周报", "pages/3_gap.py", {"cat": "roads"}, owner=BROWSER_B)  # same name, B's own
+    views.save_view(db, "全省", "app.py", {})  # shared (owner "")
+    assert [(v.name, v.owner, v.params) for v in views.list_views(db, BROWSER_A)] == [
+        ("周报", BROWSER_A, {"cat": "water"}), ("全省", "", {})]
+    assert [(v.name, v.owner, v.params) for v in views.list_views(db, BROWSER_B)] == [
+        ("周报", BROWSER_B, {"cat": "roads"}), ("全省", "", {})]
+    assert views.delete_view(db, "周报", owner=BROWSER_B) is True
+    assert views.delete_view(db, "全省", owner=BROWSER_B) is False  # a shared view is not B's
+    assert [(v.name, v.owner) for v in views.list_views(db)] == [("周报", BROWSER_A), ("全省", "")]
+
+
+def test_a_views_file_from_before_per_browser_views_reads_as_shared_views(tmp_path):
+    db = tmp_path / "needs.duckdb"
+    views.views_path(db).write_text(json.dumps({"version": 1, "views": [
+        {"name": "淳安县", "page": "pages/1_district.py", "params": {"district": "330127"}, "saved_at": "2026-11-01T09:00:00"},
+    ]}, ensure_ascii=False), encoding="utf-8")
+    [old] = views.list_views(db, BROWSER_A)
+    assert (old.name, old.owner, old.shared, old.url()) == ("淳安县", "", True, "/district?district=330127")
+    views.save_view(db, "我的", "app.py", {}, owner=BROWSER_A)  # rewriting the file keeps the old view shared
+    stored = json.loads(views.views_path(db).read_text(encoding="utf-8"))
+    assert stored["version"] == 2
+    assert [(v["name"], v["owner"]) for v in stored["views"]] == [("淳安县", ""), ("我的", BROWSER_A)]
+
+
+@pytest.mark.parametrize("owner", ["short", "x" * 65, "a b c d e f g h i j", "abc;def=ghi\"jkl<mn", None])
+def test_an_owner_that_is_not_a_random_browser_id_is_refused(tmp_path, owner):
+    with pytest.raises(views.ViewsError, match="`owner` was"):
+        views.save_view(tmp_path / "db", "x", "app.py", {}, owner=owner)
+    views.views_path(tmp_path / "db").write_text(json.dumps({"views": [
+        {"name": "x", "page": "app.py", "params": {}, "owner": owner}]}), encoding="utf-8")
+    assert views.list_views(tmp_path / "db") == []  # a stored entry with such an owner is dropped, not shared
