@@ -150,10 +150,10 @@ def hash_phone(normalized: pd.Series, key: bytes) -> pd.Series:
     with scratch.cursor() as con:
         # A projection keeps the rows in order (preserve_insertion_order is on by default).
         con.register("phone_values", values)
-        digests = con.sql(
+        digests = con.execute(
             "SELECT left(sha256(CAST(? AS BLOB) || unhex(sha256(CAST(? AS BLOB) || encode(value)))), 32) "
             "FROM phone_values",
-            params=[outer_pad, inner_pad],
+            [outer_pad, inner_pad],
         ).to_arrow_table()
     return digests.column(0).to_pandas().astype("string").set_axis(normalized.index)
 

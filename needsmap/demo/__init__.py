@@ -178,7 +178,7 @@ def write_demo_csv(path: Path, records: int, seed: int = 2025, echo: Echo | None
                 shifted = coords.wgs84_to_gcj02(frame["lon"].to_numpy(), frame["lat"].to_numpy())
                 frame["lon"], frame["lat"] = np.round(shifted[0], 6), np.round(shifted[1], 6)
             con.register("demo_chunk", frame)
-            table = con.sql(_SELECT_HOTLINE_EXPORT, params=parameters).to_arrow_table()
+            table = con.execute(_SELECT_HOTLINE_EXPORT, parameters).to_arrow_table()
             con.unregister("demo_chunk")
             if writer is None:
                 options = pacsv.WriteOptions(quoting_style="needed")

@@ -73,13 +73,14 @@ def mask_names_in_text(text: pd.Series, names: pd.Series, masked_names: pd.Serie
     # DuckDB's contains/replace take it per row, vectorised and multi-threaded.
     with scratch.cursor() as con:
         con.register("rows", rows)
-        masked = con.sql(
+        # execute, not sql(params=…): on DuckDB 1.5 the latter is 2–3× slower to fetch.
+        masked = con.execute(
             """
             SELECT CASE WHEN length(name) >= $min_chars AND contains(text, name)
                         THEN replace(text, name, masked) ELSE text END AS text
             FROM rows
             """,
-            params={"min_chars": _MIN_NAME_CHARS},
+            {"min_chars": _MIN_NAME_CHARS},
         ).to_arrow_table()
     return parsing.text_series(masked.column("text"), text.index)
 
