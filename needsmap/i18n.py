@@ -611,6 +611,8 @@ STRINGS: dict[str, tuple[str, str]] = {
 ERRORS: dict[str, tuple[str, str]] = {
     "db_missing": ("找不到数据库文件 {path}", "database file not found"),
     "db_unreadable": ("数据库文件无法打开或已损坏: {path}", "cannot open database: {reason}"),
+    "db_newer_duckdb": ("数据库文件 {path} 由更新版本的 DuckDB（2.0）写成，当前的 DuckDB {version} 无法读取：请按 README“从 DuckDB 2.0 的数据库迁移”导出后再导入",
+                        "written by a newer DuckDB (2.0) than this one ({version}): export it and import it again as the README's 'Moving a database from DuckDB 2.0' says"),
     "db_schema": ("数据库版本不符: {path}", "schema version mismatch"),
     "boundary_unreadable": ("区划边界文件无法读取: {path}", "boundary file cannot be read: {reason}"),
     "boundary_fields": ("区划边界文件缺少字段 {missing}: {path}", "boundary file lacks {missing}"),

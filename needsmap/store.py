@@ -205,6 +205,8 @@ def open_readonly(db: Path) -> duckdb.DuckDBPyConnection:
     except (OSError, duckdb.Error) as exc:
         if not db.exists():  # deleted while it was being opened
             raise not_found from exc
+        if "newer version of DuckDB" in str(exc):  # a file of needsmap's DuckDB 2.0 days (before the DuckLake pin)
+            raise DatabaseError(error("db_newer_duckdb", path=db, version=duckdb.__version__)) from exc
         raise DatabaseError(error("db_unreadable", path=db, reason=exc.__class__.__name__)) from exc
     if version is not None and int(version[0]) in schema.MIGRATIONS:
         con.close()

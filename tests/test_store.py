@@ -1,5 +1,7 @@
 """Writes are copy-and-swap transactions: all or nothing, readers never blocked."""
 
+import base64
+import gzip
 import os
 import signal
 import subprocess
@@ -91,6 +93,28 @@ def test_missing_and_corrupt_files_give_a_clear_error(tmp_path):
     corrupt.write_bytes(b"this is not a database" * 100)
     with pytest.raises(DatabaseError, match="cannot open"):
         store.open_readonly(corrupt)
+
+
+# An empty database written by duckdb==2.0.0 (``duckdb.connect(path).close()``), gzipped and
+# base64-encoded: needsmap pinned DuckDB 2.0 before the DuckLake pin (1.5.5), whose reader refuses
+# 2.0's storage version (999). A real file, since 2.0 itself is not installed beside 1.5.5.
+DUCKDB_2_EMPTY_FILE = (
+    "H4sICKI4DWsCA2UyMC5kdWNrZGIA7de9CoEBFAbgrxjMJsVkJ/m5Aiys3IC/kt0oGQwuwOgWvoxWgzsQd2Ahs4lBUoosyvA8"
+    "y9vpnM7+xk+j9GafaFSa5fohEnxlmM/msrn3+06p2G61uoVO7/OfVJjv75bJyWC+XoyPlzAAAAAAfmJbq68ys/P0MV9fPC+j"
+    "94jdoxro/wAAAKD/6/8AAADwL24CkFh0ADAAAA=="
+)
+
+
+def test_a_file_of_duckdb_2_says_how_to_move_it(tmp_path):
+    newer = tmp_path / "needs.duckdb"
+    newer.write_bytes(gzip.decompress(base64.b64decode(DUCKDB_2_EMPTY_FILE)))
+    assert b"v2.0.0" in newer.read_bytes()[:128]  # the writer names itself in the header
+    with pytest.raises(DatabaseError) as raised:
+        store.open_readonly(newer)
+    assert str(raised.value) == (
+        f"数据库文件 {newer} 由更新版本的 DuckDB（2.0）写成，当前的 DuckDB {duckdb.__version__} 无法读取："
+        "请按 README“从 DuckDB 2.0 的数据库迁移”导出后再导入 (written by a newer DuckDB (2.0) than this one "
+        f"({duckdb.__version__}): export it and import it again as the README's 'Moving a database from DuckDB 2.0' says)")
 
 
 def _leave_a_wal(db) -> None:
