@@ -95,16 +95,14 @@ if ctx.public:  # a chart reads better than a table on a projector
 else:
     ranked = in_place[in_place["rankable"]].sort_values(rank_by, ascending=False)
     st.subheader(t(f"m_{rank_by}", lang))
-    if ranked.empty:
-        st.info(t("too_few_to_rank", lang, n=min_records))
-    else:  # text, not a data grid: the grid's scripts cost a new tab ~1.2 s (see widgets.text_table)
-        widgets.text_table(
-            labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
-            .assign(**{t("m_per_10k", lang): ranked["per_10k"].to_numpy(),
-                       t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].to_numpy(),
-                       t("m_distinct_requesters", lang): ranked["distinct_requesters"].to_numpy(),
-                       t("m_smoothed_requesters_per_10k", lang): ranked["smoothed_requesters_per_10k"].to_numpy()}),
-            height=300)
+    widgets.table(
+        labelled(ranked, lang, {"name": "c_district", "city": "c_city", "records": "c_records"})
+        .assign(**{t("m_per_10k", lang): ranked["per_10k"].round(2).to_numpy(),
+                   t("m_smoothed_per_10k", lang): ranked["smoothed_per_10k"].round(2).to_numpy(),
+                   t("m_distinct_requesters", lang): ranked["distinct_requesters"].to_numpy(),
+                   t("m_smoothed_requesters_per_10k", lang): ranked["smoothed_requesters_per_10k"].round(2).to_numpy()}),
+        hide_index=True, width="stretch", height=300,
+    )
 
 focus = list(measures.loc[measures["city_adcode"] == f.city_adcode, "adcode"]) if f.city_adcode else None
 downloads.panel(

@@ -37,13 +37,3 @@ def as_browser(monkeypatch: pytest.MonkeyPatch, cookie: str | None) -> None:
 def metrics(app: AppTest) -> dict[str, str]:
     """Each ``st.metric`` on the page: label → value as shown."""
     return {m.label: m.value for m in app.metric}
-
-
-def text_tables(app: AppTest) -> list[list[list[str]]]:
-    """Each Markdown table on the page (``widgets.text_table``) as rows of cells, header first."""
-    tables = []
-    for element in app.markdown:
-        lines = element.value.splitlines()
-        if len(lines) >= 2 and lines[0].startswith("| ") and set(lines[1]) <= set("|-:"):
-            tables.append([[cell.strip() for cell in line.strip("|").split(" | ")] for line in [lines[0], *lines[2:]]])
-    return tables

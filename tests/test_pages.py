@@ -10,7 +10,6 @@ from tests.apptest_pages import PAGES
 from tests.need_calls import exaggeration_calls, import_calls
 from tests.apptest_pages import metrics as _metrics
 from tests.apptest_pages import open_page as _open
-from tests.apptest_pages import text_tables as _text_tables
 
 
 def test_home_shows_title_and_kpis(small_db):
@@ -203,6 +202,9 @@ def _column_formats(frame_element) -> dict[str, str]:
 
 
 def test_counts_in_tables_are_written_with_thousands_separators(small_db):
+    home = _open()
+    formats = _column_formats(home.dataframe[0])
+    assert formats["记录数"] == "%,d" and formats["独立诉求人数"] == "%,d"
     loop = _open("pages/4_loop.py")
     by_district = _column_formats(loop.dataframe[0])
     assert by_district["记录数"] == "%,d" and by_district["办结率"] == "%.1f%%"
@@ -298,35 +300,6 @@ def test_basemaps_are_offered_only_when_configured(small_db, monkeypatch):
     configured = _open()
     basemap = next(s for s in configured.selectbox if s.label == "底图")
     assert basemap.options == ["无底图（仅边界）", "内网瓦片"] and basemap.value == intranet  # on by default
-
-
-def test_home_ranking_is_a_text_table_in_the_maps_order(small_db, monkeypatch):
-    monkeypatch.setenv("NEEDSMAP_MIN_RECORDS_TO_RANK", "1")
-    app = _open()
-    assert not app.dataframe  # no data grid on the home page (its scripts cost a new tab ~1 s)
-    [table] = _text_tables(app)
-    assert table[0] == ["区县", "城市", "记录数", "每万人诉求数", "每万人诉求数（平滑）", "独立诉求人数", "每万人独立诉求人数（平滑）"]
-    # 西湖区: R1–R3 and XSS-1 (4 records, 3 requesters); 淳安县: R4, R5 (2 records, 2 requesters).
-    assert sorted(row[:3] + row[5:6] for row in table[1:]) == [["淳安县", "杭州市", "2", "2"], ["西湖区", "杭州市", "4", "3"]]
-    smoothed = [float(row[4]) for row in table[1:]]  # ranked by the smoothed rate, highest first
-    assert smoothed == sorted(smoothed, reverse=True)
-
-
-def test_text_table_writes_thousands_separators_decimals_and_data_as_text():
-    from streamlit.testing.v1 import AppTest
-
-    def page():
-        import pandas as pd
-
-        from needsmap.ui import widgets
-        widgets.text_table(pd.DataFrame({"区县": ["<b>上城`区`</b> | x"], "记录数": [12345], "率": [0.5], "空": [float("nan")]}))
-
-    app = AppTest.from_function(page).run()
-    assert app.markdown[0].value.splitlines() == [
-        "| 区县 | 记录数 | 率 | 空 |",
-        "|:---|---:|---:|---:|",
-        "| \\<b\\>上城\\`区\\`\\</b\\> \\| x | 12,345 | 0.50 | – |",
-    ]
 
 
 def test_priorities_chart_comes_on_demand_on_a_screen_and_unasked_on_a_projector(small_db):

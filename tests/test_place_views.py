@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from needsmap import demo, settings
-from tests.apptest_pages import open_page, text_tables
+from tests.apptest_pages import open_page
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +32,16 @@ def test_home_ranking_lists_only_the_chosen_citys_districts(demo_db, monkeypatch
 
     app = open_page(city="330100")
     assert not app.exception
-    [ranking] = text_tables(app)
-    assert {row[0] for row in ranking[1:]} == expected
-    assert {row[1] for row in ranking[1:]} == {"杭州市"}
+    ranking = app.dataframe[0].value
+    assert set(ranking.iloc[:, 0]) == expected
+    assert set(ranking.iloc[:, 1]) == {"杭州市"}
 
 
 def test_home_ranking_without_a_place_covers_the_province(demo_db, monkeypatch):
     monkeypatch.setenv("NEEDSMAP_DB", str(demo_db))
     app = open_page()
     assert not app.exception
-    [ranking] = text_tables(app)
-    assert len({row[1] for row in ranking[1:]}) > 5  # districts of many cities
+    assert len(set(app.dataframe[0].value.iloc[:, 1])) > 5  # districts of many cities
 
 
 def test_every_page_made_from_demo_data_says_so(demo_db, monkeypatch):

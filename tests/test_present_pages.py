@@ -52,22 +52,15 @@ def test_district_in_presentation_mode_suppresses_small_numbers(small_db):
     assert "公开模式下不显示单条记录。" in [i.value for i in app.info]
 
 
-def _ranking_table_shown(app) -> bool:
-    """The staff home's ranking under the map (a Markdown table, ``widgets.text_table``)."""
-    return any(element.value.startswith("| 区县 | 城市 |") for element in app.markdown)
-
-
-def test_the_switch_turns_presentation_on_and_the_exit_button_off(small_db, monkeypatch):
-    monkeypatch.setenv("NEEDSMAP_MIN_RECORDS_TO_RANK", "1")  # 西湖区's water records ranked: a table to show
+def test_the_switch_turns_presentation_on_and_the_exit_button_off(small_db):
     app = _open(cat="water")
-    assert _ranking_table_shown(app) and app.title[0].value == "需求地图"
+    assert len(app.dataframe) == 1 and app.title[0].value == "需求地图"
     app.sidebar.toggle(key="present_switch").set_value(True).run()
     assert app.query_params["present"] in ("1", ["1"])
     assert app.title[0].value == "浙江省 · 2025年6月1日–7月1日 · 供水" and len(app.dataframe) == 0
-    assert not _ranking_table_shown(app)
     app.button(key="present_exit").click().run()
     assert "present" not in app.query_params
-    assert app.title[0].value == "需求地图" and _ranking_table_shown(app)
+    assert app.title[0].value == "需求地图" and len(app.dataframe) == 1
     assert app.sidebar.toggle(key="present_switch").value is False
 
 

@@ -82,31 +82,6 @@ def table(frame: pd.DataFrame, *, where: object = st, column_config: dict | None
     where.dataframe(frame, column_config={**counts, **(column_config or {})}, **kwargs)
 
 
-def text_table(frame: pd.DataFrame, *, height: int | None = None, where: object = st) -> None:
-    """A small read-only table written as Markdown (in a box ``height`` pixels high that scrolls).
-
-    For tables on the first screen of a page: ``st.dataframe`` loads ~1.6 MB of scripts (its data
-    grid and Arrow) into every new tab and redraws slowly; measured at 1M records, the home page's
-    ranking as a grid cost a fresh tab ~1.2 s. Whole numbers are written with thousands
-    separators, other numbers with two decimals (– when missing), text escaped (data is shown as
-    typed, never read as markup). Numbers are right-aligned.
-    """
-    def cells(column: pd.Series) -> list[str]:
-        if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
-            return [md_escape(value) for value in column]
-        whole = pd.api.types.is_integer_dtype(column)
-        return [formatting.MISSING if pd.isna(value) else f"{int(value):,}" if whole else f"{float(value):,.2f}"
-                for value in column]
-
-    columns = [cells(frame[name]) for name in frame.columns]
-    right = [pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]) for name in frame.columns]
-    lines = ["| " + " | ".join(md_escape(name) for name in frame.columns) + " |",
-             "|" + "|".join("---:" if r else ":---" for r in right) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in zip(*columns)]
-    box = where.container(height=height) if height else where
-    box.markdown("\n".join(lines))
-
-
 def file_uploader(label: str, types: list[str], lang: str, **kwargs: object) -> object:
     """``st.file_uploader`` whose own texts ("Upload", "1GB per file • CSV, …", and while a file is
     dragged over it "Drag and drop a file here") read in the page's language.
