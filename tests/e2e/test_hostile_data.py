@@ -25,6 +25,7 @@ from .browser_helpers import (
     MAP_IFRAME,
     SCREENSHOTS,
     SIDEBAR,
+    TIMEOUT_MS,
     BrowserLog,
     Page,
     assert_only_localhost,
