@@ -17,7 +17,8 @@ from needsmap.i18n import error
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=None,
-                        help="DuckDB file (default: $NEEDSMAP_DB, or needsmap.duckdb in the data folder, $NEEDSMAP_DATA_DIR); "
+                        help="DuckDB file, or a lake: ducklake:postgres:<connection string> (default: $NEEDSMAP_STORE, "
+                             "else $NEEDSMAP_DB, else needsmap.duckdb in the data folder, $NEEDSMAP_DATA_DIR); "
                              "created if missing")
 
 
@@ -98,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     _import_command(sub, "network", "road network (walking distances for the life circles)",
                     "import an OSM (.osm, .osm.pbf) or GraphML file; catchments then use walking distances")
 
+    p_store = sub.add_parser("store", help="the store: maintain a lake, or migrate between a DuckDB file and a lake")
+    store_sub = p_store.add_subparsers(dest="store_command", required=True)
+    p_maintain = store_sub.add_parser("maintain", help="a lake: merge small files, expire old snapshots, delete unused files")
+    _db_arg(p_maintain)
+    p_maintain.add_argument("--keep-snapshots", type=_at_least_one, default=10,
+                            help="snapshots kept for time travel (default 10; older ones expire)")
+    p_migrate = store_sub.add_parser("migrate", help="copy the store (--db) into a new one (--to), counts checked")
+    _db_arg(p_migrate)
+    p_migrate.add_argument("--to", dest="target", type=Path, required=True,
+                           help="the new store: a DuckDB file, or ducklake:postgres:<connection string>")
+
     p_demo = sub.add_parser("demo", help="build a deterministic demo database (or CSV) for Zhejiang")
     _db_arg(p_demo)
     p_demo.add_argument("--records", type=int, default=50_000)
@@ -117,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "an empty Streamlit app): browser_*_ms, median of --browser-repeat")
     p_bench.add_argument("--browser-only", action="store_true", help="time only the browser interactions (implies --browser)")
     p_bench.add_argument("--browser-repeat", type=int, default=5)
+    p_bench.add_argument("--store", dest="bench_store", choices=("lake",), default=None,
+                         help="also time a DuckLake (lake_* figures) on a throwaway PostgreSQL started for the run")
 
     p_brief = sub.add_parser("brief", help="a district or city briefing (pdf|pptx|png|html)")
     _db_arg(p_brief)
@@ -130,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_brief.add_argument("--to", dest="date_to", default=None)
     p_brief.add_argument("--format", choices=("pdf", "pptx", "png", "html"), default="pdf")
     p_brief.add_argument("--out", type=Path, required=True)
+    p_brief.add_argument("--snapshot", type=_at_least_one, default=None,
+                         help="a lake store only: the lake snapshot to read (the one an earlier briefing names)")
 
     p_needs = sub.add_parser("needs", help="needs ranked open now (dispatch) or structurally (planning), with each factor")
     _db_arg(p_needs)
@@ -172,6 +188,19 @@ def main(argv: list[str] | None = None) -> int:
             from needsmap.ingest.roads import import_network
 
             print(import_network(args.file, db).summary_line())
+        if args.command == "store":
+            from needsmap import lake, store
+
+            if args.store_command == "migrate":
+                copied = store.migrate(db, args.target, echo=print)
+                print(f"已迁移 migrated {store.describe(db)} → {store.describe(args.target)}: "
+                      f"{copied.get('demands', 0):,} 条记录 records, {len(copied)} 张表 tables (行数已核对 counts checked)")
+                return 0
+            if not lake.is_lake(db):
+                raise NeedsmapError(error("maintain_file_store"))
+            result = lake.maintain(db, keep_snapshots=args.keep_snapshots)
+            print(f"已整理 maintained: {result['files_before']:,} → {result['files_after']:,} 个数据文件 data files, "
+                  f"{result['snapshots_expired']} 个旧快照已过期 snapshots expired, 当前快照 snapshot {result['snapshot']}")
             return 0
         if args.command == "demo":
             from needsmap import demo
@@ -186,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench.main(db=args.db, records=args.records, repeat=args.repeat, as_json=args.json,
                               browser=args.browser or args.browser_only, browser_only=args.browser_only,
-                              browser_repeat=args.browser_repeat)
+                              browser_repeat=args.browser_repeat, store_name=args.bench_store)
         if args.command == "brief":
             from needsmap import brief
 
             brief.main(db=db, adcode=args.district, date_from=args.date_from, date_to=args.date_to,
-                       fmt=args.format, out=args.out, unit_code=args.township, layer_id=args.layer)
+                       fmt=args.format, out=args.out, unit_code=args.township, layer_id=args.layer,
+                       snapshot=args.snapshot)
             return 0
         if args.command == "needs":
             from needsmap import needs

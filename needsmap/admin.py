@@ -90,7 +90,9 @@ def map_categories(db: Path, mapping: dict[str, str]) -> int:
     if not rows:
         return 0
     with store.writing(db) as con:
-        con.executemany("INSERT OR REPLACE INTO category_mapping VALUES (?, ?)", rows)
+        # Delete, then insert: a lake has no keys for INSERT OR REPLACE to go by.
+        con.execute("DELETE FROM category_mapping WHERE list_contains(?, source_text)", [[text for text, _ in rows]])
+        con.executemany("INSERT INTO category_mapping VALUES (?, ?)", rows)
         changed = 0
         for text, code in rows:
             changed += con.execute("UPDATE demands SET category = ? WHERE category = 'other' AND source_category = ?",

@@ -113,7 +113,7 @@ def pandas_home_refresh(frame: pd.DataFrame, f: Filter, as_of, overdue_days: int
     _ = (by_district, top, by_requester)
 
 
-def _child(task: str, *args: object) -> dict[str, float]:
+def _child(task: str, *args: object, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run one heavy step in a child process and return its JSON result.
 
     Demo generation and the import run apart from the process that answers the views, so the
@@ -121,7 +121,7 @@ def _child(task: str, *args: object) -> dict[str, float]:
     province scale inside a serving process). Progress lines pass through on stderr.
     """
     completed = subprocess.run([sys.executable, "-m", "needsmap.bench", task, *map(str, args)],
-                               stdout=subprocess.PIPE, text=True, check=False)
+                               stdout=subprocess.PIPE, text=True, check=False, env={**os.environ, **(env or {})})
     if completed.returncode != 0:
         raise NeedsmapError(f"bench step {task!r} failed (exit {completed.returncode})")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -339,8 +339,80 @@ def _import_throughput(records: int, echo: Callable[[str], None]) -> dict[str, f
     return result
 
 
+LAKE_WRITERS = 4
+
+
+def _lake_figures(path: Path, store_name: str, repeat: int, import_rows: int, echo: Callable[[str], None]) -> dict:
+    """The same bench on a DuckLake: the bench database migrated into a lake and its home refresh
+    timed as the file's; an import into a new lake; ``LAKE_WRITERS`` importers started together
+    on one lake, each a part of the same export. The catalogs live in a throwaway PostgreSQL
+    cluster started for the run (``store_name`` is ``lake``) and removed after it."""
+    from needsmap import lake
+    from needsmap.throwaway_postgres import ThrowawayPostgres
+
+    if store_name != "lake":
+        raise ValueError(f"`store` was {store_name!r} but is expected to be 'lake'")
+    cluster = ThrowawayPostgres()
+    figures: dict[str, object] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="needsmap-bench-lake-") as tmp:
+            def new_lake(name: str) -> tuple[Path, dict[str, str]]:
+                return Path(lake.PREFIX + cluster.create_database(name)), {"NEEDSMAP_DATA_PATH": str(Path(tmp) / name)}
+
+            serving, serving_env = new_lake("bench_serving")
+            os.environ.update(serving_env)
+            started = time.perf_counter()
+            store.migrate(path, serving)
+            figures["lake_migrate_seconds"] = round(time.perf_counter() - started, 1)
+            con = store.open_readonly(serving)
+            as_of = queries.as_of(con)
+            overdue_days, min_records = settings.get("resolve_days_target"), settings.get("min_records_to_rank")
+            lake_home: list[float] = []
+            for f in FILTER_STATES.values():
+                lake_home += _timed(lambda f=f: home_refresh(con, f, as_of, overdue_days, min_records), repeat)
+            con.close()
+            figures["lake_refresh_median_ms"] = round(statistics.median(lake_home), 2)
+            figures["lake_refresh_p95_ms"] = round(_p95(lake_home), 2)
+            echo(f"lake: migrated in {figures['lake_migrate_seconds']} s; home refresh median "
+                 f"{figures['lake_refresh_median_ms']} ms, p95 {figures['lake_refresh_p95_ms']} ms")
+
+            csv_path = Path(tmp) / "bench.csv"
+            _child("_csv", csv_path, import_rows)
+            target, env = new_lake("bench_import")
+            imported = _child("_import", csv_path, target, env=env)
+            figures["lake_import_rows_per_s"] = round(imported["rows"] / imported["seconds"])
+            figures["lake_import_peak_rss_mb"] = round(imported["peak_rss_mb"], 1)
+            echo(f"lake import: {imported['rows']:,} rows in {imported['seconds']:.1f} s")
+
+            parts = [Path(tmp) / f"part{k}.csv" for k in range(LAKE_WRITERS)]
+            for k, part in enumerate(parts):
+                _child("_csv_part", csv_path, part, k, LAKE_WRITERS)
+            shared, env = new_lake("bench_writers")
+            os.environ.update(env)
+            store.create(shared)
+            started = time.perf_counter()
+            writers = [subprocess.Popen([sys.executable, "-m", "needsmap.bench", "_import", str(part), str(shared)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                        env={**os.environ, **env}) for part in parts]
+            outcomes = [writer.communicate()[0] for writer in writers]
+            figures["lake_concurrent_seconds"] = round(time.perf_counter() - started, 1)
+            with store.open_readonly(shared) as con:
+                landed = con.execute("SELECT count(*), count(DISTINCT batch_id) FROM demands").fetchone()
+            figures["lake_concurrent_writers"] = LAKE_WRITERS
+            figures["lake_concurrent_rows"] = int(landed[0])
+            figures["lake_concurrent_writers_ok"] = bool(
+                all(writer.returncode == 0 for writer in writers) and landed == (import_rows, LAKE_WRITERS))
+            echo(f"lake: {LAKE_WRITERS} importers started together: {landed[0]:,} of {import_rows:,} rows in "
+                 f"{landed[1]} batches, {figures['lake_concurrent_seconds']} s "
+                 f"({'ok' if figures['lake_concurrent_writers_ok'] else 'NOT ok: ' + repr(outcomes)})")
+    finally:
+        lake.close_watchers()
+        cluster.stop()
+    return figures
+
+
 def main(db: Path | None, records: int, repeat: int, as_json: bool, import_records: int | None = None, *,
-         browser: bool = False, browser_only: bool = False, browser_repeat: int = 5) -> int:
+         browser: bool = False, browser_only: bool = False, browser_repeat: int = 5, store_name: str | None = None) -> int:
     echo = (lambda message: print(message, file=sys.stderr)) if as_json else print
     path, built = _demo_db(records, db, echo)
     if browser_only:
@@ -438,6 +510,9 @@ def main(db: Path | None, records: int, repeat: int, as_json: bool, import_recor
         "machine": {"cpus": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
                     "python": sys.version.split()[0], "duckdb": duckdb.__version__, "pandas": pd.__version__},
     }
+    if store_name:
+        result.update(_lake_figures(path, store_name, repeat, import_rows, echo))
+        result["lake_refresh_ratio"] = round(result["lake_refresh_median_ms"] / result["refresh_median_ms"], 2)
     if browser:
         result.update(browser_repeat=browser_repeat, **_browser(path, browser_repeat, echo))
     echo(f"home refresh: median {result['refresh_median_ms']} ms, p95 {result['refresh_p95_ms']} ms; "
@@ -511,6 +586,11 @@ def _child_main(task: str, args: list[str]) -> None:
         report = import_file(Path(args[0]), Path(args[1]), crs="gcj02")
         result["rows"], result["updated"] = report.rows_read, report.updated
         start = time.perf_counter() - report.seconds  # the importer's own clock: reading the file onwards
+    elif task == "_csv_part":
+        # Part k of n of an export (every n-th row): the files several importers bring at once.
+        duckdb.sql("SELECT * EXCLUDE (row_position) FROM (SELECT *, row_number() OVER () AS row_position "
+                   "FROM read_csv($path, all_varchar = true, header = true)) WHERE row_position % $n = $k",
+                   params={"path": args[0], "n": int(args[3]), "k": int(args[2])}).write_csv(args[1], header=True)
     elif task == "_csv_changed":
         # The next export: every record whose sequence number ends in 0 (10 %) changed status.
         next_export = duckdb.sql(

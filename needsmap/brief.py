@@ -20,6 +20,7 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import shapely
@@ -181,6 +182,7 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
     end = f.date_to or (last.date() if last else None)
     period = t("b_period", lang, start=start.isoformat() if start else "…", end=end.isoformat() if end else "…")
     as_of_text = as_of.strftime("%Y-%m-%d") if as_of else "–"
+    snapshot = store.snapshot_of(con) if isinstance(con, duckdb.DuckDBPyConnection) else None
     imports = queries.imports(con)
     sources = [str(s) for s in imports["source"].fillna(imports["file_name"]).dropna().unique()] if len(imports) else []
     notes = (
@@ -200,7 +202,9 @@ def build(con: queries.Connection, f: Filter, *, lang: str = "zh") -> Briefing:
         supply_lines=supply_lines, supply_note=supply_note,
         hot_spot_lines=hot_spot_lines, hot_spot_note=hot_spot_note, surge_lines=surge_lines, surge_note=surge_note,
         lang=lang, adcode=place_code, place=place, level=level, title=t("b_title", lang, place=place),
-        description=description, period=period, as_of=t("b_as_of", lang, as_of=as_of_text),
+        description=description, period=period,
+        as_of=t("b_as_of", lang, as_of=as_of_text) if snapshot is None else t("b_as_of_snapshot", lang, as_of=as_of_text,
+                                                                             snapshot=snapshot),
         generated=t("b_generated", lang, when=datetime.now().strftime("%Y-%m-%d %H:%M")),
         kpi_header=(t("b_indicator", lang), place, t("b_province", lang)), kpi_rows=kpi_rows, kpis=kpis,
         province_kpis=province, priority_header=priority_header, priority_rows=priority_rows,
@@ -625,12 +629,14 @@ def unit_filter(con: queries.Connection, unit_code: str, layer_id: str | None = 
 
 
 def main(*, db: Path, adcode: str | None, date_from: str | None, date_to: str | None, fmt: str, out: Path,
-         lang: str = "zh", echo=print, unit_code: str | None = None, layer_id: str | None = None) -> Path:
-    """``python -m needsmap brief``: write the briefing of a district, city or unit to ``out``."""
+         lang: str = "zh", echo=print, unit_code: str | None = None, layer_id: str | None = None,
+         snapshot: int | None = None) -> Path:
+    """``python -m needsmap brief``: write the briefing of a district, city or unit to ``out``; on a
+    lake, from ``snapshot`` (the one an earlier briefing names) instead of the latest."""
     if fmt not in FORMATS:
         raise BriefError(f"`format` was {fmt!r} but is expected to be in {list(FORMATS)}")
     start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
-    with store.open_readonly(Path(db)) as con:
+    with store.open_readonly(Path(db), snapshot=snapshot) as con:
         f = unit_filter(con, unit_code, layer_id, start, end) if unit_code else place_filter(con, adcode, start, end)
         briefing = build(con, f, lang=lang)
     data = render(briefing, fmt)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from needsmap import queries
+from needsmap import queries, store
 from needsmap.filters import Filter
 
 Connection = duckdb.DuckDBPyConnection
@@ -37,7 +37,7 @@ def need_records(con: Connection, f: Filter) -> pa.Table:
         WHERE lon IS NOT NULL AND lat IS NOT NULL AND created_at IS NOT NULL
         ORDER BY created_at, requester_key, lon, lat
     """
-    cursor = con.cursor()  # a fresh cursor: its result is this statement's alone
+    cursor = store.cursor(con)  # a fresh cursor: its result is this statement's alone
     try:
         # ``execute``, not ``sql(..., params=…)``: DuckDB 1.5 materialises a relation with bound
         # parameters row by row before Arrow sees it (6 s of CPU here at a million records, not 0.2 s).
@@ -62,7 +62,7 @@ def need_summaries(con: Connection, records: pa.Table, need_records: np.ndarray,
     In need order (row i is need i).
     """
     several = pa.array(np.asarray(need_records) > 1)
-    cursor = con.cursor()
+    cursor = store.cursor(con)
     try:
         # Most needs are one record (~90 % at a million): only the needs of several records are
         # grouped here; a one-record need is its record, read in ``_single_summaries``.

@@ -239,3 +239,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "status_to VARCHAR, export_as_of TIMESTAMP)",
     ),
 }
+
+
+def for_lake(ddl: str) -> str:
+    """``ddl`` as a DuckLake takes it: no PRIMARY KEY (DuckLake has no keys, unique constraints or
+    indexes; as for ``demands`` in the file store, the writers keep keys unique)."""
+    return ddl.replace(" PRIMARY KEY", "")
+
+
+# The lake's Parquet files of demands are split by month and city, the filters nearly every view
+# has, so a query of one city or period reads only its files.
+LAKE_DEMAND_PARTITIONS = "year(created_at), month(created_at), city_adcode"
+

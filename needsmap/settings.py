@@ -62,6 +62,20 @@ SETTINGS: tuple[Setting, ...] = (
             "(~/.local/share/needsmap on Linux), or the checkout's data/ if that one cannot be created."),
     Setting("db", Path, lambda: default_db_path(), "DuckDB file the app reads and imports write "
             "(default: needsmap.duckdb in DATA_DIR)."),
+    Setting("store", str, "", "Where the data lives, when not in the DB file: `ducklake:postgres:<libpq key=value "
+            "connection string>` names a DuckLake (PostgreSQL catalog, Parquet files in DATA_PATH) that many app "
+            "servers and importers share. Keep passwords out of it (STORE_PASSWORD, PGPASSWORD or ~/.pgpass)."),
+    Setting("data_path", str, "", "The lake's Parquet files: a shared folder, or s3://bucket/prefix (S3_* settings); "
+            "needed when the lake is created."),
+    Setting("store_password", str, "", "Password of the lake's PostgreSQL role; else `[needsmap] store_password` in "
+            ".streamlit/secrets.toml (libpq's PGPASSWORD and ~/.pgpass work too). Never shown.", secret="store_password"),
+    Setting("s3_endpoint", str, "", "S3-compatible endpoint of an s3:// DATA_PATH, e.g. http://minio.intranet:9000 "
+            "(empty: AWS)."),
+    Setting("s3_region", str, "us-east-1", "Region of an s3:// DATA_PATH."),
+    Setting("s3_key_id", str, "", "Access key id of an s3:// DATA_PATH; else `[needsmap] s3_key_id` in secrets.toml.",
+            secret="s3_key_id"),
+    Setting("s3_secret", str, "", "Secret access key of an s3:// DATA_PATH; else `[needsmap] s3_secret` in "
+            "secrets.toml. Never shown.", secret="s3_secret"),
     Setting("boundaries", Path, DISTRICTS_GEOJSON, "District boundaries (GeoJSON, WGS-84, with adcode/name/city/… "
             "properties): new databases copy them; imports and map clicks place points with them."),
     Setting("tiles", str, "none", "Basemap: none | osm | amap | an intranet tile URL template with {z}/{x}/{y}."),
@@ -158,8 +172,10 @@ def default_db_path() -> Path:
 
 
 def db_path() -> Path:
-    """The database in use (``NEEDSMAP_DB``)."""
-    return get("db")
+    """The store in use: ``NEEDSMAP_STORE`` when it names a lake (``ducklake:postgres:…``), else the
+    DuckDB file ``NEEDSMAP_DB``. A lake's name is carried as a ``Path`` like a file's, so callers
+    pass either to ``needsmap.store`` unchanged (a libpq key=value string survives it)."""
+    return Path(get("store")) if get("store").strip() else get("db")
 
 
 def districts_geojson() -> Path:
@@ -184,10 +200,20 @@ def hash_key(db: Path | None = None) -> bytes:
     configured = get("hash_key")
     if configured:
         return configured.encode()
-    key_file = Path(str(db or db_path()) + ".key")
+    key_file = sidecar(db or db_path(), ".key")
     if not key_file.exists():
         _create_key_file(key_file)
     return key_file.read_text().strip().encode()
+
+
+def sidecar(db: Path, suffix: str) -> Path:
+    """A file kept beside the store (``suffix`` such as ``.key``, ``.views.json``): ``<db><suffix>``
+    beside a DuckDB file; ``needsmap<suffix>`` in a lake's DATA_PATH folder, shared by every server
+    and importer of the lake (in DATA_DIR when the lake's data is in object storage)."""
+    if not str(db).startswith("ducklake:"):
+        return Path(str(db) + suffix)
+    folder = get("data_path")
+    return (data_dir() if not folder or folder.startswith("s3://") else Path(folder)) / f"needsmap{suffix}"
 
 
 def _create_key_file(key_file: Path) -> None:

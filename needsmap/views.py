@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 from filelock import FileLock
 
-from needsmap import navigation
+from needsmap import navigation, settings
 from needsmap.errors import NeedsmapError
 from needsmap.i18n import error
 MAX_NAME_CHARS = 60
@@ -60,7 +60,7 @@ class SavedView:
 
 
 def views_path(db: Path) -> Path:
-    return Path(str(db) + ".views.json")
+    return settings.sidecar(db, ".views.json")
 
 
 def is_owner_id(text: object) -> bool:

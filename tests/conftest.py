@@ -1,14 +1,28 @@
-"""Shared fixtures: small, real DuckDB files built by the code under test (no mocks)."""
+"""Shared fixtures: small, real DuckDB files built by the code under test (no mocks).
+
+The store-dependent fixtures (``empty_db``, ``make_db``, ``small_db``) make a DuckDB file, or —
+where a test module opts in with ``pytestmark = both_stores`` (or a test with ``@both_stores``) —
+also a DuckLake whose catalog lives in a real PostgreSQL: one throwaway cluster per test process
+(``postgres``; ``initdb`` + ``pg_ctl`` on a loopback port, stopped at the end), one catalog
+database and one data folder per lake.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from needsmap import settings, store
+from needsmap import lake, settings, store
+
+STORE_KINDS = ("file", "lake")
+both_stores = pytest.mark.parametrize("store_kind", STORE_KINDS, indirect=True)
 
 DEMO_RECORDS = 6_000
 DEMO_SEED = 7
@@ -19,8 +33,95 @@ _templates = tempfile.TemporaryDirectory(prefix="needsmap-test-templates-")
 _template_by_boundaries: dict[tuple[str, int], Path] = {}
 
 
+@contextmanager
+def lake_data_path(folder: Path) -> Iterator[None]:
+    """``NEEDSMAP_DATA_PATH`` set to ``folder`` while inside (where a new lake's files and key go)."""
+    before = os.environ.get("NEEDSMAP_DATA_PATH")
+    os.environ["NEEDSMAP_DATA_PATH"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("NEEDSMAP_DATA_PATH", None)
+        else:
+            os.environ["NEEDSMAP_DATA_PATH"] = before
+
+
+class Lakes:
+    """Lakes in one throwaway PostgreSQL cluster: ``new`` (nothing in it yet), ``copy`` (an exact
+    copy: the catalog database from it as a template, the data folder copied and re-pointed)."""
+
+    def __init__(self, postgres, folder: Path) -> None:
+        self.postgres, self.folder = postgres, folder
+        self.data_paths: dict[str, Path] = {}
+
+    def new(self) -> Path:
+        name = f"lake_{uuid.uuid4().hex[:12]}"
+        location = Path(lake.PREFIX + self.postgres.create_database(name))
+        self.data_paths[str(location)] = self.folder / name
+        return location
+
+    def data_path(self, location: Path) -> Path:
+        return self.data_paths[str(location)]
+
+    def copy(self, location: Path) -> Path:
+        lake.close_watchers()  # PostgreSQL copies a database only while nobody is connected to it
+        source = str(location).rsplit("dbname=", 1)[1]
+        name = f"lake_{uuid.uuid4().hex[:12]}"
+        target = Path(lake.PREFIX + self.postgres.create_database(name, template=source))
+        shutil.copytree(self.data_path(location), self.folder / name)
+        self.data_paths[str(target)] = self.folder / name
+        self.postgres.sql(name, "UPDATE ducklake_metadata SET value = '{}/' WHERE key = 'data_path'".format(
+            str(self.folder / name).replace("'", "''")))
+        return target
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory):
+    """A throwaway PostgreSQL cluster for this test process, stopped at the end."""
+    from needsmap.throwaway_postgres import ThrowawayPostgres, binaries
+
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (initdb, pg_ctl, createdb, psql): `apt-get install postgresql`, "
+                    "as scripts/test.sh does")
+    cluster = ThrowawayPostgres()  # in its own /tmp folder: the server user must be able to reach it
+    yield cluster
+    lake.close_watchers()
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def lakes(postgres, tmp_path_factory: pytest.TempPathFactory) -> Lakes:
+    return Lakes(postgres, tmp_path_factory.mktemp("lakes"))
+
+
+@pytest.fixture
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the store-dependent fixtures make: "file" unless a test asks for both (``both_stores``)."""
+    return getattr(request, "param", "file")
+
+
+@pytest.fixture
+def new_store(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A function: a name → a store of ``store_kind`` that does not exist yet (the first write makes
+    it): ``tmp_path/<name>`` for a file; a new catalog database for a lake, whose data folder is
+    then the test's ``NEEDSMAP_DATA_PATH``."""
+
+    def make(name: str = "small.duckdb") -> Path:
+        if store_kind == "file":
+            return tmp_path / name
+        lakes_ = request.getfixturevalue("lakes")
+        location = lakes_.new()
+        monkeypatch.setenv("NEEDSMAP_DATA_PATH", str(lakes_.data_path(location)))
+        return location
+
+    return make
+
+
 def create_database(db: Path) -> Path:
     """Exactly what ``store.create(db)`` makes for a new path (schema, boundaries, category mapping)."""
+    if lake.is_lake(db):
+        return _create_lake(db)
     boundaries = settings.districts_geojson()
     key = (str(boundaries), boundaries.stat().st_mtime_ns)
     template = _template_by_boundaries.get(key)
@@ -33,10 +134,18 @@ def create_database(db: Path) -> Path:
     return Path(db)
 
 
+def _create_lake(location: Path) -> Path:
+    """``store.create`` on a new lake (in the test's ``NEEDSMAP_DATA_PATH``)."""
+    store.create(location)
+    return location
+
+
 @pytest.fixture
-def empty_db(tmp_path: Path) -> Path:
+def empty_db(tmp_path: Path, new_store) -> Path:
     """A new database holding only the schema, the 90 districts and the category mapping."""
-    return create_database(tmp_path / "empty.duckdb")
+    return create_database(new_store("empty.duckdb"))
+
+
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +196,7 @@ def write_records(db: Path, records: list[dict], *statements: str) -> Path:
         frame[column] = pd.to_datetime(frame[column])
     frame = frame.astype({"urgency": "int8", "people_affected": "int32", "batch_id": "int32"})
     frame["satisfaction"] = frame["satisfaction"].astype("Int8")
-    if not Path(db).exists():
+    if not store.exists(db):
         create_database(db)
     with store.writing(db) as con:
         con.register("frame", frame)
@@ -99,11 +208,11 @@ def write_records(db: Path, records: list[dict], *statements: str) -> Path:
 
 
 @pytest.fixture
-def make_db(tmp_path: Path):
+def make_db(new_store):
     """Build a database holding exactly the given records (dicts of overrides to ``_record``)."""
 
     def build(records: list[dict], name: str = "small.duckdb") -> Path:
-        return write_records(tmp_path / name, records)
+        return write_records(new_store(name), records)
 
     return build
 
@@ -118,5 +227,5 @@ def small_db(make_db, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = make_db(RECORDS + [dict(record_id="XSS-1", description="<img src=x onerror=alert(1)>",
                                  address="<script>alert(1)</script>", created_at=pd.Timestamp("2025-06-05"),
                                  status="resolved")])
-    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    monkeypatch.setenv("NEEDSMAP_STORE" if lake.is_lake(db) else "NEEDSMAP_DB", str(db))
     return db

@@ -252,10 +252,12 @@ def with_rows(frame: pd.DataFrame, *rows: pd.DataFrame) -> pd.DataFrame:
 # --- what a database holds ---------------------------------------------------------------------
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    """Rows of ``sql`` on ``db``, opened read-only for just this query."""
+    """Rows of ``sql`` on ``db`` (a DuckDB file, or a lake through the store), opened read-only for just this query."""
     import duckdb
 
-    con = duckdb.connect(str(db), read_only=True)
+    from needsmap import lake, store
+
+    con = store.open_readonly(db) if lake.is_lake(db) else duckdb.connect(str(db), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -24,9 +24,12 @@ NOT_TEXT = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "
 
 def text_values(db: Path) -> dict[str, list[str]]:
     """``table.column`` → every non-null value of every text column of every table."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    from needsmap import lake, store
+
+    with (store.open_readonly(db) if lake.is_lake(db) else duckdb.connect(str(db), read_only=True)) as con:
         columns = con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main'"
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_catalog = current_database()"
         ).fetchall()
         return {f"{table}.{column}": [str(value) for (value,) in con.execute(
                     f'SELECT CAST("{column}" AS VARCHAR) FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()]

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from needsmap import bench
+from needsmap.throwaway_postgres import binaries
 
 REQUIRED_KEYS = {"records", "views", "refresh_median_ms", "refresh_p95_ms", "needs_ms", "pandas_ratio", "map_payload_bytes",
                  "peak_rss_mb", "import_rows_per_s", "update_rows_per_s", "hotspots_ms", "alerts_ms",
@@ -62,14 +63,23 @@ def test_small_bench_reports_every_view_and_the_required_figures(tmp_path):
     assert result["network_nodes"] == 481_601 and result["network_edges"] == 641_600
     assert result["coverage_network_ms"] > 0 and result["supply_build_network_ms"] > 0 and result["whatif_network_ms"] > 0
 
-    # A second run reuses the database it built.
+    # A second run reuses the database it built; with PostgreSQL installed it times a lake too
+    # (a throwaway cluster: the bench database migrated in, a new import, four importers at once).
+    lake = binaries() is not None
     again = subprocess.run(
-        [sys.executable, "-m", "needsmap", "bench", "--records", "3000", "--repeat", "1", "--json", "--db", str(db)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, "-m", "needsmap", "bench", "--records", "3000", "--repeat", "1", "--json", "--db", str(db),
+         *(("--store", "lake") if lake else ())],
+        capture_output=True, text=True, timeout=1200, check=False,
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "reusing" in again.stderr
-    assert json.loads(again.stdout.strip().splitlines()[-1])["demo_seconds"] is None
+    second = json.loads(again.stdout.strip().splitlines()[-1])
+    assert second["demo_seconds"] is None
+    if lake:
+        assert second["lake_refresh_median_ms"] > 0 and second["lake_refresh_ratio"] > 0
+        assert second["lake_import_rows_per_s"] > 0 and second["lake_migrate_seconds"] >= 0
+        assert second["lake_concurrent_writers_ok"] is True
+        assert (second["lake_concurrent_writers"], second["lake_concurrent_rows"]) == (4, 3000)
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The facility import: the same hostile-input rules as demand (bad coordinates, duplicates,
-Chinese headers, GBK, XLSX, GeoJSON), updates by id, idempotent, one transaction."""
+Chinese headers, GBK, XLSX, GeoJSON), updates by id, idempotent, one transaction — on both stores."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import pytest
 from needsmap.__main__ import main
 from needsmap.errors import UnusableFileError
 from needsmap.ingest.facilities import import_facilities
+from tests.conftest import both_stores
 from tests.ingest_files import query, write_csv, write_geojson, write_xlsx
+
+pytestmark = both_stores  # every test on a DuckDB file and on a lake
 
 # A county civil-affairs list as exported from a spreadsheet: Chinese headers, 床位 with units.
 LIST = pd.DataFrame([
@@ -100,14 +103,13 @@ def test_the_cli_imports_and_prints_the_counts(tmp_path: Path, empty_db: Path, c
 
 
 def test_the_type_mapping_is_copied_into_each_database_and_editable(empty_db: Path):
-    import duckdb
+    from needsmap import store
 
     mapping = dict(query(empty_db, "SELECT facility_type, category FROM facility_type_mapping"))
     assert (mapping["居家养老服务中心"], mapping["卫生院"], mapping["小学"], mapping["公交站"], mapping["垃圾中转站"]) == (
         "elderly_care", "healthcare", "education", "transit", "sanitation")
-    con = duckdb.connect(str(empty_db))
-    con.execute("INSERT INTO facility_type_mapping VALUES ('图书馆', 'education')")
-    con.close()
+    with store.writing(empty_db) as con:
+        con.execute("INSERT INTO facility_type_mapping VALUES ('图书馆', 'education')")
     from needsmap.ingest.facilities import type_lookup
 
     assert type_lookup(query(empty_db, "SELECT * FROM facility_type_mapping"))["图书馆"] == "education"

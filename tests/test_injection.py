@@ -22,9 +22,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from needsmap import layer_queries, queries, store
+from needsmap import lake, layer_queries, queries, store
 from needsmap.filters import Filter
 from tests import apptest_pages
+from tests.conftest import STORE_KINDS
 from tests.records import RECORDS
 from tests.unit_layers import LAYER_DDL
 
@@ -160,13 +161,24 @@ class RecordingConnection:
         raise AttributeError(f"the query layer used `{name}`, which the recording connection does not record")
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The five records of test_queries, one record known only at city level (市本级, 杭州) and one
-    rejected row (batch 1) — every answer is known."""
-    from tests.conftest import write_records
+    rejected row (batch 1) — every answer is known. In a DuckDB file, and in a lake."""
+    from tests.conftest import lake_data_path, write_records
 
     path = tmp_path_factory.mktemp("injection") / "small.duckdb"
+    if request.param == "lake":
+        lakes = request.getfixturevalue("lakes")
+        path = lakes.new()
+        with lake_data_path(lakes.data_path(path)):
+            return _write(path)
+    return _write(path)
+
+
+def _write(path: Path) -> Path:
+    from tests.conftest import write_records
+
     return write_records(path, RECORDS, *LAYER_DDL,
                          "INSERT INTO rejects VALUES (1, 7, '第 7 行：工单编号为空 (the record id is blank)', '{}')",
                          "INSERT INTO demands (record_id, created_at, category, status, urgency, people_affected, "
@@ -182,7 +194,8 @@ def con(db: Path):
 
 
 def intact(con: duckdb.DuckDBPyConnection) -> tuple[int, int, list[str]]:
-    tables = [name for (name,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+    tables = [name for (name,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                               "WHERE table_catalog = current_database() ORDER BY 1").fetchall()]
     return con.execute("SELECT count(*) FROM demands").fetchone()[0], con.execute(
         "SELECT count(*) FROM rejects").fetchone()[0], tables
 
@@ -364,7 +377,7 @@ PAGE_PARAMS = {
 
 @pytest.fixture
 def page_db(db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NEEDSMAP_DB", str(db))
+    monkeypatch.setenv("NEEDSMAP_STORE" if lake.is_lake(db) else "NEEDSMAP_DB", str(db))
     return db
 
 

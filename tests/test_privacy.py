@@ -21,16 +21,27 @@ import duckdb
 import pytest
 
 from ingest_files import write_csv
+from needsmap import lake, store
 from needsmap.errors import UnusableFileError
 from needsmap.ingest import import_file
 from hostile_files import CASES, base_frame
 from privacy_scan import RAW_VALUES, personal_data_in, text_values
+from tests.conftest import STORE_KINDS, lake_data_path
 
-@pytest.fixture(scope="module")
-def suite_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database holding the base batch and every hostile file the importer accepts."""
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def suite_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database (a DuckDB file, or a lake) holding the base batch and every hostile file the importer accepts."""
     directory = tmp_path_factory.mktemp("privacy")
     db = directory / "suite.duckdb"
+    if request.param == "lake":
+        lakes = request.getfixturevalue("lakes")
+        db = lakes.new()
+        with lake_data_path(lakes.data_path(db)):
+            return _import_suite(db, directory)
+    return _import_suite(db, directory)
+
+
+def _import_suite(db: Path, directory: Path) -> Path:
     import_file(write_csv(directory / "base.csv", base_frame()), db)
     for case in CASES:
         case_directory = directory / case.id
@@ -75,7 +86,7 @@ def test_no_raw_phone_id_number_or_name_in_any_text_column_of_any_table(suite_db
 
 @pytest.mark.slow  # imports every hostile file into one database first
 def test_no_personal_data_inside_the_rejected_rows_raw_text(suite_db):
-    with duckdb.connect(str(suite_db), read_only=True) as con:
+    with (store.open_readonly(suite_db) if lake.is_lake(suite_db) else duckdb.connect(str(suite_db), read_only=True)) as con:
         raw_rows = [raw for (raw,) in con.execute("SELECT raw_row FROM rejects").fetchall()]
     assert len(raw_rows) > 20
     for raw in raw_rows:

@@ -246,12 +246,10 @@ def import_file(path: Path | str, db: Path | str, crs: str = "wgs84", source: st
 
 def header_aliases(db: Path) -> tuple[tuple[str, str], ...]:
     """``(header, field)`` aliases of ``db`` best first; the bundled ones for a new or older database."""
-    if not Path(db).exists():
-        return columns.builtin_aliases()
     try:
         con = store.open_readonly(db)
-    except NeedsmapError:
-        return columns.builtin_aliases()  # the write that follows reports what is wrong with the file
+    except NeedsmapError:  # a new database (or one that cannot be opened:
+        return columns.builtin_aliases()  # the write that follows reports what is wrong with it)
     try:
         rows = con.execute("SELECT header, field FROM header_aliases ORDER BY position").fetchall()
     except duckdb.CatalogException:

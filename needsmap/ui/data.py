@@ -27,9 +27,7 @@ import streamlit as st
 
 from needsmap import (alerts, hotspots, layer_queries, layers, needs, presentation, queries, settings, store, supply,
                       supply_queries)
-from needsmap.errors import DatabaseError
 from needsmap.filters import Filter
-from needsmap.i18n import error
 from needsmap.ui import state
 
 if TYPE_CHECKING:
@@ -49,25 +47,24 @@ def k_anonymity() -> int:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(db: str, signature: tuple[int, int]) -> duckdb.DuckDBPyConnection:
-    return store.open_readonly(Path(db))
+    return store.open_at(Path(db), signature)
 
 
 def signature() -> tuple[int, int]:
-    db = db_path()
-    if not db.exists():
-        raise DatabaseError(error("db_missing", path=db))
-    return store.data_signature(db)
+    """The store's data version (``store.data_signature``: a file's identity, a lake's snapshot id);
+    ``DatabaseError`` when the file is missing."""
+    return store.data_signature(db_path())
 
 
 def check() -> None:
     """Raise ``DatabaseError`` unless the current database file exists and opens (a corrupt file too)."""
-    _connection(str(db_path()), signature()).cursor().close()
+    store.cursor(_connection(str(db_path()), signature())).close()
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _cached(db: str, version: tuple[int, int], name: str, args: tuple, _query: Callable[..., Any]) -> Any:
     """``_query(cursor, *args)``, cached by ``name`` (the query's), database and arguments."""
-    con = _connection(db, version).cursor()
+    con = store.cursor(_connection(db, version))
     try:
         return _query(con, *args)
     finally:
@@ -199,7 +196,7 @@ def _needs(db: str, version: tuple[int, int], f: Filter, as_of_time: datetime | 
     """Every need of a view (``needs.build``), kept in memory per filter and data version:
     a second at a million records, then re-ranked for free when a weight moves. Not copied
     (a cached resource): callers only read it."""
-    con = _connection(db, version).cursor()
+    con = store.cursor(_connection(db, version))
     try:
         return needs.build(con, f, as_of_time, overdue_days)
     finally:
@@ -308,7 +305,7 @@ def facility_summary() -> pd.DataFrame:
 def _road_network(db: str, version: tuple[int, int]) -> RoadNetwork | None:
     """The database's road network ready to route (graph and node tree built once per data
     version), or None when none was imported."""
-    con = _connection(db, version).cursor()
+    con = store.cursor(_connection(db, version))
     try:
         return supply.load_network(con)
     finally:
@@ -321,7 +318,7 @@ def _supply(db: str, version: tuple[int, int], f: Filter, category: str, minutes
     data version: coverage, 2SFCA and crowding computed once (over the road network when one was
     imported); clicks (what-if) reuse it. Not copied (a cached resource): callers only read it."""
     road = _road_network(db, version)
-    con = _connection(db, version).cursor()
+    con = store.cursor(_connection(db, version))
     try:
         return supply.build(con, f, category, minutes, network=road)
     finally:
@@ -345,7 +342,7 @@ def _supply_state(f: Filter, category: str, minutes: int) -> supply.CategorySupp
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _supply_districts(db: str, version: tuple[int, int], f: Filter, category: str, minutes: int) -> pd.DataFrame:
-    con = _connection(db, version).cursor()
+    con = store.cursor(_connection(db, version))
     try:
         population = supply_queries.district_population(con)
     finally:
