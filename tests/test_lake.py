@@ -94,6 +94,16 @@ def test_a_reader_stays_on_its_snapshot_and_time_travel_reads_an_earlier_one(lak
         store.open_readonly(lake_db, snapshot=999)
 
 
+def test_the_extension_files_signatures_are_checked_by_the_first_connection_of_a_process(lake_db, monkeypatch):
+    store.create(lake_db)
+    monkeypatch.setattr(lake, "_verified", set())
+    unsigned = "SELECT current_setting('allow_unsigned_extensions')"
+    with lake.connect(lake_db, read_only=True) as first, lake.connect(lake_db, read_only=True) as second:
+        assert (first.execute(unsigned).fetchone()[0], second.execute(unsigned).fetchone()[0]) == (False, True)
+    assert {Path(path).name for path, *_ in lake._verified} == {"postgres_scanner.duckdb_extension",
+                                                              "ducklake.duckdb_extension"}
+
+
 def test_a_duckdb_file_has_no_snapshots(empty_db):
     with pytest.raises(DatabaseError, match="--snapshot needs a lake store"):
         store.open_readonly(empty_db, snapshot=1)
