@@ -80,6 +80,8 @@ class Filter:
                     isinstance(v, wanted) and not isinstance(v, bool) for v in value):
                 kind = "whole numbers (1–4)" if name == "urgency" else "text values"
                 raise ValueError(f"`{name}` was {_shown(value)} but is expected to be a tuple of {kind}")
+            if name != "urgency":
+                value = tuple(_without_nul(v) for v in value)
             # Every choice ticked is no choice at all: the same view, the same cache key, a short link.
             everything = _LIST_FIELDS.get(name, _ALL_URGENCY if name == "urgency" else None)
             object.__setattr__(self, name, () if everything and set(value) == everything else tuple(value))
@@ -91,6 +93,9 @@ class Filter:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"`{name}` was {_shown(value)} but is expected to be text or None")
+        for name in ("city_adcode", "district_adcode", "layer_id", "unit_code"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _without_nul(getattr(self, name)))
 
     @property
     def unit_key(self) -> str | None:
@@ -243,6 +248,14 @@ def in_sql(column: str, name: str, values: Sequence[object]) -> tuple[str, dict[
     """``column IN ($name_0, $name_1, …)`` and the values by those names (one per value, bound)."""
     names = [f"{name}_{number}" for number in range(len(values))]
     return f"{column} IN ({', '.join('$' + n for n in names)})", dict(zip(names, values, strict=True))
+
+
+def _without_nul(text: str) -> str:
+    """``text`` with each NUL character replaced by U+FFFD: it still names nothing (no stored text
+    holds either, and an empty value would mean "all"), but on a lake DuckLake writes a filter's
+    constant into the SQL it sends PostgreSQL to prune files, where a NUL cuts the statement short
+    (a parser error instead of an empty answer)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _shown(value: object) -> str:
