@@ -97,6 +97,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "monthly_trend": ("月度趋势", "Monthly trend"),
     "top_clusters": ("重点需求", "Top needs"),
     "records_table": ("诉求记录（已脱敏）", "Records (masked)"),
+    "show_records": ("显示记录明细", "Show records"),
     "district_map": ("区县地图", "District map"),
     "first_start": ("首次启动：正在生成演示数据（5 万条合成记录，约需半分钟），完成后自动打开页面。",
                     "First start: building the demo database (50,000 synthetic records, about half a minute); the page opens when it is done."),

@@ -60,6 +60,11 @@ def _columns(app: AppTest) -> set[str]:
     return {column for frame in app.dataframe for column in frame.value.columns}
 
 
+def _shown_records(app: AppTest) -> AppTest:
+    """The district page with its record table switched on (it is loaded on demand)."""
+    return app.toggle(key="show_records").set_value(True).run()
+
+
 def _no_exception(app: AppTest) -> None:
     assert not app.exception, [e.value for e in app.exception]
 
@@ -101,9 +106,24 @@ def test_password_from_secrets_toml(small_db, tmp_path, monkeypatch):
 def test_without_a_password_staff_views_are_open(small_db):
     data_page = _open("pages/5_data.py")
     assert {m.label: m.value for m in data_page.metric}["记录数"] == "6"
-    district = _open("pages/1_district.py", district="330106")
+    district = _shown_records(_open("pages/1_district.py", district="330106"))
     assert RECORD_COLUMN in _columns(district)
     assert not _password_inputs(district)
+
+
+def test_district_record_table_waits_until_asked_then_lists_the_district(small_db):
+    import duckdb
+
+    with duckdb.connect(str(small_db), read_only=True) as con:
+        [(expected,)] = con.execute("SELECT count(*) FROM demands WHERE district_adcode = '330106'").fetchall()
+    app = _open("pages/1_district.py", district="330106")
+    _no_exception(app)
+    assert RECORD_COLUMN not in _columns(app)  # not queried on a visit
+    assert app.toggle(key="show_records").label == "显示记录明细" and not app.toggle(key="show_records").value
+    app = _shown_records(app)
+    _no_exception(app)
+    records = next(frame.value for frame in app.dataframe if RECORD_COLUMN in frame.value.columns)
+    assert len(records) == expected == 4
 
 
 # --- With a password ------------------------------------------------------------------------------
@@ -131,7 +151,7 @@ def test_right_password_opens_the_data_page_and_every_staff_view_for_the_session
     assert {m.label: m.value for m in app.metric}["记录数"] == "6"
     app.switch_page("pages/1_district.py")
     app.query_params["district"] = "330106"
-    app.run()
+    app = _shown_records(app.run())
     assert RECORD_COLUMN in _columns(app) and not _password_inputs(app)
     app.switch_page("pages/4_loop.py").run()
     assert OVERDUE_COLUMN in _columns(app) and not _password_inputs(app)
@@ -143,7 +163,7 @@ def test_district_page_shows_its_charts_but_asks_before_the_record_table(passwor
     assert {m.label: m.value for m in app.metric}["诉求总数"] == "4"  # aggregates stay open
     assert [w.value for w in app.warning] == [STAFF_ONLY]
     assert RECORD_COLUMN not in _columns(app)
-    app = _sign_in(app, PASSWORD, "records")
+    app = _shown_records(_sign_in(app, PASSWORD, "records"))
     records = next(frame.value for frame in app.dataframe if RECORD_COLUMN in frame.value.columns)
     assert sorted(records["工单编号"]) == ["R1", "R2", "R3", "R6"]
 
@@ -173,6 +193,7 @@ def test_public_mode_asks_for_no_password_and_shows_no_records(password, page, p
     assert PUBLIC_HIDDEN in [i.value for i in app.info]
     assert not _password_inputs(app) and not app.warning
     assert not {RECORD_COLUMN, OVERDUE_COLUMN, "工单编号"} & _columns(app)
+    assert "show_records" not in [box.key for box in app.toggle]  # nothing to switch on either
 
 
 # --- Exports -------------------------------------------------------------------------------------

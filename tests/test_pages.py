@@ -52,6 +52,7 @@ def test_district_page_from_url_shows_the_district_and_masked_records(small_db):
     assert not app.exception
     assert app.title[0].value.startswith("西湖区")
     assert _metrics(app)["诉求总数"] == "4"
+    app.toggle(key="show_records").set_value(True).run()  # the record table comes when asked
     records = app.dataframe[-1].value
     assert "<img src=x onerror=alert(1)>" in set(records["诉求内容"])  # shown as text in a table cell
     assert not {"requester_hash"} & set(records.columns)

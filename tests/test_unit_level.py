@@ -169,7 +169,7 @@ def test_the_district_page_lists_its_townships_with_their_counts(page_db):
     chooser = app.selectbox(key="units_layer")
     assert chooser.options == ["上城区乡镇街道 · 乡镇街道 · 6", f"规划网格 · 网格 · {len(grid.units)}"]
     assert chooser.value == "tw1"
-    table = app.dataframe[-2].value  # the units' ranking (the record table is last)
+    table = app.dataframe[-1].value  # the units' ranking (the record table comes only when asked)
     wanted = expected.sort_values(["records", "unit_code"], ascending=[False, True])
     assert table["单元"].tolist() == wanted["name"].tolist()
     assert table["诉求数"].tolist() == wanted["records"].astype(int).tolist()
@@ -214,7 +214,7 @@ def test_the_layer_chooser_drills_into_the_grid(page_db):
     assert not app.exception, [e.value for e in app.exception]
     assert dict(app.query_params) == {"city": CITY, "district": DISTRICT, "layer": "grid1"}
     assert "下一级：网格（点击地图上的一个查看详情）" in [s.value for s in app.subheader]
-    table = app.dataframe[-2].value
+    table = app.dataframe[-1].value
     wanted = expected.sort_values(["records", "unit_code"], ascending=[False, True])
     assert table["诉求数"].tolist() == wanted["records"].astype(int).tolist()
     assert app.sidebar.selectbox[2].label == "网格" and len(app.sidebar.selectbox[2].options) == len(grid.units) + 1
@@ -393,7 +393,7 @@ def test_the_units_map_measure_lives_in_the_url_and_orders_the_list(page_db, mon
     assert not app.exception
     assert app.selectbox(key="units_measure@zh").value == "smoothed_per_10k"
     assert app.query_params["umeasure"] == "smoothed_per_10k"
-    table = app.dataframe[-2].value
+    table = app.dataframe[-1].value
     assert table["单元"].tolist() == rankable["name"].tolist()
     assert table["每万人诉求数（平滑）"].tolist() == rankable["smoothed_per_10k"].round(2).tolist()
 

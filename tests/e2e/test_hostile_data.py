@@ -188,6 +188,7 @@ def test_district_records_show_hostile_description_address_and_subcategory_as_te
     page: Page, hostile_server: str, browser_log: BrowserLog
 ) -> None:
     _open(page, f"{hostile_server}/district?district={XSS_DISTRICT}")
+    rerun_after(page, lambda: page.get_by_text("显示记录明细").click())  # the record table comes when asked
     assert HOSTILE_DESCRIPTION in dataframe_cells_matching(page, "楼道灯坏了")
     assert HOSTILE_ADDRESS in dataframe_cells_matching(page, "文三路")
     assert HOSTILE_SUBCATEGORY in dataframe_cells_matching(page, "路灯")

@@ -230,6 +230,7 @@ def test_page_loads_without_exception_from_localhost_only(
 def test_hostile_description_shows_as_text_in_district_records(page: Page, app_server: str,
                                                                   browser_log: BrowserLog) -> None:
     goto(page, f"{app_server}/district?district={XSS_DISTRICT}")
+    rerun_after(page, lambda: page.get_by_text(t("show_records", "zh")).click())  # the record table comes when asked
     assert XSS_DESCRIPTION in dataframe_cells_matching(page, "onerror")
     shot(page, "district-330106-xss-search")
     assert browser_log.dialogs == []
