@@ -250,10 +250,14 @@ def migrate(source: Path, target: Path, *, echo=None) -> dict[str, int]:
                 con.execute(_ddl(con, _table_ddl(reader, table)))
                 con.execute(f'DELETE FROM "{table}"')  # the new store's seeded rows give way to the source's
                 # Streamed in record batches: a province's demands never sit in memory at once.
-                batches = reader.execute(f'SELECT * FROM "{table}"').to_arrow_reader(100_000)
+                # Only the columns the new store's table has: a source made by an older version may
+                # carry a column since dropped (its values have no place to go, as in an upgrade).
+                kept = [name for name in _columns(reader, table) if name in set(_columns(con, table))]
+                listed = ", ".join(f'"{name}"' for name in kept)
+                batches = reader.execute(f'SELECT {listed} FROM "{table}"').to_arrow_reader(100_000)
                 con.register("migrating", batches)
                 try:
-                    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM migrating')
+                    con.execute(f'INSERT INTO "{table}" ({listed}) SELECT {listed} FROM migrating')
                 finally:
                     con.unregister("migrating")
                 expected = reader.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
@@ -270,6 +274,13 @@ def migrate(source: Path, target: Path, *, echo=None) -> dict[str, int]:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(origin, destination)
     return copied
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The column names of ``table`` in ``con``'s store, in order."""
+    return [name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = ? ORDER BY column_index", [table]).fetchall()]
 
 
 def _table_ddl(con: duckdb.DuckDBPyConnection, table: str) -> str:
