@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             from needsmap.ingest.roads import import_network
 
             print(import_network(args.file, db).summary_line())
+            return 0
         if args.command == "store":
             from needsmap import lake, store
 

@@ -518,9 +518,6 @@ def district_map(
     colours are: ``urgency_names`` (level → name) for points, ``cells_legend`` (one line) for cells.
     """
     fmap, shift = _base_map(tiles)
-    # Thousands of points drawn on one canvas, not one SVG element each (~2.3 s for 3,000 in the
-    # page's frame); Leaflet's canvas renderer keeps the circle markers' tooltips.
-    fmap.options["prefer_canvas"] = True
     outline = _parsed_geometries((geometry_text,), shift)[0]
     folium.GeoJson(outline, style_function=lambda _: {"fill": False, "color": "#222", "weight": 3 if large else 2}).add_to(fmap)
     lon, lat = points["lon"].to_numpy("float64"), points["lat"].to_numpy("float64")

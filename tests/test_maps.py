@@ -136,8 +136,7 @@ def test_district_points_have_a_legend_of_the_urgency_levels_they_show(make_db):
     # The two levels on the map, in their map colours; none of the others.
     assert maps.URGENCY_COLOURS[1] in legend and "一般" in legend and maps.URGENCY_COLOURS[4] in legend and "特急" in legend
     assert "较急" not in legend and "紧急程度" in legend
-    # The points on one canvas (not an SVG element each), still circle markers with their tooltip.
-    assert '"preferCanvas": true' in page
+    # Circle markers with their tooltip.
     assert "new L.CircleMarker(latlng" in page and ".bindTooltip(" in page and 'fields = ["label", "detail"]' in page
 
 

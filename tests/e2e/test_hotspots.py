@@ -64,7 +64,20 @@ def test_district_page_draws_significant_hexagons_and_explains_them(page: Page, 
     goto(page, demo_server + "/district?city=330200&district=330212")
     expect(page.get_by_text("统计显著的热点：在 95% 置信水平下，且已控制多重检验", exact=False).first).to_be_visible()
     expect(page.get_by_text("六边形网格（等面积）", exact=False).first).to_be_visible()
-    hot_map = page.locator(MAP_IFRAME).nth(1)  # the district's records first, then the hot spots
+    # The district page has several maps (its townships where a layer exists, its records, the hot
+    # spots): the hot-spot map is the one whose legend names hot spots.
+    maps_on_page = page.locator(MAP_IFRAME)
+    expect(maps_on_page.nth(1)).to_be_attached(timeout=60_000)
+
+    def legends() -> list[str]:
+        return [" ".join(maps_on_page.nth(i).content_frame.locator(".needsmap-legend").all_text_contents())
+                for i in range(maps_on_page.count())]
+
+    for _ in range(120):  # the maps draw one after another
+        if any("热点 99%" in text for text in legends()):
+            break
+        page.wait_for_timeout(500)
+    hot_map = maps_on_page.nth(next(i for i, text in enumerate(legends()) if "热点 99%" in text))
     hot_map.scroll_into_view_if_needed()
     frame = hot_map.content_frame
     hot = frame.locator(f'path.leaflet-interactive[fill="{maps.HOT_SPOT_COLOURS[("hot", 99)]}"]')
