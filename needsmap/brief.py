@@ -23,7 +23,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import shapely
 
 from needsmap import (alerts, exports, formatting, hotspots, layer_queries, needs, presentation, queries, settings, store,
                       supply, supply_queries)
@@ -270,10 +269,8 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
         residents = float(population[population.index.str.startswith(place_code[:4])].sum()) if not f.district_adcode \
             else float(population.get(place_code, np.nan))
         if f.unit_key:  # a unit: its records and facilities by its shape, its own residents
+            in_place = in_place & supply.in_shape(unit_shape, state.demand)
             here = supply.shape_measures(state, in_place, f.unit_code, unit_shape, unit_residents)
-            if unit_shape is not None:
-                in_place = in_place & shapely.contains_xy(unit_shape, state.demand["lon"].to_numpy("float64"),
-                                                          state.demand["lat"].to_numpy("float64"))
         else:
             here = supply.place_measures(state, in_place, place_code, residents)
         province_share = float(state.covered.mean()) if len(state.demand) else float("nan")
@@ -285,9 +282,8 @@ def _supply(con: queries.Connection, f: Filter, names: dict[str, str], k: int, l
                                              distinct_requesters=state.facilities["requesters_in_catchment"])
         facilities = facilities[facilities["district_adcode"].astype(str).str.startswith(place_code if f.district_adcode
                                                                                       else place_code[:4])]
-        if unit_shape is not None:
-            facilities = facilities[shapely.contains_xy(unit_shape, facilities["lon"].to_numpy("float64"),
-                                                        facilities["lat"].to_numpy("float64"))]
+        if f.unit_key:
+            facilities = facilities[supply.in_shape(unit_shape, facilities)]
         facilities = presentation.suppress_small_groups(facilities, k)
         if len(facilities):
             top = facilities.sort_values("demand_per_capacity", ascending=False, kind="stable").iloc[0]

@@ -365,20 +365,22 @@ DEMAND_MEASURES = ("records", "covered", "coverage_share", "distinct_requesters"
                    "requester_coverage_share", "uncovered", "unmet_per_10k", "access_mean")
 
 
-def shape_measures(state: CategorySupply, in_place: np.ndarray, code: str, shape: object | None,
-                   residents: float) -> dict:
-    """The measures of a unit below the district: the records of ``in_place`` and the facilities
-    that lie inside ``shape`` (a shapely polygon; None: a unit that is gone, so nothing inside)."""
+def in_shape(shape: object | None, frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows of ``frame`` (lon, lat) inside ``shape`` (a shapely polygon; None: a unit
+    that is gone, so nothing is inside)."""
+    if shape is None:
+        return np.zeros(len(frame), dtype=bool)
     import shapely
 
-    def inside(frame: pd.DataFrame) -> np.ndarray:
-        if shape is None:
-            return np.zeros(len(frame), dtype=bool)
-        return shapely.contains_xy(shape, frame["lon"].to_numpy("float64"), frame["lat"].to_numpy("float64"))
+    return shapely.contains_xy(shape, frame["lon"].to_numpy("float64"), frame["lat"].to_numpy("float64"))
 
+
+def shape_measures(state: CategorySupply, in_unit: np.ndarray, code: str, shape: object | None,
+                   residents: float) -> dict:
+    """The measures of a unit below the district: the records of ``in_unit`` (already those inside
+    the unit) and the facilities that lie inside ``shape``."""
     records = state.demand.assign(covered=state.covered, access=state.access)
-    return _measures_row(code, records[in_place & inside(state.demand)], state.facilities[inside(state.facilities)],
-                         residents)
+    return _measures_row(code, records[in_unit], state.facilities[in_shape(shape, state.facilities)], residents)
 
 
 def _measures_row(adcode: str, records: pd.DataFrame, facilities: pd.DataFrame, residents: float) -> dict:

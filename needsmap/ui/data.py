@@ -372,7 +372,7 @@ def supply_place_figures(f: Filter, category: str, minutes: int) -> dict[str, fl
     than k."""
     if f.unit_key:
         state_ = _supply_state(f, category, minutes)
-        row = supply.shape_measures(state_, state_.in_place(f.district_adcode, f.city_adcode), f.unit_code,
+        row = supply.shape_measures(state_, _place_mask(state_, f), f.unit_code,
                                     _unit_shape(f.layer_id, f.unit_code), _unit_population(f))
         if state.is_public() and not presentation.enough_in(row, k_anonymity()):
             row.update(dict.fromkeys(supply.DEMAND_MEASURES, np.nan))
@@ -393,21 +393,16 @@ def _unit_shape(layer_id: str, unit_code: str):
     return _run(layer_queries.unit_shape, layer_id, unit_code)
 
 
-def _in_unit(f: Filter, lon: pd.Series, lat: pd.Series) -> np.ndarray:
-    """Mask of the points (lon, lat) inside ``f``'s unit (all True without a unit)."""
+def _in_unit(f: Filter, frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows (lon, lat) of ``frame`` inside ``f``'s unit (all True without a unit)."""
     if not f.unit_key:
-        return np.ones(len(lon), dtype=bool)
-    shape = _unit_shape(f.layer_id, f.unit_code)
-    if shape is None:
-        return np.zeros(len(lon), dtype=bool)
-    import shapely
-
-    return shapely.contains_xy(shape, lon.to_numpy("float64"), lat.to_numpy("float64"))
+        return np.ones(len(frame), dtype=bool)
+    return supply.in_shape(_unit_shape(f.layer_id, f.unit_code), frame)
 
 
 def _place_mask(state_: supply.CategorySupply, f: Filter) -> np.ndarray:
     """The supply state's records in ``f``'s place: its unit, district, city, or everywhere."""
-    return state_.in_place(f.district_adcode, f.city_adcode) & _in_unit(f, state_.demand["lon"], state_.demand["lat"])
+    return state_.in_place(f.district_adcode, f.city_adcode) & _in_unit(f, state_.demand)
 
 
 def _unit_population(f: Filter) -> float:
@@ -426,7 +421,7 @@ def supply_facilities(f: Filter, category: str, minutes: int) -> pd.DataFrame:
     holds fewer than k records or requesters are left out."""
     facilities = _supply_state(f, category, minutes).facilities
     if f.unit_key:
-        facilities = facilities[_in_unit(f, facilities["lon"], facilities["lat"])]
+        facilities = facilities[_in_unit(f, facilities)]
     elif f.district_adcode:
         facilities = facilities[facilities["district_adcode"] == f.district_adcode]
     elif f.city_adcode:
